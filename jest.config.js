@@ -1,0 +1,19 @@
+// One jest run for the whole workspace. Tests import the packages by name; the mapper points
+// them at the TypeScript sources, so `jest` needs no build, and `tsc -b` (run first by
+// `pnpm test`) checks the types.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/test'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
+  moduleNameMapper: {
+    '^@riopool/(core|native|pool)$': '<rootDir>/packages/$1/src',
+  },
+  testTimeout: 60000,
+};

@@ -1,0 +1,44 @@
+/**
+ * The one error class of riopool, with a stable `code` per failure (DESIGN.md, "Public
+ * surface"). The codes make the RIORegisterBuffer error table explicit:
+ *
+ *   ERR_RIO_INVALID_LENGTH          zero, negative, non-integer or too large length (WSAEINVAL)
+ *   ERR_RIO_INVALID_BUFFER          a buffer, lease or handle that is not the pool's (WSAEFAULT)
+ *   ERR_RIO_RELEASED                release or use of a lease that is already released
+ *   ERR_RIO_POOL_CLOSED             the pool is closed or closing
+ *   ERR_RIO_POOL_EXHAUSTED          maxBytes reached
+ *   ERR_RIO_MEMLOCK                 the OS refused to lock or pin; the message names the limit
+ *   ERR_RIO_TOO_MANY_REGISTRATIONS  the backend's registration table is full
+ *   ERR_RIO_INVALID_OPTION          a pool option that makes no sense
+ *   ERR_RIO_BACKEND                 any other failure of the OS below (the cause is attached)
+ */
+export const ErrorCodes = [
+  'ERR_RIO_INVALID_LENGTH',
+  'ERR_RIO_INVALID_BUFFER',
+  'ERR_RIO_RELEASED',
+  'ERR_RIO_POOL_CLOSED',
+  'ERR_RIO_POOL_EXHAUSTED',
+  'ERR_RIO_MEMLOCK',
+  'ERR_RIO_TOO_MANY_REGISTRATIONS',
+  'ERR_RIO_INVALID_OPTION',
+  'ERR_RIO_BACKEND',
+] as const;
+
+export type RioErrorCode = (typeof ErrorCodes)[number];
+
+export class RioError extends Error {
+  readonly code: RioErrorCode;
+
+  constructor(code: RioErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RioError';
+    this.code = code;
+  }
+}
+
+/** True for a RioError from any copy of this module (or any realm). */
+export function isRioError(e: unknown, code?: RioErrorCode): e is RioError {
+  if (typeof e !== 'object' || e === null) return false;
+  const c = (e as { code?: unknown }).code;
+  return (e as Error).name === 'RioError' && typeof c === 'string' && (code === undefined || c === code);
+}

@@ -1,0 +1,88 @@
+// riopool native core: registration backends.
+//
+// A backend turns a byte range of a live mapping into a registration with a small integer
+// buffer id, and back. It is the "registration" of DESIGN.md:
+//   uring  an io_uring instance whose sparse fixed-buffer table holds the registrations; the id
+//          is the table index (Linux; backend_uring.cc).
+//   rio    RIORegisterBuffer / RIODeregisterBuffer; the id indexes a table of RIO_BUFFERIDs
+//          (Windows; backend_rio.cc).
+//   lock   mlock / VirtualLock with page reference counts, so ranges that share a page stay
+//          locked until the last of them is deregistered (backend_lock.cc).
+//   none   no locking at all, ids only (backend_lock.cc).
+//
+// Ids are handed out by IdTable: the most recently freed id first (a stack),
+// which is what "ids are reused after deregistration" needs and costs O(1).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "prim.h"
+
+namespace riopool {
+
+class IdTable {
+ public:
+  explicit IdTable(uint32_t limit) : limit_(limit) {}
+
+  // Takes a free id. Returns false when all `limit` ids are in use.
+  bool Take(uint32_t* id) {
+    if (!free_.empty()) {
+      *id = free_.back();
+      free_.pop_back();
+    } else if (next_ < limit_) {
+      *id = next_++;
+    } else {
+      return false;
+    }
+    used_++;
+    return true;
+  }
+  // Pre: id came from Take and has not been put back.
+  void Put(uint32_t id) {
+    free_.push_back(id);
+    used_--;
+  }
+  uint32_t limit() const { return limit_; }
+  uint32_t used() const { return used_; }
+
+ private:
+  uint32_t limit_;
+  uint32_t next_ = 0;
+  uint32_t used_ = 0;
+  std::vector<uint32_t> free_;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual const char* kind() const = 0;
+  // True when registration locks or pins the memory.
+  virtual bool locks() const = 0;
+  // How many registrations may be live at once.
+  virtual uint32_t capacity() const = 0;
+
+  // Registers [addr, addr + len).
+  // Pre: len > 0; the range lies inside one live mapping; the backend is open.
+  // Fails with ENOSPC when every id is in use, ENOMEM / EPERM when the OS refuses to lock or pin.
+  virtual Status Register(void* addr, size_t len, uint32_t* id) = 0;
+
+  // Deregisters id.
+  // Pre: id is registered. `memory_gone` is true when the mapping was already unmapped (then
+  // nothing may touch the address range: it may belong to a newer mapping).
+  virtual Status Deregister(uint32_t id, bool memory_gone) = 0;
+
+  // Deregisters everything and releases OS resources. Idempotent.
+  virtual void Close() = 0;
+};
+
+// Each returns nullptr and sets *status when the backend cannot open here.
+std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status);
+std::unique_ptr<Backend> OpenRioBackend(uint32_t entries, Status* status);
+std::unique_ptr<Backend> OpenLockBackend(bool lock, Status* status);
+
+// The backends compiled into this build, as a comma-free list of names.
+std::vector<const char*> CompiledBackends();
+
+}  // namespace riopool

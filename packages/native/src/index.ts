@@ -1,0 +1,103 @@
+/**
+ * @riopool/native: the one module that loads the addon, and the types of what it exports.
+ *
+ * Nothing else in riopool requires the `.node` file. The binding is looked up once, in order:
+ *   1. the path in RIOPOOL_NATIVE_PATH (a sanitizer or debug build, say),
+ *   2. build/Release/riopool.node (what `pnpm install` builds),
+ *   3. build/Debug/riopool.node.
+ *
+ * Every primitive is a thin call into the OS with no policy; see src/prim.h and src/backend.h
+ * for the preconditions. Failures throw an Error with an errno-style `code` (EFAULT, EINVAL,
+ * ENOMEM, EPERM, ENOSPC, EBUSY, EBADF, ENOSYS, EIO); wrong argument types throw a TypeError.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+/** How registration is done: io_uring fixed buffers, Windows RIO, mlock only, or nothing. */
+export type BackendKind = 'uring' | 'rio' | 'lock' | 'none';
+
+/** Process memory in bytes; null where the OS does not say (VmPin and VmLck are Linux's). */
+export interface MemoryStatus {
+  pinned: number | null;
+  locked: number | null;
+  rss: number | null;
+}
+
+export interface NativeInfo {
+  pageSize: number;
+  /** The backends compiled into this build. */
+  backends: BackendKind[];
+  liveMappings: number;
+  mappedBytes: number;
+  maps: number;
+  explicitUnmaps: number;
+  finalizerUnmaps: number;
+  finalizerSkips: number;
+}
+
+/** One backend instance; for `uring`, one io_uring with a sparse fixed-buffer table. */
+export interface NativeRegistrar {
+  /** Registers [offset, offset + length) of a mapping; returns its buffer id. */
+  register(arrayBuffer: ArrayBuffer, offset?: number, length?: number): number;
+  deregister(bufferId: number): void;
+  /** Deregisters everything and releases the backend. Idempotent. */
+  close(): void;
+  readonly kind: BackendKind | 'closed';
+  /** True when registration locks or pins memory. */
+  readonly locks: boolean;
+  /** Registrations that may be live at once (16,384 for io_uring). */
+  readonly capacity: number;
+  /** Registrations live now. */
+  readonly size: number;
+}
+
+export interface Binding {
+  pageSize(): number;
+  /** Whole pages of zeroed memory, page aligned; bytes is rounded up to pages. */
+  map(bytes: number): ArrayBuffer;
+  /** Detaches the ArrayBuffer (every view reads as length 0), then unmaps. False if done before. */
+  unmap(arrayBuffer: ArrayBuffer): boolean;
+  lock(arrayBuffer: ArrayBuffer): void;
+  unlock(arrayBuffer: ArrayBuffer): void;
+  /** Resident pages of a mapping (mincore), or null where unknown. */
+  residency(arrayBuffer: ArrayBuffer): number | null;
+  memoryStatus(): MemoryStatus;
+  info(): NativeInfo;
+  Registrar: new (kind: BackendKind, entries?: number) => NativeRegistrar;
+}
+
+/** An error thrown by the addon: `code` is errno-style, `errno` the OS number (0 if none). */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as Partial<NativeError>).code === 'string';
+}
+
+let cached: Binding | undefined;
+
+/** The candidate paths, in the order they are tried. */
+export function bindingPaths(): string[] {
+  const root = path.join(__dirname, '..');
+  const paths: string[] = [];
+  if (process.env.RIOPOOL_NATIVE_PATH) paths.push(path.resolve(process.env.RIOPOOL_NATIVE_PATH));
+  paths.push(path.join(root, 'build', 'Release', 'riopool.node'));
+  paths.push(path.join(root, 'build', 'Debug', 'riopool.node'));
+  return paths;
+}
+
+export function loadBinding(): Binding {
+  if (cached) return cached;
+  const tried = bindingPaths();
+  const found = tried.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error(
+      `riopool: the native addon is not built (looked in ${tried.join(', ')}). ` +
+        'Run `pnpm install` (it builds with cmake-js) or `pnpm --filter @riopool/native build:native`.',
+    );
+  }
+  cached = require(found) as Binding;
+  return cached;
+}

@@ -1,0 +1,83 @@
+// riopool native core: the OS primitives.
+//
+// Glossary
+//   page      the kernel's page size, asked at run time (page_size()), never a constant.
+//   mapping   whole pages of anonymous, private, read-write memory from os_map().
+//   Status    every primitive that can fail returns one: ok, or an errno-style code
+//             ("EFAULT", "EINVAL", "ENOMEM", "EPERM", ...) with the OS error number and a
+//             message a person can act on. The binding turns it into a JS Error with `code`.
+//
+// There is no policy here: no size classes, no reuse, no caching. Each primitive states what it
+// assumes; the caller (the TypeScript core) decides when to call it.
+//
+// One implementation file per OS: prim_posix.cc, prim_windows.cc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace riopool {
+
+struct Status {
+  const char* code = nullptr;  // nullptr means success
+  int sys = 0;                 // the OS error number (errno, WSAGetLastError, GetLastError), 0 if none
+  std::string message;
+
+  bool ok() const { return code == nullptr; }
+  static Status Ok() { return Status{}; }
+  static Status Fail(const char* code, int sys, std::string message) {
+    Status s;
+    s.code = code;
+    s.sys = sys;
+    s.message = std::move(message);
+    return s;
+  }
+};
+
+// The OS page size in bytes (a power of two).
+size_t page_size();
+
+// Maps `bytes` of zeroed, read-write, private memory.
+// Pre: bytes > 0 and bytes is a multiple of page_size().
+// Post: on success *out is page aligned.
+Status os_map(size_t bytes, void** out);
+
+// Unmaps memory from os_map.
+// Pre: addr and bytes are exactly what one os_map call returned and asked for; not yet unmapped.
+Status os_unmap(void* addr, size_t bytes);
+
+// Locks / unlocks the pages holding [addr, addr + bytes) in physical memory.
+// Pre: bytes > 0; the range lies inside live mappings. Partial pages are locked whole.
+// A refusal names the limit (RLIMIT_MEMLOCK, or the working-set size on Windows) and how to
+// raise it.
+Status os_lock(void* addr, size_t bytes);
+Status os_unlock(void* addr, size_t bytes);
+
+// Process memory figures in bytes; -1 where the OS does not say.
+struct MemoryStatus {
+  int64_t pinned = -1;  // Linux VmPin: pages pinned by io_uring and other kernel users
+  int64_t locked = -1;  // Linux VmLck: pages locked with mlock
+  int64_t rss = -1;     // resident set size
+};
+MemoryStatus os_memory_status();
+
+// Counts the pages of [addr, addr + bytes) resident in physical memory.
+// Pre: addr is page aligned; the range lies inside one live mapping.
+// Sets *resident to -1 where the OS cannot tell.
+Status os_residency(void* addr, size_t bytes, int64_t* resident);
+
+// For the backend files: the hint a refused lock or pin carries (which limit, how to raise it),
+// and, on POSIX, a Status from an errno value.
+std::string MemlockHint(const char* who);
+#ifndef _WIN32
+Status ErrnoStatus(int e, const char* what);
+#endif
+
+// Rounds n up to a whole number of pages.
+inline size_t round_to_pages(size_t n) {
+  const size_t p = page_size();
+  return (n + p - 1) / p * p;
+}
+
+}  // namespace riopool

@@ -1,0 +1,91 @@
+// riopool native core: OS primitives for Windows.
+#ifdef _WIN32
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <psapi.h>
+
+#include <string>
+
+#include "prim.h"
+
+namespace riopool {
+
+Status WinStatus(DWORD e, const char* what) {
+  const char* code = "EIO";
+  switch (e) {
+    case ERROR_INVALID_PARAMETER: code = "EINVAL"; break;
+    case ERROR_NOACCESS:
+    case ERROR_INVALID_ADDRESS: code = "EFAULT"; break;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_WORKING_SET_QUOTA:
+    case ERROR_COMMITMENT_LIMIT: code = "ENOMEM"; break;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD: code = "EPERM"; break;
+    default: break;
+  }
+  return Status::Fail(code, static_cast<int>(e),
+                      std::string(what) + " failed with Windows error " + std::to_string(e));
+}
+
+std::string MemlockHint(const char* who) {
+  return std::string(who) +
+         " is limited by the process minimum working-set size. Raise it with "
+         "SetProcessWorkingSetSize(Ex), or make the pool smaller (maxBytes).";
+}
+
+size_t page_size() {
+  static const size_t size = [] {
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return static_cast<size_t>(info.dwPageSize);
+  }();
+  return size;
+}
+
+Status os_map(size_t bytes, void** out) {
+  void* p = VirtualAlloc(nullptr, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+  if (p == nullptr) return WinStatus(GetLastError(), "VirtualAlloc");
+  *out = p;
+  return Status::Ok();
+}
+
+Status os_unmap(void* addr, size_t /*bytes*/) {
+  if (!VirtualFree(addr, 0, MEM_RELEASE)) return WinStatus(GetLastError(), "VirtualFree");
+  return Status::Ok();
+}
+
+Status os_lock(void* addr, size_t bytes) {
+  if (!VirtualLock(addr, bytes)) {
+    Status s = WinStatus(GetLastError(), "VirtualLock");
+    if (s.code[1] == 'N' || s.code[1] == 'P') s.message += ": " + MemlockHint("locked memory");
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status os_unlock(void* addr, size_t bytes) {
+  if (!VirtualUnlock(addr, bytes)) return WinStatus(GetLastError(), "VirtualUnlock");
+  return Status::Ok();
+}
+
+MemoryStatus os_memory_status() {
+  MemoryStatus m;
+  PROCESS_MEMORY_COUNTERS pmc;
+  if (K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) {
+    m.rss = static_cast<int64_t>(pmc.WorkingSetSize);
+  }
+  return m;
+}
+
+Status os_residency(void* /*addr*/, size_t /*bytes*/, int64_t* resident) {
+  *resident = -1;  // QueryWorkingSetEx could tell; not needed by the pool yet.
+  return Status::Ok();
+}
+
+}  // namespace riopool
+
+#endif  // _WIN32

@@ -1,0 +1,263 @@
+/**
+ * Commands for the model-based test of SlabPool (fc.commands).
+ *
+ * The model is deliberately simple: the list of live leases with their reference counts and
+ * the byte each one filled its memory with, the leases already released, and whether close()
+ * was called. The real system is a SlabPool over a MemoryRegistrar whose `outstanding` check
+ * asks the model, so a deregistration the pool should not make is refused independently of the
+ * pool's own accounting.
+ *
+ * After every command, checkAll() runs pool.checkInvariants() and checks, against the model:
+ * leased counts, that no two live slices overlap, that each lies inside its slab's
+ * registration, and (at release) that a lease's bytes still hold what its owner wrote.
+ */
+import fc from 'fast-check';
+import { SlabPool, MemoryRegistrar, isRioError, type Lease } from '@riopool/core';
+
+export interface LiveLease {
+  lease: Lease;
+  bufferId: number;
+  offset: number;
+  length: number;
+  refs: number;
+  fill: number;
+}
+
+export interface Model {
+  live: LiveLease[];
+  released: { lease: Lease; bytes: Uint8Array }[];
+  closing: boolean;
+  nextFill: number;
+}
+
+export interface Real {
+  pool: SlabPool;
+  registrar: MemoryRegistrar;
+  closed: Promise<void> | undefined;
+}
+
+export const PAGE = 4096;
+
+/** A fresh model and real system, wired together. */
+export function setup(options: { emptySlabsKept: number; emptySlabsMax: number }): { model: Model; real: Real } {
+  const model: Model = { live: [], released: [], closing: false, nextFill: 1 };
+  const registrar = new MemoryRegistrar({
+    pageSize: PAGE,
+    outstanding: (id) => model.live.filter((l) => l.bufferId === id).length,
+  });
+  // Small slabs keep every invariant check cheap and make slab boundaries frequent.
+  const pool = new SlabPool(registrar, { slabBytes: PAGE, ...options });
+  return { model, real: { pool, registrar, closed: undefined } };
+}
+
+function expectCode(f: () => unknown, code: string): void {
+  try {
+    f();
+  } catch (e) {
+    if (isRioError(e) && e.code === code) return;
+    throw new Error(`expected ${code}, got ${String(e)}`);
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+function verifyBytes(l: LiveLease): void {
+  const bytes = l.lease.bytes;
+  if (bytes.length !== l.length) throw new Error(`lease bytes length ${bytes.length} != ${l.length}`);
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== l.fill) throw new Error(`lease at ${l.bufferId}+${l.offset}: byte ${i} overwritten`);
+  }
+}
+
+export function checkAll(model: Model, real: Real): void {
+  real.pool.checkInvariants();
+  if (real.pool.leased !== model.live.length) {
+    throw new Error(`pool has ${real.pool.leased} leased, model ${model.live.length}`);
+  }
+  // No two live slices overlap; each lies inside its slab's registration.
+  const byId = new Map<number, LiveLease[]>();
+  for (const l of model.live) {
+    const size = real.registrar.registeredLength(l.bufferId);
+    if (size === undefined) throw new Error(`lease on unregistered buffer ${l.bufferId}`);
+    if (l.offset < 0 || l.offset + l.length > size) throw new Error('slice outside its registration');
+    byId.set(l.bufferId, [...(byId.get(l.bufferId) ?? []), l]);
+  }
+  for (const list of byId.values()) {
+    list.sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < list.length; i++) {
+      if (list[i - 1]!.offset + list[i - 1]!.length > list[i]!.offset) throw new Error('live slices overlap');
+    }
+  }
+  // Once closed: nothing registered or mapped, every view read as length 0.
+  if (model.closing && model.live.length === 0) {
+    if (!real.pool.isClosed) throw new Error('close() did not finish after the last release');
+    if (real.registrar.liveRegistrations !== 0 || real.registrar.liveMappings !== 0) {
+      throw new Error('a closed pool left registrations or mappings');
+    }
+    for (const r of model.released) if (r.bytes.length !== 0) throw new Error('a view survived close');
+  }
+}
+
+type Cmd = fc.Command<Model, Real>;
+
+export class AcquireCommand implements Cmd {
+  constructor(readonly length: number) {}
+  check(m: Readonly<Model>): boolean {
+    return !m.closing;
+  }
+  run(m: Model, r: Real): void {
+    const lease = r.pool.acquire(this.length);
+    const buf = lease.buf;
+    if (buf.length !== this.length || lease.bytes.length !== this.length) throw new Error('wrong lease length');
+    const fill = m.nextFill;
+    m.nextFill = (m.nextFill % 255) + 1;
+    lease.bytes.fill(fill);
+    m.live.push({ lease, bufferId: buf.bufferId, offset: buf.offset, length: this.length, refs: 1, fill });
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `acquire(${this.length})`;
+  }
+}
+
+export class RetainCommand implements Cmd {
+  constructor(readonly pick: number) {}
+  check(m: Readonly<Model>): boolean {
+    return m.live.length > 0;
+  }
+  run(m: Model, r: Real): void {
+    const l = m.live[this.pick % m.live.length]!;
+    l.lease.retain();
+    l.refs++;
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `retain(#${this.pick})`;
+  }
+}
+
+export class ReleaseCommand implements Cmd {
+  constructor(readonly pick: number) {}
+  check(m: Readonly<Model>): boolean {
+    return m.live.length > 0;
+  }
+  run(m: Model, r: Real): void {
+    const i = this.pick % m.live.length;
+    const l = m.live[i]!;
+    if (l.refs === 1) {
+      verifyBytes(l);
+      const bytes = l.lease.bytes;
+      m.live.splice(i, 1); // the model first: the registrar's outstanding check reads it
+      l.lease.release();
+      m.released.push({ lease: l.lease, bytes });
+    } else {
+      l.lease.release();
+      l.refs--;
+    }
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `release(#${this.pick})`;
+  }
+}
+
+export class StaleUseCommand implements Cmd {
+  constructor(readonly pick: number) {}
+  check(m: Readonly<Model>): boolean {
+    return m.released.length > 0;
+  }
+  run(m: Model, r: Real): void {
+    const { lease } = m.released[this.pick % m.released.length]!;
+    expectCode(() => lease.release(), 'ERR_RIO_RELEASED');
+    expectCode(() => lease.retain(), 'ERR_RIO_RELEASED');
+    expectCode(() => lease.bytes, 'ERR_RIO_RELEASED');
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `staleUse(#${this.pick})`;
+  }
+}
+
+export class BadAcquireCommand implements Cmd {
+  constructor(readonly bad: unknown) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    expectCode(() => r.pool.acquire(this.bad as number), m.closing && typeof this.bad === 'number' && Number.isInteger(this.bad) && (this.bad as number) >= 1 && (this.bad as number) <= r.pool.maxLength ? 'ERR_RIO_POOL_CLOSED' : 'ERR_RIO_INVALID_LENGTH');
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `badAcquire(${typeof this.bad === 'bigint' ? `${this.bad}n` : String(this.bad)})`;
+  }
+}
+
+export class TrimCommand implements Cmd {
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    r.pool.trim();
+    for (const l of m.live) if (!r.registrar.isRegistered(l.bufferId)) throw new Error('trim deregistered a slab in use');
+    checkAll(m, r);
+  }
+  toString(): string {
+    return 'trim()';
+  }
+}
+
+export class CloseCommand implements Cmd {
+  check(m: Readonly<Model>): boolean {
+    return !m.closing;
+  }
+  run(m: Model, r: Real): void {
+    m.closing = true;
+    r.closed = r.pool.close();
+    expectCode(() => r.pool.acquire(16), 'ERR_RIO_POOL_CLOSED');
+    checkAll(m, r);
+  }
+  toString(): string {
+    return 'close()';
+  }
+}
+
+/**
+ * Lengths that cover the small classes, the page classes and dedicated slabs, weighted toward a
+ * few hot sizes so that classes fill several slabs (slab boundaries, retirement among slabs
+ * that still hold leases).
+ */
+export const lengthArb = fc.oneof(
+  { arbitrary: fc.constantFrom(500, 4096), weight: 6 },
+  { arbitrary: fc.constantFrom(3000, 9000), weight: 1 },
+  { arbitrary: fc.integer({ min: 1, max: 128 }), weight: 1 },
+  { arbitrary: fc.integer({ min: 129, max: PAGE }), weight: 1 },
+  { arbitrary: fc.integer({ min: PAGE + 1, max: 3 * PAGE }), weight: 1 },
+);
+
+export const badLengthArb = fc.oneof(
+  fc.constantFrom(0, -1, NaN, Infinity, -Infinity, 1.5, 2 ** 31, 2 ** 53),
+  fc.integer({ max: 0 }),
+  fc.double({ noInteger: true }),
+  fc.string(),
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.bigInt({ min: 1n, max: 100n }),
+);
+
+export const commandsArb = fc.commands(
+  [
+    lengthArb.map((n) => new AcquireCommand(n)),
+    lengthArb.map((n) => new AcquireCommand(n)),
+    lengthArb.map((n) => new AcquireCommand(n)),
+    fc.nat().map((i) => new RetainCommand(i)),
+    fc.nat().map((i) => new ReleaseCommand(i)),
+    fc.nat().map((i) => new ReleaseCommand(i)),
+    fc.nat().map((i) => new StaleUseCommand(i)),
+    badLengthArb.map((b) => new BadAcquireCommand(b)),
+    // close() ends a run's acquires, so it comes rarely: 1 in 16 of this entry.
+    fc.oneof(
+      { arbitrary: fc.constant(new TrimCommand()), weight: 15 },
+      { arbitrary: fc.constant(new CloseCommand()), weight: 1 },
+    ),
+  ],
+  { maxCommands: 150, size: 'max' },
+);

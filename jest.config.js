@@ -5,6 +5,7 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/test'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': [

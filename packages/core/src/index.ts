@@ -21,3 +21,4 @@ export { Lease, type RioBuf, type LeaseOwner } from './lease';
 export { Slab, SlabClass, type SlabState } from './slab';
 export { SlabPool, MAX_SLABS, MAX_LENGTH, type SlabPoolOptions, type RioBufOut } from './pool';
 export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
+export { modelPerBuffer, modelSlabs, type FootprintFigures } from './footprint';

@@ -144,6 +144,9 @@ export class SlabPool implements LeaseOwner {
    * from the slot's next owner: release each handle exactly once.
    */
   acquireInto(length: number, out: RioBufOut): number {
+    if (typeof out !== 'object' || out === null) {
+      throw new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
+    }
     const slab = this.take(length);
     const slot = this.takenSlot;
     out.bufferId = slab.bufferId;
@@ -160,6 +163,23 @@ export class SlabPool implements LeaseOwner {
     }
     if (slab.leasedFlags[slot] === 0) throw releasedError('releaseHandle()');
     this.releaseSlot(slab, slot);
+  }
+
+  /**
+   * Writes the RioBuf of the slot a handle names into `out` (length = the length last
+   * requested for it) and returns the slot size. Works for free slots too; throws
+   * ERR_RIO_INVALID_BUFFER for a handle that names no slot of a live slab.
+   */
+  describeHandle(handle: number, out: RioBufOut): number {
+    const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
+    const slot = handle & 0xffff;
+    if (slab === undefined || slot >= slab.cls.slotsPerSlab) {
+      throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${String(handle)} is not a handle of this pool`);
+    }
+    out.bufferId = slab.bufferId;
+    out.offset = slot * slab.cls.slotSize;
+    out.length = slab.lengths[slot]!;
+    return slab.cls.slotSize;
   }
 
   /** The whole slab behind a buffer id, for the low-level path. */
@@ -370,6 +390,13 @@ export class SlabPool implements LeaseOwner {
   /** Leases outstanding on the slab behind a buffer id (0 if there is none). */
   outstanding(bufferId: number): number {
     return this.byBufferId[bufferId]?.leased ?? 0;
+  }
+
+  /** The buffers of the live slabs (for residency figures). */
+  slabBuffers(): ArrayBuffer[] {
+    const out: ArrayBuffer[] = [];
+    for (const slab of this.slabs) if (slab !== undefined) out.push(slab.buffer);
+    return out;
   }
 
   /** Leases outstanding in the whole pool. */

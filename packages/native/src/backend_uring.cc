@@ -112,9 +112,17 @@ std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
   int fd = SysSetup(8, &params);
   if (fd < 0) {
     int e = errno;
-    *status = ErrnoStatus(e, e == EPERM ? "io_uring_setup (io_uring is disabled here: see the "
-                                          "kernel.io_uring_disabled sysctl)"
-                                        : "io_uring_setup");
+    if (e == ENOMEM) {
+      // The ring's own queue memory is charged to the same locked-memory account.
+      *status = Status::Fail("ENOMEM", e,
+                             std::string("io_uring_setup refused the ring's memory (") +
+                                 std::strerror(e) + "): " +
+                                 MemlockHint("io_uring's pinned-memory accounting (VmPin)"));
+    } else {
+      *status = ErrnoStatus(e, e == EPERM ? "io_uring_setup (io_uring is disabled here: see the "
+                                            "kernel.io_uring_disabled sysctl)"
+                                          : "io_uring_setup");
+    }
     return nullptr;
   }
   struct io_uring_rsrc_register reg;

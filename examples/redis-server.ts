@@ -1,0 +1,280 @@
+/**
+ * A small Redis-protocol server whose every receive and send buffer comes from a riopool pool.
+ *
+ * Commands: PING [msg], ECHO msg, SET key value, GET key, DEL key [key ...], QUIT, and for
+ * tools that ask on connect, COMMAND and CONFIG GET (both answer an empty array). Requests may
+ * be RESP arrays or inline commands, pipelined. The admin command RIOPOOL FOOTPRINT (or STATS)
+ * answers the pool's footprint (or stats) as JSON; SIGUSR2 prints the footprint to stderr.
+ *
+ * Receive: each connection reads straight into pool leases (adoptSocket + leaseReader). A
+ * command split across reads is carried in a pool lease too. Send: the replies to one read are
+ * written into one pool lease, sent with writeLease (held until the write completes).
+ *
+ *   node examples/dist/redis-server.js [port]        (default 6390)
+ */
+import * as net from 'node:net';
+import { createPool, adoptSocket, leaseReader, writeLease, type Pool, type Lease, type PoolOptions } from '@riopool/pool';
+
+const CR = 13;
+const LF = 10;
+/** The longest request the server accepts (one bulk string or inline line). */
+const MAX_REQUEST = 16 * 1024 * 1024;
+
+/** Replies to one batch of requests, written into a pool lease that grows by doubling. */
+class ReplyWriter {
+  lease: Lease;
+  pos = 0;
+  constructor(private readonly pool: Pool, size: number) {
+    this.lease = pool.acquire(size);
+  }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.lease.length) return;
+    const bigger = this.pool.acquire(Math.max(this.lease.length * 2, this.pos + n));
+    bigger.bytes.set(this.lease.bytes.subarray(0, this.pos));
+    this.lease.release();
+    this.lease = bigger;
+  }
+  ascii(s: string): void {
+    this.ensure(s.length);
+    const b = this.lease.bytes;
+    for (let i = 0; i < s.length; i++) b[this.pos++] = s.charCodeAt(i);
+  }
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.lease.bytes.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+  simple(s: string): void {
+    this.ascii(`+${s}\r\n`);
+  }
+  error(s: string): void {
+    this.ascii(`-${s}\r\n`);
+  }
+  integer(n: number): void {
+    this.ascii(`:${n}\r\n`);
+  }
+  bulk(bytes: Uint8Array | null): void {
+    if (bytes === null) return this.ascii('$-1\r\n');
+    this.ascii(`$${bytes.length}\r\n`);
+    this.raw(bytes);
+    this.ascii('\r\n');
+  }
+}
+
+type Parsed = { args: Uint8Array[]; next: number } | 'incomplete' | { error: string };
+
+/** Reads a decimal integer line starting at i (after the type byte); returns [value, next]. */
+function readLine(buf: Uint8Array, i: number, end: number): [number, number] | null {
+  let n = 0;
+  let neg = false;
+  if (i < end && buf[i] === 45 /* - */) {
+    neg = true;
+    i++;
+  }
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c === CR) {
+      if (i + 1 >= end) return null;
+      return [neg ? -n : n, i + 2];
+    }
+    if (c < 48 || c > 57) return [NaN, i];
+    n = n * 10 + (c - 48);
+  }
+  return null;
+}
+
+/** Parses one request at `start`. Args are views into `buf`: valid until its lease is released. */
+function parseRequest(buf: Uint8Array, start: number, end: number): Parsed {
+  if (buf[start] === 42 /* * */) {
+    const head = readLine(buf, start + 1, end);
+    if (head === null) return 'incomplete';
+    const [count, afterHead] = head;
+    if (!Number.isInteger(count) || count < 0 || count > 1024 * 1024) return { error: 'ERR Protocol error: invalid multibulk length' };
+    const args: Uint8Array[] = [];
+    let i = afterHead;
+    for (let k = 0; k < count; k++) {
+      if (i >= end) return 'incomplete';
+      if (buf[i] !== 36 /* $ */) return { error: "ERR Protocol error: expected '$'" };
+      const line = readLine(buf, i + 1, end);
+      if (line === null) return 'incomplete';
+      const [len, afterLen] = line;
+      if (!Number.isInteger(len) || len < 0 || len > MAX_REQUEST) return { error: 'ERR Protocol error: invalid bulk length' };
+      if (afterLen + len + 2 > end) return 'incomplete';
+      args.push(buf.subarray(afterLen, afterLen + len));
+      i = afterLen + len + 2;
+    }
+    return { args, next: i };
+  }
+  // Inline command: one line, words separated by spaces.
+  for (let i = start; i < end; i++) {
+    if (buf[i] === LF) {
+      const lineEnd = i > start && buf[i - 1] === CR ? i - 1 : i;
+      const args: Uint8Array[] = [];
+      let w = start;
+      for (let j = start; j <= lineEnd; j++) {
+        if (j === lineEnd || buf[j] === 32) {
+          if (j > w) args.push(buf.subarray(w, j));
+          w = j + 1;
+        }
+      }
+      return { args, next: i + 1 };
+    }
+  }
+  return end - start > MAX_REQUEST ? { error: 'ERR Protocol error: too big inline request' } : 'incomplete';
+}
+
+const ascii = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+export interface RedisServer {
+  server: net.Server;
+  pool: Pool;
+  port: number;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stops listening, ends every connection and closes the pool. */
+  close(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  port?: number;
+  host?: string;
+  /** Bytes per receive lease; default 4096 (one page class). */
+  readSize?: number;
+  pool?: Pool;
+  poolOptions?: PoolOptions;
+}
+
+export function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const pool = options.pool ?? createPool(options.poolOptions);
+  const readSize = options.readSize ?? 4096;
+  const store = new Map<string, Buffer>();
+  const sockets = new Set<net.Socket>();
+
+  function execute(args: Uint8Array[], out: ReplyWriter): 'quit' | void {
+    if (args.length === 0) return;
+    const name = ascii(args[0]!).toUpperCase();
+    switch (name) {
+      case 'PING':
+        if (args.length === 1) out.simple('PONG');
+        else if (args.length === 2) out.bulk(args[1]!);
+        else out.error("ERR wrong number of arguments for 'ping' command");
+        return;
+      case 'ECHO':
+        if (args.length !== 2) return out.error("ERR wrong number of arguments for 'echo' command");
+        return out.bulk(args[1]!);
+      case 'SET':
+        if (args.length !== 3) return out.error(args.length < 3 ? "ERR wrong number of arguments for 'set' command" : 'ERR syntax error');
+        store.set(ascii(args[1]!), Buffer.from(args[2]!)); // the value outlives the receive lease: copy it
+        return out.simple('OK');
+      case 'GET':
+        if (args.length !== 2) return out.error("ERR wrong number of arguments for 'get' command");
+        return out.bulk(store.get(ascii(args[1]!)) ?? null);
+      case 'DEL': {
+        if (args.length < 2) return out.error("ERR wrong number of arguments for 'del' command");
+        let n = 0;
+        for (let i = 1; i < args.length; i++) if (store.delete(ascii(args[i]!))) n++;
+        return out.integer(n);
+      }
+      case 'COMMAND':
+      case 'CONFIG':
+        return out.ascii('*0\r\n');
+      case 'QUIT':
+        out.simple('OK');
+        return 'quit';
+      case 'RIOPOOL': {
+        const sub = args.length > 1 ? ascii(args[1]!).toUpperCase() : '';
+        if (sub === 'FOOTPRINT') return out.bulk(Buffer.from(JSON.stringify(pool.footprint())));
+        if (sub === 'STATS') return out.bulk(Buffer.from(JSON.stringify(pool.stats())));
+        return out.error('ERR RIOPOOL takes FOOTPRINT or STATS');
+      }
+      default:
+        return out.error(`ERR unknown command '${name.slice(0, 64)}'`);
+    }
+  }
+
+  function serve(accepted: net.Socket): void {
+    let pending: Lease | null = null; // bytes of a request split across reads
+    let pendingLength = 0;
+    let socket: net.Socket;
+    const reader = leaseReader(pool, readSize, (lease, nread) => {
+      let owner = lease;
+      let length = nread;
+      if (pending !== null) {
+        length = pendingLength + nread;
+        owner = pool.acquire(length);
+        owner.bytes.set(pending.bytes.subarray(0, pendingLength));
+        owner.bytes.set(lease.bytes.subarray(0, nread), pendingLength);
+        pending.release();
+        lease.release();
+        pending = null;
+      }
+      const data = owner.bytes;
+      const out = new ReplyWriter(pool, 4096);
+      let at = 0;
+      let quit = false;
+      while (at < length && !quit) {
+        const parsed = parseRequest(data, at, length);
+        if (parsed === 'incomplete') break;
+        if ('error' in parsed) {
+          out.error(parsed.error);
+          quit = true;
+          break;
+        }
+        at = parsed.next;
+        quit = execute(parsed.args, out) === 'quit';
+      }
+      if (at < length && !quit) {
+        pendingLength = length - at;
+        pending = pool.acquire(pendingLength);
+        pending.bytes.set(data.subarray(at, length));
+      }
+      owner.release();
+      if (out.pos > 0) writeLease(socket, out.lease, out.pos);
+      out.lease.release(); // writeLease holds its own reference until the write completes
+      if (quit) socket.end();
+    });
+    socket = adoptSocket(accepted, reader);
+    sockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.end());
+    socket.on('close', () => {
+      sockets.delete(socket);
+      pending?.release();
+      pending = null;
+    });
+  }
+
+  const server = net.createServer({ pauseOnConnect: true }, serve);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 6390, options.host ?? '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      resolve({
+        server,
+        pool,
+        port,
+        get connections() {
+          return sockets.size;
+        },
+        close: async () => {
+          await new Promise<void>((r) => {
+            server.close(() => r());
+            for (const s of sockets) s.destroy();
+          });
+          await pool.close();
+        },
+      });
+    });
+  });
+}
+
+if (require.main === module) {
+  const port = Number(process.argv[2] ?? 6390);
+  startRedisServer({ port }).then((s) => {
+    console.log(`riopool redis example on 127.0.0.1:${s.port} (backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
+    process.on('SIGUSR2', () => console.error(JSON.stringify(s.pool.footprint(), null, 2)));
+    const stop = () => void s.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

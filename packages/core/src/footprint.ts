@@ -1,0 +1,77 @@
+/**
+ * The footprint model: what registered memory a workload should cost, before measuring it.
+ *
+ * Per-buffer strategy: the buffers lie back to back, 16-byte aligned, in page-aligned memory
+ * (as a general-purpose allocator would place them), and each is registered on its own.
+ *   uring  the kernel pins every page a registration touches, per registration:
+ *          pinned = sum over buffers of (pages the buffer spans) * page
+ *   rio    the same per-registration page cost (the RIORegisterBuffer remarks), plus overhead
+ *          the model does not count
+ *   lock   mlock locks each page once, however many registrations share it:
+ *          locked = (pages the whole run spans) * page
+ *   none   nothing is locked
+ *
+ * Slab strategy: each request takes a slot of its class; a class needs ceil(count / slots)
+ * slabs; a request above the largest class takes a dedicated slab of whole pages; one
+ * registration per slab; a locking backend pins or locks every mapped byte.
+ */
+import { SizeClassTable, GRANULE } from './size-classes';
+
+export interface FootprintFigures {
+  registrations: number;
+  requestedBytes: number;
+  /** After class rounding (slab) or alignment (per-buffer). */
+  reservedBytes: number;
+  mappedBytes: number;
+  /** Pinned (uring, rio) or locked (lock) bytes the model predicts; 0 for `none`. */
+  lockedBytes: number;
+}
+
+const PER_REGISTRATION: Record<string, boolean> = { uring: true, rio: true, lock: false, none: false, memory: false };
+const LOCKS: Record<string, boolean> = { uring: true, rio: true, lock: true, none: false, memory: false };
+
+function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+export function modelPerBuffer(lengths: readonly number[], pageSize: number, backend: string): FootprintFigures {
+  let offset = 0;
+  let requested = 0;
+  let spannedPages = 0;
+  for (const n of lengths) {
+    requested += n;
+    spannedPages += Math.floor((offset + n - 1) / pageSize) - Math.floor(offset / pageSize) + 1;
+    offset = alignUp(offset + n, GRANULE);
+  }
+  const mapped = alignUp(offset, pageSize);
+  const locked = !LOCKS[backend] ? 0 : PER_REGISTRATION[backend] ? spannedPages * pageSize : mapped;
+  return { registrations: lengths.length, requestedBytes: requested, reservedBytes: offset, mappedBytes: mapped, lockedBytes: locked };
+}
+
+export function modelSlabs(lengths: readonly number[], table: SizeClassTable, backend: string): FootprintFigures {
+  const counts = new Map<number, number>();
+  let requested = 0;
+  let reserved = 0;
+  let registrations = 0;
+  let mapped = 0;
+  for (const n of lengths) {
+    requested += n;
+    if (n <= table.largestClass) {
+      const i = table.indexOf(n);
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+      reserved += table.classes[i]!.slotSize;
+    } else {
+      const bytes = table.dedicatedBytes(n);
+      reserved += bytes;
+      mapped += bytes;
+      registrations++;
+    }
+  }
+  for (const [i, count] of counts) {
+    const c = table.classes[i]!;
+    const slabs = Math.ceil(count / c.slotsPerSlab);
+    registrations += slabs;
+    mapped += slabs * c.slabBytes;
+  }
+  return { registrations, requestedBytes: requested, reservedBytes: reserved, mappedBytes: mapped, lockedBytes: LOCKS[backend] ? mapped : 0 };
+}

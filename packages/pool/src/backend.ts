@@ -1,0 +1,166 @@
+/**
+ * Binds core to native: a Registrar over the addon, and the choice of backend.
+ *
+ * Choice: `options.backend`, else RIOPOOL_BACKEND, else the platform's best (`uring` on Linux,
+ * `rio` on Windows, `lock` elsewhere). The chosen backend is probed at open: it must open and
+ * register (then deregister) one page. If that fails, the pool falls back to a weaker backend
+ * only when the caller allowed it (`fallback: 'lock' | 'none'`); each step down is recorded,
+ * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
+ */
+import { RioError, type Registrar, type RioErrorCode } from '@riopool/core';
+import { loadBinding, isNativeError, type BackendKind, type Binding, type NativeRegistrar } from '@riopool/native';
+
+export type { BackendKind };
+export type Fallback = 'lock' | 'none';
+
+/** One step down from the backend asked for. */
+export interface FallbackRecord {
+  from: BackendKind;
+  to: BackendKind;
+  reason: string;
+}
+
+const STRENGTH: BackendKind[] = ['uring', 'rio', 'lock', 'none'];
+
+export function defaultBackend(platform: NodeJS.Platform = process.platform): BackendKind {
+  if (platform === 'linux') return 'uring';
+  if (platform === 'win32') return 'rio';
+  return 'lock';
+}
+
+const NATIVE_TO_RIO: Record<string, RioErrorCode> = {
+  EFAULT: 'ERR_RIO_INVALID_BUFFER',
+  EINVAL: 'ERR_RIO_INVALID_LENGTH',
+  ENOMEM: 'ERR_RIO_MEMLOCK',
+  EPERM: 'ERR_RIO_MEMLOCK',
+  EAGAIN: 'ERR_RIO_MEMLOCK',
+  ENOSPC: 'ERR_RIO_TOO_MANY_REGISTRATIONS',
+};
+
+/** Turns an addon error into a RioError with the same message (it carries the limit's hint). */
+export function fromNative(e: unknown, what: string, codes: Record<string, RioErrorCode> = NATIVE_TO_RIO): unknown {
+  if (!isNativeError(e)) return e;
+  const code = codes[e.code] ?? 'ERR_RIO_BACKEND';
+  return new RioError(code, `${what}: ${e.message} [${e.code}]`, { cause: e });
+}
+
+// A failed map is not a lock limit: ENOMEM there means the address space or memory is short.
+const MAP_CODES: Record<string, RioErrorCode> = { EINVAL: 'ERR_RIO_INVALID_LENGTH' };
+
+/** The core's Registrar over one native backend instance. */
+export class NativeBackendRegistrar implements Registrar {
+  readonly pageSize: number;
+  readonly backend: BackendKind;
+  readonly locks: boolean;
+  readonly capacity: number;
+
+  constructor(
+    private readonly native: Binding,
+    private readonly registrar: NativeRegistrar,
+  ) {
+    this.pageSize = native.pageSize();
+    this.backend = registrar.kind as BackendKind;
+    this.locks = registrar.locks;
+    this.capacity = registrar.capacity;
+  }
+
+  map(bytes: number): ArrayBuffer {
+    try {
+      return this.native.map(bytes);
+    } catch (e) {
+      throw fromNative(e, 'map', MAP_CODES);
+    }
+  }
+
+  register(buffer: ArrayBuffer): number {
+    try {
+      return this.registrar.register(buffer);
+    } catch (e) {
+      throw fromNative(e, `register (${this.backend})`);
+    }
+  }
+
+  deregister(bufferId: number): void {
+    try {
+      this.registrar.deregister(bufferId);
+    } catch (e) {
+      throw fromNative(e, `deregister (${this.backend})`);
+    }
+  }
+
+  unmap(buffer: ArrayBuffer): void {
+    try {
+      this.native.unmap(buffer);
+    } catch (e) {
+      throw fromNative(e, 'unmap');
+    }
+  }
+
+  close(): void {
+    this.registrar.close();
+  }
+}
+
+export interface OpenOptions {
+  backend?: BackendKind;
+  fallback?: Fallback;
+  /** io_uring / RIO table entries (1 .. 16,384). */
+  entries?: number;
+}
+
+function probe(native: Binding, kind: BackendKind, entries: number | undefined): NativeBackendRegistrar {
+  let registrar: NativeRegistrar;
+  try {
+    registrar = new native.Registrar(kind, entries);
+  } catch (e) {
+    throw fromNative(e, `open backend '${kind}'`);
+  }
+  const page = native.map(native.pageSize());
+  try {
+    registrar.deregister(registrar.register(page));
+  } catch (e) {
+    registrar.close();
+    throw fromNative(e, `backend '${kind}' could not register one page`);
+  } finally {
+    native.unmap(page);
+  }
+  return new NativeBackendRegistrar(native, registrar);
+}
+
+/** Opens the backend asked for, stepping down only as far as `fallback` allows. */
+export function openBackend(options: OpenOptions = {}): { registrar: NativeBackendRegistrar; fallbacks: FallbackRecord[] } {
+  const native = loadBinding();
+  const compiled = native.info().backends;
+  const asked = options.backend ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
+  if (!STRENGTH.includes(asked) || !compiled.includes(asked)) {
+    throw new RioError(
+      'ERR_RIO_INVALID_OPTION',
+      `backend '${String(asked)}' is not available here; this build has: ${compiled.join(', ')}`,
+    );
+  }
+  if (options.fallback !== undefined && options.fallback !== 'lock' && options.fallback !== 'none') {
+    throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${String(options.fallback)}`);
+  }
+  const entries = options.entries;
+  if (entries !== undefined && (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > 16384)) {
+    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to 16384, got ${String(entries)}`);
+  }
+  const floor = options.fallback !== undefined ? STRENGTH.indexOf(options.fallback) : STRENGTH.indexOf(asked);
+  const chain = [asked, ...STRENGTH.filter((k, i) => i > STRENGTH.indexOf(asked) && i <= floor && compiled.includes(k))];
+  const fallbacks: FallbackRecord[] = [];
+  for (let i = 0; ; i++) {
+    const kind = chain[i]!;
+    try {
+      return { registrar: probe(native, kind, options.entries), fallbacks };
+    } catch (e) {
+      const next = chain[i + 1];
+      if (next === undefined) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      fallbacks.push({ from: kind, to: next, reason });
+      process.emitWarning(`riopool: backend '${kind}' failed, falling back to '${next}' as asked: ${reason}`, {
+        type: 'RiopoolWarning',
+        code: 'RIOPOOL_FALLBACK',
+      });
+    }
+  }
+}

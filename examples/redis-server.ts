@@ -10,7 +10,7 @@
  * command split across reads is carried in a pool lease too. Send: the replies to one read are
  * written into one pool lease, sent with writeLease (held until the write completes).
  *
- *   node examples/dist/redis-server.js [port]        (default 6390)
+ *   node examples/dist/redis-server.js [port] [plain]     (default 6390, pool buffers)
  */
 import * as net from 'node:net';
 import { createPool, adoptSocket, leaseReader, writeLease, type Pool, type Lease, type PoolOptions } from '@riopool/pool';
@@ -20,16 +20,26 @@ const LF = 10;
 /** The longest request the server accepts (one bulk string or inline line). */
 const MAX_REQUEST = 16 * 1024 * 1024;
 
-/** Replies to one batch of requests, written into a pool lease that grows by doubling. */
+/** Bytes the server works in: a pool Lease, or (plain mode) a Buffer with a no-op release. */
+interface Bytes {
+  readonly bytes: Uint8Array;
+  readonly length: number;
+  release(): void;
+}
+type Alloc = (n: number) => Bytes;
+
+const plainAlloc: Alloc = (n) => ({ bytes: Buffer.allocUnsafe(n), length: n, release() {} });
+
+/** Replies to one batch of requests, written into one buffer that grows by doubling. */
 class ReplyWriter {
-  lease: Lease;
+  lease: Bytes;
   pos = 0;
-  constructor(private readonly pool: Pool, size: number) {
-    this.lease = pool.acquire(size);
+  constructor(private readonly alloc: Alloc, size: number) {
+    this.lease = alloc(size);
   }
   private ensure(n: number): void {
     if (this.pos + n <= this.lease.length) return;
-    const bigger = this.pool.acquire(Math.max(this.lease.length * 2, this.pos + n));
+    const bigger = this.alloc(Math.max(this.lease.length * 2, this.pos + n));
     bigger.bytes.set(this.lease.bytes.subarray(0, this.pos));
     this.lease.release();
     this.lease = bigger;
@@ -140,6 +150,11 @@ export interface RedisServerOptions {
   host?: string;
   /** Bytes per receive lease; default 4096 (one page class). */
   readSize?: number;
+  /**
+   * 'pool' (default): every receive and send buffer is a pool lease. 'plain': Node's own read
+   * buffers and Buffer.allocUnsafe replies, the baseline for bench/server-throughput.ts.
+   */
+  buffers?: 'pool' | 'plain';
   pool?: Pool;
   poolOptions?: PoolOptions;
 }
@@ -147,6 +162,8 @@ export interface RedisServerOptions {
 export function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const pool = options.pool ?? createPool(options.poolOptions);
   const readSize = options.readSize ?? 4096;
+  const plain = options.buffers === 'plain';
+  const alloc: Alloc = plain ? plainAlloc : (n) => pool.acquire(n);
   const store = new Map<string, Buffer>();
   const sockets = new Set<net.Socket>();
 
@@ -193,15 +210,17 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   }
 
   function serve(accepted: net.Socket): void {
-    let pending: Lease | null = null; // bytes of a request split across reads
+    let pending: Bytes | null = null; // bytes of a request split across reads
     let pendingLength = 0;
     let socket: net.Socket;
-    const reader = leaseReader(pool, readSize, (lease, nread) => {
+
+    /** Handles `nread` bytes that arrived in `lease`, which it then owns. */
+    const onData = (lease: Bytes, nread: number): void => {
       let owner = lease;
       let length = nread;
       if (pending !== null) {
         length = pendingLength + nread;
-        owner = pool.acquire(length);
+        owner = alloc(length);
         owner.bytes.set(pending.bytes.subarray(0, pendingLength));
         owner.bytes.set(lease.bytes.subarray(0, nread), pendingLength);
         pending.release();
@@ -209,7 +228,7 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
         pending = null;
       }
       const data = owner.bytes;
-      const out = new ReplyWriter(pool, 4096);
+      const out = new ReplyWriter(alloc, 4096);
       let at = 0;
       let quit = false;
       while (at < length && !quit) {
@@ -225,15 +244,25 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
       }
       if (at < length && !quit) {
         pendingLength = length - at;
-        pending = pool.acquire(pendingLength);
+        pending = alloc(pendingLength);
         pending.bytes.set(data.subarray(at, length));
       }
       owner.release();
-      if (out.pos > 0) writeLease(socket, out.lease, out.pos);
+      if (out.pos > 0) {
+        if (plain) socket.write(out.lease.bytes.subarray(0, out.pos));
+        else writeLease(socket, out.lease as Lease, out.pos);
+      }
       out.lease.release(); // writeLease holds its own reference until the write completes
       if (quit) socket.end();
-    });
-    socket = adoptSocket(accepted, reader);
+    };
+
+    if (plain) {
+      socket = accepted;
+      socket.on('data', (chunk: Buffer) => onData({ bytes: chunk, length: chunk.length, release() {} }, chunk.length));
+      socket.resume();
+    } else {
+      socket = adoptSocket(accepted, leaseReader(pool, readSize, onData));
+    }
     sockets.add(socket);
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.end());
@@ -270,8 +299,9 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
 
 if (require.main === module) {
   const port = Number(process.argv[2] ?? 6390);
-  startRedisServer({ port }).then((s) => {
-    console.log(`riopool redis example on 127.0.0.1:${s.port} (backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
+  const buffers = process.argv[3] === 'plain' ? 'plain' : 'pool';
+  startRedisServer({ port, buffers }).then((s) => {
+    console.log(`riopool redis example on 127.0.0.1:${s.port} (${buffers} buffers, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
     process.on('SIGUSR2', () => console.error(JSON.stringify(s.pool.footprint(), null, 2)));
     const stop = () => void s.close().then(() => process.exit(0));
     process.on('SIGINT', stop);

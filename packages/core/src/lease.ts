@@ -35,7 +35,6 @@ export class Lease {
   private bytesCache: Uint8Array | undefined = undefined;
 
   constructor(
-    private readonly owner: LeaseOwner,
     /** The slab and slot this lease holds; for the pool, not for callers. */
     readonly slab: Slab,
     readonly slot: number,
@@ -75,6 +74,6 @@ export class Lease {
 
   release(): void {
     if (this.refs === 0) throw releasedError('lease.release()');
-    if (--this.refs === 0) this.owner.releaseLease(this);
+    if (--this.refs === 0) this.slab.owner.releaseLease(this);
   }
 }

@@ -30,7 +30,7 @@
  *   per class  leased = sum of its slabs' leased; emptySlabs = slabs with none leased;
  *              `available` = exactly the slabs with a free slot
  *   pool       registrations = live slabs; mapped bytes = sum of slab sizes;
- *              requested bytes = sum of leased lengths; every slab is active and attached
+ *              every slab is active and attached
  *   slices     a slot lies inside its slab's registration; slots of a slab never overlap
  */
 import { RioError } from './errors';
@@ -65,6 +65,23 @@ export interface RioBufOut {
   length: number;
 }
 
+// Cold paths live in their own functions, so the hot functions stay small enough to inline.
+function invalidLength(length: unknown, max: number): RioError {
+  return new RioError(
+    'ERR_RIO_INVALID_LENGTH',
+    `acquire: length must be an integer from 1 to ${max}, got ${typeof length === 'number' ? length : typeof length}`,
+  );
+}
+function poolClosed(): RioError {
+  return new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');
+}
+function notAnOut(): RioError {
+  return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
+}
+function notAHandle(handle: unknown): RioError {
+  return new RioError('ERR_RIO_INVALID_BUFFER', `releaseHandle: ${String(handle)} is not a handle of this pool`);
+}
+
 function invalidOption(name: string, value: unknown, rule: string): RioError {
   return new RioError('ERR_RIO_INVALID_OPTION', `option ${name}=${String(value)}: ${rule}`);
 }
@@ -86,6 +103,8 @@ export class SlabPool implements LeaseOwner {
   readonly emptySlabsMax: number;
 
   private readonly shared: SlabClass[];
+  /** The shared class by ceil(length / 16): one load on the hot path. */
+  private readonly classByGranule: SlabClass[];
   private readonly dedicated = new Map<number, SlabClass>();
   private readonly largest: number;
   /** Slabs by id; ids are reused. */
@@ -94,8 +113,6 @@ export class SlabPool implements LeaseOwner {
   private readonly byBufferId: (Slab | undefined)[] = [];
 
   private liveSlabs = 0;
-  private leasedTotal = 0;
-  private requestedBytes = 0;
   private mappedBytes = 0;
   private peakMappedBytes = 0;
   private totalRegistrations = 0;
@@ -125,6 +142,10 @@ export class SlabPool implements LeaseOwner {
     this.shared = this.table.classes.map(
       (c) => new SlabClass(c.index, c.slotSize, c.slabBytes, c.slotsPerSlab, false),
     );
+    this.classByGranule = [];
+    for (let g = 0; g * 16 <= this.table.largestClass; g++) {
+      this.classByGranule.push(this.shared[this.table.indexOf(Math.max(1, g * 16))]!);
+    }
     this.maxLength = Math.min(MAX_LENGTH, this.maxBytes);
   }
 
@@ -134,7 +155,7 @@ export class SlabPool implements LeaseOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    return new Lease(this, slab, this.takenSlot, length);
+    return new Lease(slab, this.takenSlot, length);
   }
 
   /**
@@ -144,9 +165,7 @@ export class SlabPool implements LeaseOwner {
    * from the slot's next owner: release each handle exactly once.
    */
   acquireInto(length: number, out: RioBufOut): number {
-    if (typeof out !== 'object' || out === null) {
-      throw new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
-    }
+    if (typeof out !== 'object' || out === null) throw notAnOut();
     const slab = this.take(length);
     const slot = this.takenSlot;
     out.bufferId = slab.bufferId;
@@ -158,10 +177,8 @@ export class SlabPool implements LeaseOwner {
   releaseHandle(handle: number): void {
     const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
     const slot = handle & 0xffff;
-    if (slab === undefined || slot >= slab.cls.slotsPerSlab) {
-      throw new RioError('ERR_RIO_INVALID_BUFFER', `releaseHandle: ${String(handle)} is not a handle of this pool`);
-    }
-    if (slab.leasedFlags[slot] === 0) throw releasedError('releaseHandle()');
+    if (slab === undefined || slot >= slab.cls.slotsPerSlab) throw notAHandle(handle);
+    if (slab.lengths[slot] === 0) throw releasedError('releaseHandle()');
     this.releaseSlot(slab, slot);
   }
 
@@ -198,13 +215,10 @@ export class SlabPool implements LeaseOwner {
 
   private take(length: number): Slab {
     if (typeof length !== 'number' || (length | 0) !== length || length < 1 || length > this.maxLength) {
-      throw new RioError(
-        'ERR_RIO_INVALID_LENGTH',
-        `acquire: length must be an integer from 1 to ${this.maxLength}, got ${typeof length === 'number' ? length : typeof length}`,
-      );
+      throw invalidLength(length, this.maxLength);
     }
-    if (this.closing) throw new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');
-    const cls = length <= this.largest ? this.shared[this.table.indexOf(length)]! : this.dedicatedClass(length);
+    if (this.closing) throw poolClosed();
+    const cls = length <= this.largest ? this.classByGranule[(length + 15) >> 4]! : this.dedicatedClass(length);
     const available = cls.available;
     let slab = available[available.length - 1];
     if (slab === undefined) slab = this.grow(cls);
@@ -214,28 +228,25 @@ export class SlabPool implements LeaseOwner {
       slab.availIndex = -1;
     }
     if (slab.leased++ === 0) cls.emptySlabs--;
-    slab.leasedFlags[slot] = 1;
     slab.lengths[slot] = length;
     if (++cls.leased > cls.peak) cls.peak = cls.leased;
     cls.totalAcquired++;
-    this.leasedTotal++;
-    this.requestedBytes += length;
     this.takenSlot = slot;
     return slab;
   }
 
   private releaseSlot(slab: Slab, slot: number): void {
     const cls = slab.cls;
-    slab.leasedFlags[slot] = 0;
+    slab.lengths[slot] = 0;
     slab.free[slab.freeTop++] = slot;
     if (slab.freeTop === 1) cls.pushAvailable(slab);
     cls.leased--;
-    this.leasedTotal--;
-    this.requestedBytes -= slab.lengths[slot]!;
-    if (--slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) {
-      this.retireEmpty(cls, this.emptySlabsKept);
-    }
-    if (this.closing && this.leasedTotal === 0) this.finishClose();
+    if (--slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireEmpty(cls, this.emptySlabsKept);
+    if (this.closing) this.closeIfDrained();
+  }
+
+  private closeIfDrained(): void {
+    if (this.leased === 0) this.finishClose();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -272,7 +283,7 @@ export class SlabPool implements LeaseOwner {
       if (id < this.slabs.length) this.freeSlabIds.push(id);
       throw e;
     }
-    const slab = new Slab(id, cls, buffer, bufferId);
+    const slab = new Slab(this, id, cls, buffer, bufferId);
     this.slabs[id] = slab;
     this.byBufferId[bufferId] = slab;
     cls.pushAvailable(slab);
@@ -355,7 +366,7 @@ export class SlabPool implements LeaseOwner {
       this.closePromise = new Promise<void>((resolve, reject) => {
         this.settleClose = (error?: unknown) => (error === undefined ? resolve() : reject(error));
       });
-      if (this.leasedTotal === 0) this.finishClose();
+      if (this.leased === 0) this.finishClose();
     }
     return this.closePromise;
   }
@@ -399,9 +410,22 @@ export class SlabPool implements LeaseOwner {
     return out;
   }
 
-  /** Leases outstanding in the whole pool. */
+  /** Leases outstanding in the whole pool (summed over classes: kept off the hot path). */
   get leased(): number {
-    return this.leasedTotal;
+    let n = 0;
+    for (const c of this.allClasses()) n += c.leased;
+    return n;
+  }
+
+  /** Bytes asked for by live leases (summed over slots: kept off the hot path). */
+  private requestedBytesNow(): number {
+    let n = 0;
+    for (const slab of this.slabs) {
+      if (slab === undefined || slab.leased === 0) continue;
+      const lengths = slab.lengths;
+      for (let i = 0; i < lengths.length; i++) n += lengths[i]!;
+    }
+    return n;
   }
 
   stats(): PoolStats {
@@ -448,8 +472,8 @@ export class SlabPool implements LeaseOwner {
         totalRegistrations: this.totalRegistrations,
         retirements: this.retirements,
         churn,
-        leased: this.leasedTotal,
-        requestedBytes: this.requestedBytes,
+        leased: this.leased,
+        requestedBytes: this.requestedBytesNow(),
         reservedBytes,
         mappedBytes: this.mappedBytes,
         peakMappedBytes: this.peakMappedBytes,
@@ -483,17 +507,17 @@ export class SlabPool implements LeaseOwner {
       if (slab.freeTop + slab.leased !== c.slotsPerSlab) fail(`slab ${slab.id}: free + leased != capacity`);
       let flagged = 0;
       for (let s = 0; s < c.slotsPerSlab; s++) {
-        if (slab.leasedFlags[s] === 1) {
+        if (slab.lengths[s] !== 0) {
           flagged++;
           requested += slab.lengths[s]!;
           if (slab.lengths[s]! > c.slotSize) fail(`slab ${slab.id} slot ${s}: length above slot size`);
         }
       }
-      if (flagged !== slab.leased) fail(`slab ${slab.id}: ${flagged} flags for ${slab.leased} leased`);
+      if (flagged !== slab.leased) fail(`slab ${slab.id}: ${flagged} leased lengths for ${slab.leased} leased`);
       const seen = new Set<number>();
       for (let i = 0; i < slab.freeTop; i++) {
         const s = slab.free[i]!;
-        if (s >= c.slotsPerSlab || seen.has(s) || slab.leasedFlags[s] === 1) fail(`slab ${slab.id}: bad free slot ${s}`);
+        if (s >= c.slotsPerSlab || seen.has(s) || slab.lengths[s] !== 0) fail(`slab ${slab.id}: bad free slot ${s}`);
         seen.add(s);
       }
       const inAvailable = slab.availIndex >= 0 && c.available[slab.availIndex] === slab;
@@ -513,9 +537,9 @@ export class SlabPool implements LeaseOwner {
       for (const s of c.available) if (this.slabs[s.id] !== s) fail(`class ${c.slotSize}: retired slab in available`);
     }
     if (slabs !== this.liveSlabs) fail(`registrations ${this.liveSlabs} != registered slabs ${slabs}`);
-    if (leased !== this.leasedTotal) fail(`pool leased ${this.leasedTotal} != ${leased}`);
+    if (leased !== this.leased) fail(`pool leased ${this.leased} != ${leased}`);
     if (mapped !== this.mappedBytes) fail(`mapped bytes ${this.mappedBytes} != ${mapped}`);
-    if (requested !== this.requestedBytes) fail(`requested bytes ${this.requestedBytes} != ${requested}`);
+    if (requested !== this.requestedBytesNow()) fail(`requested bytes disagree`);
     if (this.mappedBytes > this.maxBytes) fail('mapped bytes above maxBytes');
     if (this.closed && slabs !== 0) fail('a closed pool still holds slabs');
   }

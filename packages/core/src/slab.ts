@@ -7,11 +7,13 @@
  *
  * Invariants (checked by SlabPool.checkInvariants):
  *   freeTop + leased = slotsPerSlab
- *   leasedFlags has exactly `leased` ones, and no slot in free[0 .. freeTop) is flagged
+ *   lengths has exactly `leased` non-zero entries (a leased slot's requested length; 0 = free),
+ *   and every slot in free[0 .. freeTop) has length 0
  *   slot i covers [i * slotSize, (i + 1) * slotSize), inside [0, slabBytes)
  *   availIndex >= 0  <=>  freeTop > 0  <=>  the slab is in its class's `available` stack
  */
 import type { SizeClass } from './size-classes';
+import type { LeaseOwner } from './lease';
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
@@ -22,9 +24,7 @@ export class Slab {
   freeTop: number;
   /** Slots leased now. */
   leased = 0;
-  /** 1 where the slot is leased. */
-  readonly leasedFlags: Uint8Array;
-  /** The requested length of each leased slot. */
+  /** The requested length of each leased slot; 0 for a free slot (lengths are >= 1). */
   readonly lengths: Uint32Array;
   /** Position in the class's `available` stack, or -1. */
   availIndex = -1;
@@ -32,6 +32,8 @@ export class Slab {
   readonly view: Uint8Array;
 
   constructor(
+    /** The pool this slab belongs to (leases release through it). */
+    readonly owner: LeaseOwner,
     /** Index in the pool's slab table; part of every handle. */
     readonly id: number,
     readonly cls: SlabClass,
@@ -43,7 +45,6 @@ export class Slab {
     // Slot 0 on top, so a fresh slab hands out its slots in address order.
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
     this.freeTop = n;
-    this.leasedFlags = new Uint8Array(n);
     this.lengths = new Uint32Array(n);
     this.view = new Uint8Array(buffer);
   }

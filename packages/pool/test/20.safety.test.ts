@@ -7,10 +7,18 @@ import { isLinux, runChild, POOL_DIST } from './helpers';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 describe('leak detection', () => {
+  test('is off by default and on in checked mode', async () => {
+    const plain = createPool({ backend: 'none' });
+    const checked = createPool({ backend: 'none', checked: true });
+    expect(plain.stats().pool.leakDetection).toBe(false);
+    expect(checked.stats().pool.leakDetection).toBe(true);
+    await Promise.all([plain.close(), checked.close()]);
+  });
+
   test('a lease collected without release is reported and its slot reclaimed (real GC)', () => {
     const { json, status, stderr } = runChild(
       `const reports = [];
-      const pool = riopool.createPool({ onReport: (r) => reports.push(r) });
+      const pool = riopool.createPool({ leakDetection: true, onReport: (r) => reports.push(r) });
       (function leak() { for (let i = 0; i < 10; i++) pool.acquire(512); })();
       const kept = pool.acquire(512);
       (async () => {
@@ -46,7 +54,7 @@ describe('leak detection', () => {
 
   test('a close() waiting on a leaked lease finishes when GC reclaims it', () => {
     const { json, status } = runChild(
-      `const pool = riopool.createPool({ onReport: () => {} });
+      `const pool = riopool.createPool({ leakDetection: true, onReport: () => {} });
       (function leak() { pool.acquire(512); })();
       let closed = false;
       pool.close().then(() => { closed = true; });

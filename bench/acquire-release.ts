@@ -1,0 +1,36 @@
+/**
+ * Scenario 1: acquire + release at 512 B, 4 KiB and 64 KiB, against Buffer.allocUnsafe (the
+ * baseline), Buffer.alloc, new Uint8Array and @protobufjs/pool, for the ergonomic lease and the
+ * low-level path. Each riopool task also touches the memory, as the baselines do.
+ * Floors (issue 4/6): lease >= 3x Buffer.allocUnsafe(512), low-level >= 5x.
+ */
+import pbPool = require('@protobufjs/pool');
+import { createPool } from '@riopool/pool';
+import { header, measure, ratioTable } from './support';
+
+async function main(): Promise<void> {
+  header('acquire + release');
+  const pool = createPool();
+  const leaky = createPool({ leakDetection: true });
+  const pb = pbPool((n: number) => new Uint8Array(n), Uint8Array.prototype.subarray as any);
+  const out = { bufferId: 0, offset: 0, length: 0 };
+  console.log(`riopool backend: ${pool.stats().backend}`);
+
+  for (const size of [512, 4096, 65536]) {
+    console.log(`\n### ${size} bytes`);
+    const rows = await measure([
+      [`Buffer.allocUnsafe(${size})`, (n) => { let s = 0; for (let i = 0; i < n; i++) { const b = Buffer.allocUnsafe(size); b[0] = i; s = (s + b[0]!) | 0; } return s; }],
+      [`Buffer.alloc(${size})`, (n) => { let s = 0; for (let i = 0; i < n; i++) { const b = Buffer.alloc(size); b[0] = i; s = (s + b[0]!) | 0; } return s; }],
+      [`new Uint8Array(${size})`, (n) => { let s = 0; for (let i = 0; i < n; i++) { const b = new Uint8Array(size); b[0] = i; s = (s + b[0]!) | 0; } return s; }],
+      [`@protobufjs/pool(${size})`, (n) => { let s = 0; for (let i = 0; i < n; i++) { const b = pb(size); b[0] = i; s = (s + b[0]!) | 0; } return s; }],
+      ['riopool lease: acquire + release', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = pool.acquire(size); s = (s + l.length) | 0; l.release(); } return s; }],
+      ['riopool lease + bytes', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = pool.acquire(size); const b = l.bytes; b[0] = i; s = (s + b[0]!) | 0; l.release(); } return s; }],
+      ['riopool lease, leakDetection: true', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = leaky.acquire(size); s = (s + l.length) | 0; l.release(); } return s; }],
+      ['riopool low-level (acquireInto + view)', (n) => { let s = 0; for (let i = 0; i < n; i++) { const h = pool.acquireInto(size, out); const v = pool.view(out.bufferId); v[out.offset] = i; s = (s + v[out.offset]!) | 0; pool.releaseHandle(h); } return s; }],
+    ]);
+    ratioTable(rows, `Buffer.allocUnsafe(${size})`);
+  }
+  await Promise.all([pool.close(), leaky.close()]);
+}
+
+void main();

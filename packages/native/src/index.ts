@@ -72,8 +72,14 @@ export interface NativeError extends Error {
   errno: number;
 }
 
+/** By shape, not instanceof: errors from another realm (a vm context, a test runner) count too. */
 export function isNativeError(e: unknown): e is NativeError {
-  return e instanceof Error && typeof (e as Partial<NativeError>).code === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as Partial<NativeError>).code === 'string' &&
+    typeof (e as Partial<NativeError>).message === 'string'
+  );
 }
 
 let cached: Binding | undefined;

@@ -7,7 +7,7 @@
  * only when the caller allowed it (`fallback: 'lock' | 'none'`); each step down is recorded,
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
-import { RioError, type Registrar, type RioErrorCode } from '@riopool/core';
+import { RioError, isRioError, type Registrar, type RioErrorCode } from '@riopool/core';
 import { loadBinding, isNativeError, type BackendKind, type Binding, type NativeRegistrar } from '@riopool/native';
 
 export type { BackendKind };
@@ -39,7 +39,7 @@ const NATIVE_TO_RIO: Record<string, RioErrorCode> = {
 
 /** Turns an addon error into a RioError with the same message (it carries the limit's hint). */
 export function fromNative(e: unknown, what: string, codes: Record<string, RioErrorCode> = NATIVE_TO_RIO): unknown {
-  if (!isNativeError(e)) return e;
+  if (isRioError(e) || !isNativeError(e)) return e;
   const code = codes[e.code] ?? 'ERR_RIO_BACKEND';
   return new RioError(code, `${what}: ${e.message} [${e.code}]`, { cause: e });
 }

@@ -25,3 +25,5 @@ export {
   type ClassStats,
   type FootprintFigures,
 } from '@riopool/core';
+export { runReport, workloadLengths, heldBytes, REPORT_SCHEMA, MIXED, type Report, type StrategyResult, type ReportOptions } from './report';
+export { sweepSvg, sweepHtml } from './chart';

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * riopool: the command line.
+ *
+ *   riopool report [--buffers N] [--size 512|64-4096|mixed] [--seed S] [--backend uring|rio|lock|none]
+ *                  [--json] [--sweep [N,N,...]] [--svg FILE] [--html FILE]
+ *
+ * Exit codes: 0 success (a strategy that hit a limit is a result, not a failure), 2 bad usage.
+ */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runReport, heldBytes, type Report, type StrategyResult } from './report';
+import { sweepHtml, sweepSvg } from './chart';
+import type { BackendKind } from './backend';
+
+const USAGE = `usage: riopool report [options]
+
+Registers a workload of request buffers two ways, in the same run, and measures both:
+per-buffer (each buffer registered on its own) and slab (riopool).
+
+  --buffers N        how many buffers (default 10000)
+  --size S           a length (512), a range (64-4096) or 'mixed' (default 512)
+  --seed S           seed for ranges and 'mixed' (default 1)
+  --backend B        uring, rio, lock or none (default: the platform's best, or RIOPOOL_BACKEND)
+  --json             print the versioned JSON report (schema riopool-report/1)
+  --sweep [N,N,...]  repeat over buffer counts (default 1000,2500,5000,10000,15000,20000)
+  --svg FILE         with --sweep: write the chart of bytes pinned against buffers
+  --html FILE        with --sweep: write an HTML page with the chart and a table
+`;
+
+const DEFAULT_SWEEP = [1000, 2500, 5000, 10000, 15000, 20000];
+
+function fail(message: string): never {
+  process.stderr.write(`riopool: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const kB = (n: number | null) => (n === null ? 'n/a' : `${fmt(n / 1024)} kB`);
+
+/** A progress bar on stderr, only when stderr is a terminal. */
+function progressBar(label: string): ((fraction: number) => void) & { done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = -1;
+  const update = ((fraction: number) => {
+    if (!tty) return;
+    const pct = Math.floor(fraction * 100);
+    if (pct === last) return;
+    last = pct;
+    const width = 30;
+    const filled = Math.round((pct / 100) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct}%`);
+  }) as ((fraction: number) => void) & { done(): void };
+  update.done = () => {
+    if (tty) process.stderr.write(`\r${' '.repeat(label.length + 40)}\r`);
+  };
+  return update;
+}
+
+function table(r: Report): string {
+  const { perBuffer: a, slab: b } = r.strategies;
+  const rows: [string, (s: StrategyResult) => string][] = [
+    ['registrations', (s) => fmt(s.registrations)],
+    ['requested', (s) => kB(s.requestedBytes)],
+    ['reserved', (s) => kB(s.reservedBytes)],
+    ['mapped', (s) => kB(s.mappedBytes)],
+    ['pinned (VmPin)', (s) => kB(s.pinnedBytes)],
+    ['locked (VmLck)', (s) => kB(s.lockedBytes)],
+    ['model predicts', (s) => kB(s.modelBytes)],
+    ['setup', (s) => `${s.setupMs.toFixed(1)} ms`],
+    ['teardown', (s) => `${s.teardownMs.toFixed(1)} ms`],
+    ['error', (s) => (s.error === null ? '-' : `${s.error.code} after ${fmt(s.completedBuffers)} buffers`)],
+  ];
+  const w0 = Math.max(...rows.map(([n]) => n.length));
+  const w1 = Math.max(12, ...rows.map(([, f]) => f(a).length));
+  const w2 = Math.max(14, ...rows.map(([, f]) => f(b).length));
+  const lines = [
+    `riopool report: ${fmt(r.workload.buffers)} buffers, size ${r.workload.size} (${kB(r.workload.requestedBytes)} requested); backend ${r.backend}; page ${r.pageSize} B`,
+    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}, Node ${r.machine.node}`,
+    '',
+    `${''.padEnd(w0)}  ${'per-buffer'.padStart(w1)}  ${'slab (riopool)'.padStart(w2)}`,
+    ...rows.map(([name, f]) => `${name.padEnd(w0)}  ${f(a).padStart(w1)}  ${f(b).padStart(w2)}`),
+    '',
+  ];
+  if (r.ratios.perBufferOverSlab !== null) {
+    lines.push(`per-buffer registration holds ${r.ratios.perBufferOverSlab.toFixed(2)}× the memory of the slabs`);
+  }
+  if (r.ratios.slabOverIdeal !== null) {
+    lines.push(`slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${kB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`);
+  }
+  for (const [name, s] of [['per-buffer', a], ['slab', b]] as const) {
+    if (s.error !== null) lines.push(`${name}: ${s.error.message}`);
+  }
+  if (heldBytes(b, r.backend) === null) lines.push(`backend ${r.backend} neither pins nor locks: nothing to measure against the kernel`);
+  return lines.join('\n');
+}
+
+function sweepTable(reports: Report[]): string {
+  const lines = [`${'buffers'.padStart(8)}  ${'per-buffer'.padStart(14)}  ${'slab'.padStart(12)}  ${'ratio'.padStart(7)}  errors`];
+  for (const r of reports) {
+    const a = heldBytes(r.strategies.perBuffer, r.backend);
+    const b = heldBytes(r.strategies.slab, r.backend);
+    const errors = [r.strategies.perBuffer.error && `per-buffer ${r.strategies.perBuffer.error.code}`, r.strategies.slab.error && `slab ${r.strategies.slab.error.code}`]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `${fmt(r.workload.buffers).padStart(8)}  ${kB(a).padStart(14)}  ${kB(b).padStart(12)}  ${(r.ratios.perBufferOverSlab === null ? 'n/a' : `${r.ratios.perBufferOverSlab.toFixed(2)}×`).padStart(7)}  ${errors || '-'}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command !== 'report') fail(`unknown command '${command}'`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: {
+        buffers: { type: 'string', default: '10000' },
+        size: { type: 'string', default: '512' },
+        seed: { type: 'string', default: '1' },
+        backend: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        sweep: { type: 'boolean', default: false },
+        svg: { type: 'string' },
+        html: { type: 'string' },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const v = parsed.values;
+  const buffers = Number(v.buffers);
+  if (!Number.isInteger(buffers) || buffers < 1 || buffers > 10_000_000) fail(`--buffers ${v.buffers}: an integer from 1 to 10,000,000`);
+  const seed = Number(v.seed);
+  if (!Number.isInteger(seed)) fail(`--seed ${v.seed}: an integer`);
+  const backend = v.backend as BackendKind | undefined;
+  if (backend !== undefined && !['uring', 'rio', 'lock', 'none'].includes(backend)) fail(`--backend ${backend}: uring, rio, lock or none`);
+  const sweepList = parsed.positionals.length > 0 ? parsed.positionals.join(',') : undefined;
+  if ((v.svg || v.html) && !v.sweep) fail('--svg and --html go with --sweep');
+
+  const one = (n: number, label: string): Report => {
+    const bar = progressBar(label);
+    try {
+      return runReport({ buffers: n, size: v.size!, seed, ...(backend ? { backend } : {}), onProgress: bar });
+    } catch (e) {
+      bar.done();
+      fail((e as Error).message);
+    } finally {
+      bar.done();
+    }
+  };
+
+  if (!v.sweep) {
+    const report = one(buffers, 'measuring');
+    process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : `${table(report)}\n`);
+    return;
+  }
+  const counts = sweepList === undefined ? DEFAULT_SWEEP : sweepList.split(',').map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) fail(`--sweep ${sweepList}: a list of buffer counts, like 1000,5000,20000`);
+  const reports = counts.map((n, i) => one(n, `sweep ${i + 1}/${counts.length}`));
+  if (v.svg) fs.writeFileSync(v.svg, sweepSvg(reports));
+  if (v.html) fs.writeFileSync(v.html, sweepHtml(reports));
+  process.stdout.write(v.json ? `${JSON.stringify(reports, null, 2)}\n` : `${sweepTable(reports)}\n`);
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,274 @@
+/**
+ * The footprint report: one workload of request buffers, registered two ways in the same run,
+ * each measured against the kernel and set beside the footprint model.
+ *
+ *   perBuffer  the buffers lie back to back in one mapping (as an allocator would pack them)
+ *              and each is registered on its own: what the RIORegisterBuffer remarks warn of
+ *   slab       riopool: a pool on the same backend, one lease per buffer
+ *
+ * For each: registrations, bytes requested / reserved / mapped, pinned (VmPin delta) and
+ * locked (VmLck delta), the model's figure, setup and teardown time, and the error that
+ * stopped it (the io_uring table's 16,384 entries, the memlock limit), or null.
+ *
+ * The JSON is versioned (REPORT_SCHEMA); docs/report.schema.json describes it.
+ */
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { modelPerBuffer, modelSlabs, isRioError, type FootprintFigures, type Lease } from '@riopool/core';
+import { loadBinding, isNativeError, type BackendKind } from '@riopool/native';
+import { createPool, type Pool } from './pool';
+import { defaultBackend, fromNative } from './backend';
+
+export const REPORT_SCHEMA = 'riopool-report/1';
+
+export interface StrategyResult {
+  registrations: number;
+  requestedBytes: number;
+  reservedBytes: number;
+  mappedBytes: number;
+  /** VmPin delta (io_uring); null where the OS does not say. */
+  pinnedBytes: number | null;
+  /** VmLck delta (mlock); null where the OS does not say. */
+  lockedBytes: number | null;
+  /** What the footprint model predicts this strategy pins or locks. */
+  modelBytes: number;
+  model: FootprintFigures;
+  setupMs: number;
+  teardownMs: number;
+  /** Buffers that were set up before an error stopped the strategy. */
+  completedBuffers: number;
+  error: { code: string; message: string } | null;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  machine: { cpu: string; cores: number; memoryBytes: number; os: string; node: string };
+  backend: BackendKind;
+  pageSize: number;
+  workload: { buffers: number; size: string; seed: number; requestedBytes: number };
+  strategies: { perBuffer: StrategyResult; slab: StrategyResult };
+  /** Reserved bytes of the slab strategy rounded up to whole pages per slab. */
+  idealBytes: number;
+  ratios: {
+    /** perBuffer pinned-or-locked / slab pinned-or-locked (measured). */
+    perBufferOverSlab: number | null;
+    /** slab pinned-or-locked (measured) / ideal. */
+    slabOverIdeal: number | null;
+  };
+}
+
+/** A small seeded PRNG (mulberry32), so a workload is the same for the same seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A realistic server mix: mostly small protocol messages and headers, some page-sized reads,
+ * a few large bodies. (share, min, max)
+ */
+export const MIXED: [number, number, number][] = [
+  [0.5, 64, 512],
+  [0.3, 513, 4096],
+  [0.15, 4097, 16384],
+  [0.05, 16385, 65536],
+];
+
+/** The lengths of a workload: `--size` is `512`, `64-4096` or `mixed`. */
+export function workloadLengths(buffers: number, size: string, seed: number): number[] {
+  const rand = random(seed);
+  const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  if (/^\d+$/.test(size)) {
+    const n = Number(size);
+    if (n < 1 || n > 1 << 30) throw new Error(`--size ${size}: must be 1 .. 1 GiB`);
+    return new Array<number>(buffers).fill(n);
+  }
+  const range = /^(\d+)-(\d+)$/.exec(size);
+  if (range) {
+    const lo = Number(range[1]);
+    const hi = Number(range[2]);
+    if (lo < 1 || hi < lo || hi > 1 << 30) throw new Error(`--size ${size}: a range is LO-HI with 1 <= LO <= HI`);
+    return Array.from({ length: buffers }, () => between(lo, hi));
+  }
+  if (size === 'mixed') {
+    return Array.from({ length: buffers }, () => {
+      let r = rand();
+      for (const [share, lo, hi] of MIXED) {
+        if (r < share) return between(lo, hi);
+        r -= share;
+      }
+      return between(64, 512);
+    });
+  }
+  throw new Error(`--size ${size}: a length (512), a range (64-4096) or 'mixed'`);
+}
+
+/** The error as a result: native errors get the RioError code the pool would use. */
+function errorOf(e: unknown): { code: string; message: string } {
+  const err = isNativeError(e) ? fromNative(e, 'register') : e;
+  if (isRioError(err)) return { code: err.code, message: err.message };
+  return { code: 'ERR_RIO_BACKEND', message: String(err) };
+}
+
+function delta(after: number | null, before: number | null): number | null {
+  return after === null || before === null ? null : after - before;
+}
+
+/** Each buffer registered on its own. */
+function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): StrategyResult {
+  const native = loadBinding();
+  const page = native.pageSize();
+  const model = modelPerBuffer(lengths, page, backend);
+  const registrar = new native.Registrar(backend);
+  const ids: number[] = [];
+  let region: ArrayBuffer | undefined;
+  let error: StrategyResult['error'] = null;
+  const before = native.memoryStatus();
+  const t0 = performance.now();
+  try {
+    region = native.map(model.mappedBytes);
+    let offset = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      const n = lengths[i]!;
+      ids.push(registrar.register(region, offset, n));
+      offset = Math.ceil((offset + n) / 16) * 16;
+      if ((i & 1023) === 0) onProgress(i);
+    }
+  } catch (e) {
+    error = errorOf(e);
+  }
+  const setupMs = performance.now() - t0;
+  const after = native.memoryStatus();
+  const t1 = performance.now();
+  for (const id of ids) registrar.deregister(id);
+  registrar.close();
+  if (region !== undefined) native.unmap(region);
+  const teardownMs = performance.now() - t1;
+  return {
+    registrations: ids.length,
+    requestedBytes: model.requestedBytes,
+    reservedBytes: model.reservedBytes,
+    mappedBytes: region === undefined ? 0 : model.mappedBytes,
+    pinnedBytes: delta(after.pinned, before.pinned),
+    lockedBytes: delta(after.locked, before.locked),
+    modelBytes: model.lockedBytes,
+    model,
+    setupMs,
+    teardownMs,
+    completedBuffers: ids.length,
+    error,
+  };
+}
+
+/** riopool: one lease per buffer. Returns the result and the ideal footprint. */
+function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): { result: StrategyResult; idealBytes: number } {
+  const native = loadBinding();
+  let pool: Pool;
+  try {
+    pool = createPool({ backend });
+  } catch (e) {
+    const model = { registrations: 0, requestedBytes: 0, reservedBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+    return {
+      result: { ...model, pinnedBytes: null, lockedBytes: null, modelBytes: 0, model, setupMs: 0, teardownMs: 0, completedBuffers: 0, error: errorOf(e) },
+      idealBytes: 0,
+    };
+  }
+  const model = modelSlabs(lengths, pool.table, backend);
+  const leases: Lease[] = [];
+  let error: StrategyResult['error'] = null;
+  const before = native.memoryStatus();
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < lengths.length; i++) {
+      leases.push(pool.acquire(lengths[i]!));
+      if ((i & 1023) === 0) onProgress(i);
+    }
+  } catch (e) {
+    error = errorOf(e);
+  }
+  const setupMs = performance.now() - t0;
+  const after = native.memoryStatus();
+  const stats = pool.stats();
+  // Ideal: each slab's reserved bytes rounded up to whole pages.
+  const page = stats.pageSize;
+  const reservedPerSlab = new Map<number, number>();
+  for (const l of leases) reservedPerSlab.set(l.slab.bufferId, (reservedPerSlab.get(l.slab.bufferId) ?? 0) + l.slab.cls.slotSize);
+  let idealBytes = 0;
+  for (const bytes of reservedPerSlab.values()) idealBytes += Math.ceil(bytes / page) * page;
+  const t1 = performance.now();
+  for (const l of leases) l.release();
+  const closing = pool.close();
+  void closing;
+  const teardownMs = performance.now() - t1;
+  return {
+    result: {
+      registrations: stats.totals.registrations,
+      requestedBytes: stats.totals.requestedBytes,
+      reservedBytes: stats.totals.reservedBytes,
+      mappedBytes: stats.totals.mappedBytes,
+      pinnedBytes: delta(after.pinned, before.pinned),
+      lockedBytes: delta(after.locked, before.locked),
+      modelBytes: model.lockedBytes,
+      model,
+      setupMs,
+      teardownMs,
+      completedBuffers: leases.length,
+      error,
+    },
+    idealBytes,
+  };
+}
+
+/** What a strategy cost in locked memory: VmPin for uring, VmLck for lock, null otherwise. */
+export function heldBytes(r: StrategyResult, backend: BackendKind): number | null {
+  if (backend === 'uring') return r.pinnedBytes;
+  if (backend === 'lock') return r.lockedBytes;
+  return null;
+}
+
+export interface ReportOptions {
+  buffers: number;
+  size: string;
+  seed?: number;
+  backend?: BackendKind;
+  onProgress?: (fraction: number) => void;
+}
+
+export function runReport(options: ReportOptions): Report {
+  const native = loadBinding();
+  const backend = options.backend ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
+  const seed = options.seed ?? 1;
+  const lengths = workloadLengths(options.buffers, options.size, seed);
+  const progress = options.onProgress ?? (() => {});
+  const n = Math.max(1, lengths.length);
+  const perBuffer = measurePerBuffer(lengths, backend, (i) => progress((i / n) * 0.5));
+  const { result: slab, idealBytes } = measureSlabs(lengths, backend, (i) => progress(0.5 + (i / n) * 0.5));
+  progress(1);
+  const a = heldBytes(perBuffer, backend);
+  const b = heldBytes(slab, backend);
+  return {
+    schema: REPORT_SCHEMA,
+    machine: {
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+      cores: os.cpus().length,
+      memoryBytes: os.totalmem(),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+    },
+    backend,
+    pageSize: native.pageSize(),
+    workload: { buffers: options.buffers, size: options.size, seed, requestedBytes: lengths.reduce((s, x) => s + x, 0) },
+    strategies: { perBuffer, slab },
+    idealBytes,
+    ratios: {
+      perBufferOverSlab: a !== null && b !== null && b > 0 ? a / b : null,
+      slabOverIdeal: b !== null && idealBytes > 0 ? b / idealBytes : null,
+    },
+  };
+}

@@ -19,6 +19,6 @@ export {
 export { MemoryRegistrar, detach, type Registrar, type MemoryRegistrarOptions } from './registrar';
 export { Lease, type RioBuf, type LeaseOwner } from './lease';
 export { Slab, SlabClass, type SlabState } from './slab';
-export { SlabPool, MAX_SLABS, MAX_LENGTH, type SlabPoolOptions, type RioBufOut } from './pool';
+export { SlabPool, MAX_SLABS, MAX_LENGTH, WINDOW, type SlabPoolOptions, type RioBufOut } from './pool';
 export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
 export { modelPerBuffer, modelSlabs, type FootprintFigures } from './footprint';

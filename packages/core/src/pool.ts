@@ -16,9 +16,16 @@
  * release (lease.release() at zero references, or releaseHandle)
  *   1. push the slot back; if the slab was full, push it onto `available`
  *   2. if the slab is now empty and c has more than `emptySlabsMax` empty slabs, retire empty
- *      slabs of c until `emptySlabsKept` remain: this hysteresis keeps a workload that swings
- *      around a slab boundary from registering and deregistering on every call
+ *      slabs of c beyond what its recent peak needs (below): this hysteresis keeps a workload
+ *      that swings around a slab boundary, or churns one-slot dedicated slabs, from registering
+ *      and deregistering on every call
  *   3. if the pool is closing and nothing is leased, finish closing
+ * recent peak      each class records the most slots leased at once in its current window of
+ *                  WINDOW acquires and in the window before. Automatic retirement keeps
+ *                  ceil(recent peak / n_c) slabs (at least the non-empty ones) plus
+ *                  `emptySlabsKept` empty ones, and acts only when the class holds more than
+ *                  that plus (emptySlabsMax - emptySlabsKept): slabs a steady load keeps
+ *                  reusing stay registered; after a load drops, they go a window or two later
  * retire(slab)     only with no slot leased: deregister -> unmap (which detaches every view)
  * trim()           retire every empty slab now
  * close()          refuse new acquires; once every lease is released, retire every slab
@@ -44,6 +51,8 @@ import { STATS_VERSION, type ClassStats, type PoolStats } from './stats';
 export const MAX_SLABS = 32768; // 1 << 15
 /** The largest request: io_uring registers at most 1 GiB per buffer. */
 export const MAX_LENGTH = 1 << 30;
+/** Acquires per class in one window of its recent peak (a power of two). */
+export const WINDOW = 4096; // 1 << 12
 
 export interface SlabPoolOptions {
   /** Target slab size in bytes; default 64 KiB. */
@@ -229,8 +238,14 @@ export class SlabPool implements LeaseOwner {
     }
     if (slab.leased++ === 0) cls.emptySlabs--;
     slab.lengths[slot] = length;
-    if (++cls.leased > cls.peak) cls.peak = cls.leased;
-    cls.totalAcquired++;
+    if (++cls.leased > cls.windowPeak) {
+      cls.windowPeak = cls.leased;
+      if (cls.leased > cls.peak) cls.peak = cls.leased;
+    }
+    if ((++cls.totalAcquired & (WINDOW - 1)) === 0) {
+      cls.lastWindowPeak = cls.windowPeak;
+      cls.windowPeak = cls.leased;
+    }
     this.takenSlot = slot;
     return slab;
   }
@@ -241,7 +256,7 @@ export class SlabPool implements LeaseOwner {
     slab.free[slab.freeTop++] = slot;
     if (slab.freeTop === 1) cls.pushAvailable(slab);
     cls.leased--;
-    if (--slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireEmpty(cls, this.emptySlabsKept);
+    if (--slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireBeyondRecentPeak(cls);
     if (this.closing) this.closeIfDrained();
   }
 
@@ -299,6 +314,15 @@ export class SlabPool implements LeaseOwner {
     this.mappedBytes += cls.slabBytes;
     if (this.mappedBytes > this.peakMappedBytes) this.peakMappedBytes = this.mappedBytes;
     return slab;
+  }
+
+  /** Automatic retirement: keeps what the class's recent peak needs, plus the band. */
+  private retireBeyondRecentPeak(cls: SlabClass): void {
+    const recentPeak = Math.max(cls.windowPeak, cls.lastWindowPeak);
+    const needed = Math.max(Math.ceil(recentPeak / cls.slotsPerSlab), cls.slabs - cls.emptySlabs);
+    const target = needed + this.emptySlabsKept;
+    if (cls.slabs <= target + (this.emptySlabsMax - this.emptySlabsKept)) return;
+    this.retireEmpty(cls, cls.emptySlabs - (cls.slabs - target));
   }
 
   /** Retires empty slabs of a class, oldest-in-stack first, until `keep` remain. */

@@ -63,6 +63,9 @@ export class SlabClass implements SizeClass {
   retirements = 0;
   /** Registrations that followed a retirement in this class: register/deregister cycles. */
   churn = 0;
+  /** Most slots leased at once in the current window of WINDOW acquires, and in the last one. */
+  windowPeak = 0;
+  lastWindowPeak = 0;
   lastEventWasRetire = false;
 
   constructor(

@@ -1,4 +1,4 @@
-import { SlabPool, MemoryRegistrar, type RioBufOut } from '@riopool/core';
+import { SlabPool, MemoryRegistrar, WINDOW, type RioBufOut } from '@riopool/core';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const PAGE = 4096;
@@ -138,22 +138,42 @@ describe('retirement', () => {
     pool.checkInvariants();
   });
 
-  test('without hysteresis the same swing churns, and stats count it', () => {
+  test('stats count register/deregister cycles (churn)', () => {
     const { pool, registrar } = setup({ emptySlabsKept: 0, emptySlabsMax: 0 });
-    const held = Array.from({ length: 128 }, () => pool.acquire(512));
-    for (let i = 0; i < 10; i++) pool.acquire(512).release();
-    expect(registrar.counts.registers).toBe(11);
-    expect(pool.stats().totals.churn).toBe(9);
-    held.forEach((l) => l.release());
+    const burst = () => Array.from({ length: 129 }, () => pool.acquire(512)).forEach((l) => l.release());
+    burst(); // 2 slabs; the recent peak keeps both
+    expect(registrar.liveRegistrations).toBe(2);
+    for (let i = 0; i < 2 * WINDOW; i++) pool.acquire(512).release(); // the load drops for two windows
+    expect(registrar.liveRegistrations).toBe(1);
+    burst(); // the second slab comes back: one register/deregister cycle
+    expect(registrar.counts.registers).toBe(3);
+    expect(pool.stats().totals.churn).toBe(1);
+    pool.checkInvariants();
   });
 
-  test('empty slabs beyond emptySlabsMax are retired down to emptySlabsKept', () => {
+  test('after the load drops, empty slabs beyond the recent peak are retired a window or two later', () => {
     const { pool, registrar } = setup({ emptySlabsKept: 1, emptySlabsMax: 2 });
     const leases = Array.from({ length: 128 * 4 }, () => pool.acquire(512));
     expect(registrar.liveRegistrations).toBe(4);
     leases.forEach((l) => l.release());
-    // 3 empties passed the max of 2: retired down to 1; the 4th empty stays (2 <= max).
+    expect(registrar.liveRegistrations).toBe(4); // the recent peak still needs them
+    for (let i = 0; i < 2 * WINDOW; i++) pool.acquire(512).release();
+    // Recent peak 1 slot: 1 slab needed + 1 kept empty.
     expect(registrar.liveRegistrations).toBe(2);
+    pool.checkInvariants();
+  });
+
+  test('a steady churn of one-slot dedicated slabs does not register on every call', () => {
+    const { pool, registrar } = setup();
+    const live = Array.from({ length: 50 }, (_, i) => pool.acquire(2 * PAGE + (i % 3) * PAGE));
+    for (let i = 0; i < 20000; i++) {
+      const at = (i * 7919) % live.length;
+      live[at]!.release();
+      live[at] = pool.acquire(2 * PAGE + (i % 3) * PAGE);
+    }
+    expect(registrar.counts.registers).toBeLessThan(70);
+    expect(pool.stats().totals.churn).toBe(0);
+    live.forEach((l) => l.release());
     pool.checkInvariants();
   });
 

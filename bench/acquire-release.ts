@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       ['riopool lease: acquire + release', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = pool.acquire(size); s = (s + l.length) | 0; l.release(); } return s; }],
       ['riopool lease + bytes', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = pool.acquire(size); const b = l.bytes; b[0] = i; s = (s + b[0]!) | 0; l.release(); } return s; }],
       ['riopool lease, leakDetection: true', (n) => { let s = 0; for (let i = 0; i < n; i++) { const l = leaky.acquire(size); s = (s + l.length) | 0; l.release(); } return s; }],
+      ['riopool low-level, no view', (n) => { let s = 0; for (let i = 0; i < n; i++) { const h = pool.acquireInto(size, out); s = (s + out.offset) | 0; pool.releaseHandle(h); } return s; }],
       ['riopool low-level (acquireInto + view)', (n) => { let s = 0; for (let i = 0; i < n; i++) { const h = pool.acquireInto(size, out); const v = pool.view(out.bufferId); v[out.offset] = i; s = (s + v[out.offset]!) | 0; pool.releaseHandle(h); } return s; }],
     ]);
     ratioTable(rows, `Buffer.allocUnsafe(${size})`);

@@ -34,6 +34,11 @@ function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
+/** Where the per-buffer layout puts the buffer after one of n bytes at `offset`. */
+export function nextPackedOffset(offset: number, n: number): number {
+  return alignUp(offset + n, GRANULE);
+}
+
 export function modelPerBuffer(lengths: readonly number[], pageSize: number, backend: string): FootprintFigures {
   let offset = 0;
   let requested = 0;
@@ -41,7 +46,7 @@ export function modelPerBuffer(lengths: readonly number[], pageSize: number, bac
   for (const n of lengths) {
     requested += n;
     spannedPages += Math.floor((offset + n - 1) / pageSize) - Math.floor(offset / pageSize) + 1;
-    offset = alignUp(offset + n, GRANULE);
+    offset = nextPackedOffset(offset, n);
   }
   const mapped = alignUp(offset, pageSize);
   const locked = !LOCKS[backend] ? 0 : PER_REGISTRATION[backend] ? spannedPages * pageSize : mapped;

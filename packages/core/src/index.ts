@@ -21,4 +21,4 @@ export { Lease, type RioBuf, type LeaseOwner } from './lease';
 export { Slab, SlabClass, type SlabState } from './slab';
 export { SlabPool, MAX_SLABS, MAX_LENGTH, WINDOW, type SlabPoolOptions, type RioBufOut } from './pool';
 export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
-export { modelPerBuffer, modelSlabs, type FootprintFigures } from './footprint';
+export { modelPerBuffer, modelSlabs, nextPackedOffset, type FootprintFigures } from './footprint';

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { loadBinding } from '@riopool/native';
 
 export const native = loadBinding();
@@ -16,26 +15,8 @@ export function locked(): number {
 export const isLinux = process.platform === 'linux';
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Runs a script in a child node process; returns its parsed last stdout line (JSON). */
-export function runChild(
-  script: string,
-  opts: { nodeArgs?: string[]; asNobody?: boolean } = {},
-): { json: any; status: number | null; stderr: string } {
-  const nodeArgs = [...(opts.nodeArgs ?? []), '-e', script];
-  const cmd = opts.asNobody ? 'setpriv' : process.execPath;
-  const args = opts.asNobody
-    ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...nodeArgs]
-    : nodeArgs;
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env } });
-  const lines = (r.stdout ?? '').trim().split('\n');
-  let json: any = null;
-  try {
-    json = JSON.parse(lines[lines.length - 1] ?? 'null');
-  } catch {
-    json = null;
-  }
-  return { json, status: r.status, stderr: r.stderr ?? '' };
-}
+/** Runs a script in a child node process (see test/support/child.ts). */
+export { runNode as runChild } from '../../../test/support/child';
 
 /** The require() line a child uses to load the same binding this process loaded. */
 export const requireNative = `const native = require(${JSON.stringify(

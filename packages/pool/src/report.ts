@@ -14,7 +14,7 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { modelPerBuffer, modelSlabs, isRioError, type FootprintFigures, type Lease } from '@riopool/core';
+import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, type FootprintFigures, type Lease } from '@riopool/core';
 import { loadBinding, isNativeError, type BackendKind } from '@riopool/native';
 import { createPool, type Pool } from './pool';
 import { defaultBackend, fromNative } from './backend';
@@ -120,6 +120,28 @@ function delta(after: number | null, before: number | null): number | null {
   return after === null || before === null ? null : after - before;
 }
 
+/**
+ * Runs a strategy's setup, calling `step(i)` for each buffer until one throws, and takes the
+ * kernel's figures before and after. A throw is the strategy's result, not a failure.
+ */
+function timedSetup(count: number, step: (i: number) => void, onProgress: (done: number) => void) {
+  const native = loadBinding();
+  let error: StrategyResult['error'] = null;
+  const before = native.memoryStatus();
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < count; i++) {
+      step(i);
+      if ((i & 1023) === 0) onProgress(i);
+    }
+  } catch (e) {
+    error = errorOf(e);
+  }
+  const setupMs = performance.now() - t0;
+  const after = native.memoryStatus();
+  return { error, setupMs, pinnedBytes: delta(after.pinned, before.pinned), lockedBytes: delta(after.locked, before.locked) };
+}
+
 /** Each buffer registered on its own. */
 function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): StrategyResult {
   const native = loadBinding();
@@ -128,23 +150,16 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
   const registrar = new native.Registrar(backend);
   const ids: number[] = [];
   let region: ArrayBuffer | undefined;
-  let error: StrategyResult['error'] = null;
-  const before = native.memoryStatus();
-  const t0 = performance.now();
-  try {
-    region = native.map(model.mappedBytes);
-    let offset = 0;
-    for (let i = 0; i < lengths.length; i++) {
-      const n = lengths[i]!;
-      ids.push(registrar.register(region, offset, n));
-      offset = Math.ceil((offset + n) / 16) * 16;
-      if ((i & 1023) === 0) onProgress(i);
-    }
-  } catch (e) {
-    error = errorOf(e);
-  }
-  const setupMs = performance.now() - t0;
-  const after = native.memoryStatus();
+  let offset = 0;
+  const setup = timedSetup(
+    lengths.length,
+    (i) => {
+      region ??= native.map(model.mappedBytes);
+      ids.push(registrar.register(region, offset, lengths[i]!));
+      offset = nextPackedOffset(offset, lengths[i]!);
+    },
+    onProgress,
+  );
   const t1 = performance.now();
   for (const id of ids) registrar.deregister(id);
   registrar.close();
@@ -155,20 +170,19 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
     requestedBytes: model.requestedBytes,
     reservedBytes: model.reservedBytes,
     mappedBytes: region === undefined ? 0 : model.mappedBytes,
-    pinnedBytes: delta(after.pinned, before.pinned),
-    lockedBytes: delta(after.locked, before.locked),
+    pinnedBytes: setup.pinnedBytes,
+    lockedBytes: setup.lockedBytes,
     modelBytes: model.lockedBytes,
     model,
-    setupMs,
+    setupMs: setup.setupMs,
     teardownMs,
     completedBuffers: ids.length,
-    error,
+    error: setup.error,
   };
 }
 
 /** riopool: one lease per buffer. Returns the result and the ideal footprint. */
 function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): { result: StrategyResult; idealBytes: number } {
-  const native = loadBinding();
   let pool: Pool;
   try {
     pool = createPool({ backend });
@@ -181,19 +195,7 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
   }
   const model = modelSlabs(lengths, pool.table, backend);
   const leases: Lease[] = [];
-  let error: StrategyResult['error'] = null;
-  const before = native.memoryStatus();
-  const t0 = performance.now();
-  try {
-    for (let i = 0; i < lengths.length; i++) {
-      leases.push(pool.acquire(lengths[i]!));
-      if ((i & 1023) === 0) onProgress(i);
-    }
-  } catch (e) {
-    error = errorOf(e);
-  }
-  const setupMs = performance.now() - t0;
-  const after = native.memoryStatus();
+  const setup = timedSetup(lengths.length, (i) => void leases.push(pool.acquire(lengths[i]!)), onProgress);
   const stats = pool.stats();
   // Ideal: each slab's reserved bytes rounded up to whole pages.
   const page = stats.pageSize;
@@ -212,14 +214,14 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
       requestedBytes: stats.totals.requestedBytes,
       reservedBytes: stats.totals.reservedBytes,
       mappedBytes: stats.totals.mappedBytes,
-      pinnedBytes: delta(after.pinned, before.pinned),
-      lockedBytes: delta(after.locked, before.locked),
+      pinnedBytes: setup.pinnedBytes,
+      lockedBytes: setup.lockedBytes,
       modelBytes: model.lockedBytes,
       model,
-      setupMs,
+      setupMs: setup.setupMs,
       teardownMs,
       completedBuffers: leases.length,
-      error,
+      error: setup.error,
     },
     idealBytes,
   };

@@ -1,0 +1,35 @@
+import { Lease, Slab, SlabClass, isRioError } from '@riopool/core';
+
+function lease(length: number, slot = 2) {
+  const released: Lease[] = [];
+  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const slab = new Slab({ releaseLease: (l) => released.push(l) }, 0, cls, new ArrayBuffer(4096), 9);
+  return { l: new Lease(slab, slot, length), released, slab };
+}
+
+test('buf is the frozen RIO_BUF triple of its slot; bytes is exactly length bytes there', () => {
+  const { l, slab } = lease(300);
+  expect(l.buf).toEqual({ bufferId: 9, offset: 1024, length: 300 });
+  expect(Object.isFrozen(l.buf)).toBe(true);
+  expect(l.buf).toBe(l.buf); // made once
+  expect(l.bytes.byteOffset).toBe(1024);
+  expect(l.bytes.length).toBe(300);
+  expect(l.bytes.buffer).toBe(slab.buffer);
+});
+
+test('the owner hears of the last release only, once', () => {
+  const { l, released } = lease(64);
+  l.retain();
+  l.release();
+  expect(released).toHaveLength(0);
+  l.release();
+  expect(released).toEqual([l]);
+  let err: unknown;
+  try {
+    l.release();
+  } catch (e) {
+    err = e;
+  }
+  expect(isRioError(err, 'ERR_RIO_RELEASED')).toBe(true);
+  expect(released).toHaveLength(1);
+});

@@ -6,8 +6,8 @@
  * lease collected without its last release is reported (`onReport`, by default a process
  * warning) and its slot is reclaimed. The held value is the lease's handle, a number, so
  * nothing keeps the lease alive. In checked mode the report also carries the allocation stack.
- * It is off by default because registering costs more than the allocation it guards (about
- * 190 ns per lease against about 25 ns for acquire + release; bench/acquire-release.ts).
+ * It is off by default because registering costs more than the allocation it guards (250-360 ns
+ * per lease against 25-40 ns for acquire + release; bench/acquire-release.ts).
  *
  * Checked mode (off by default; for tests and debugging): released slots are filled with a
  * poison byte (0xdb); when a poisoned slot is handed out again, or on checkPoison(), a slot

@@ -170,14 +170,11 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
     requestedBytes: model.requestedBytes,
     reservedBytes: model.reservedBytes,
     mappedBytes: region === undefined ? 0 : model.mappedBytes,
-    pinnedBytes: setup.pinnedBytes,
-    lockedBytes: setup.lockedBytes,
+    ...setup,
     modelBytes: model.lockedBytes,
     model,
-    setupMs: setup.setupMs,
     teardownMs,
     completedBuffers: ids.length,
-    error: setup.error,
   };
 }
 
@@ -214,14 +211,11 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
       requestedBytes: stats.totals.requestedBytes,
       reservedBytes: stats.totals.reservedBytes,
       mappedBytes: stats.totals.mappedBytes,
-      pinnedBytes: setup.pinnedBytes,
-      lockedBytes: setup.lockedBytes,
+      ...setup,
       modelBytes: model.lockedBytes,
       model,
-      setupMs: setup.setupMs,
       teardownMs,
       completedBuffers: leases.length,
-      error: setup.error,
     },
     idealBytes,
   };

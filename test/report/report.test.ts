@@ -64,6 +64,18 @@ linux('20,000 × 512 B', () => {
   expect(r.strategies.slab.error).toBeNull();
 });
 
+(isLinux && isRoot ? test : test.skip)('a backend that cannot even open (ulimit -l 0) is a result for both strategies, not a crash', () => {
+  const script = `ulimit -l 0 && exec "$0" "$1" report --json --buffers 100`;
+  const out = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script, process.execPath, CLI], {
+    encoding: 'utf8',
+  });
+  expect(out.status).toBe(0);
+  const r = JSON.parse(out.stdout);
+  expect(r.strategies.perBuffer.error.code).toBe('ERR_RIO_MEMLOCK');
+  expect(r.strategies.slab.error.code).toBe('ERR_RIO_MEMLOCK');
+  expect(r.strategies.perBuffer.completedBuffers).toBe(0);
+});
+
 test('--json validates against docs/report.schema.json', () => {
   const out = cli(['report', '--buffers', '500', '--size', 'mixed', '--json']);
   expect(out.status).toBe(0);

@@ -18,7 +18,7 @@ export {
 } from './size-classes';
 export { MemoryRegistrar, detach, type Registrar, type MemoryRegistrarOptions } from './registrar';
 export { Lease, type RioBuf, type LeaseOwner } from './lease';
-export { Slab, SlabClass, type SlabState } from './slab';
+export { Slab, SlabClass, handleOf, type SlabState } from './slab';
 export { SlabPool, MAX_SLABS, MAX_LENGTH, WINDOW, type SlabPoolOptions, type RioBufOut } from './pool';
 export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
 export { modelPerBuffer, modelSlabs, nextPackedOffset, type FootprintFigures } from './footprint';

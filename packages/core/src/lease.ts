@@ -10,7 +10,7 @@
  * at them allocates only the lease itself.
  */
 import { RioError } from './errors';
-import type { Slab } from './slab';
+import { handleOf, type Slab } from './slab';
 
 /** The RIO_BUF triple: what registered I/O uses. `length` is the requested length. */
 export interface RioBuf {
@@ -41,6 +41,11 @@ export class Lease {
     /** The requested length. */
     readonly length: number,
   ) {}
+
+  /** The handle of this lease's slot (as acquireInto would return it). */
+  get handle(): number {
+    return handleOf(this.slab.id, this.slot);
+  }
 
   get released(): boolean {
     return this.refs === 0;

@@ -33,7 +33,7 @@
  * Both acquire and release are O(1) and make no native call in steady state.
  *
  * Invariants (checkInvariants, run by the tests after every step):
- *   per slab   free + leased = capacity; the leased flags agree with both
+ *   per slab   free + leased = capacity; the non-zero lengths (0 = free) agree with both
  *   per class  leased = sum of its slabs' leased; emptySlabs = slabs with none leased;
  *              `available` = exactly the slabs with a free slot
  *   pool       registrations = live slabs; mapped bytes = sum of slab sizes;
@@ -44,7 +44,7 @@ import { RioError } from './errors';
 import { Lease, releasedError, type LeaseOwner } from './lease';
 import type { Registrar } from './registrar';
 import { SizeClassTable } from './size-classes';
-import { Slab, SlabClass } from './slab';
+import { Slab, SlabClass, handleOf } from './slab';
 import { STATS_VERSION, type ClassStats, type PoolStats } from './stats';
 
 /** At most this many slabs at once: a handle keeps the slab id in 15 bits. */
@@ -87,8 +87,8 @@ function poolClosed(): RioError {
 function notAnOut(): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
 }
-function notAHandle(handle: unknown): RioError {
-  return new RioError('ERR_RIO_INVALID_BUFFER', `releaseHandle: ${String(handle)} is not a handle of this pool`);
+function notAHandle(what: string, handle: unknown): RioError {
+  return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${String(handle)} is not a handle of this pool`);
 }
 
 function invalidOption(name: string, value: unknown, rule: string): RioError {
@@ -180,15 +180,21 @@ export class SlabPool implements LeaseOwner {
     out.bufferId = slab.bufferId;
     out.offset = slot * slab.cls.slotSize;
     out.length = length;
-    return (slab.id << 16) | slot;
+    return handleOf(slab.id, slot);
   }
 
   releaseHandle(handle: number): void {
-    const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
+    const slab = this.slabOfHandle(handle);
+    if (slab === undefined) throw notAHandle('releaseHandle', handle);
     const slot = handle & 0xffff;
-    if (slab === undefined || slot >= slab.cls.slotsPerSlab) throw notAHandle(handle);
     if (slab.lengths[slot] === 0) throw releasedError('releaseHandle()');
     this.releaseSlot(slab, slot);
+  }
+
+  /** The live slab a handle names, if it names a slot of one. */
+  private slabOfHandle(handle: number): Slab | undefined {
+    const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
+    return slab !== undefined && (handle & 0xffff) < slab.cls.slotsPerSlab ? slab : undefined;
   }
 
   /**
@@ -197,11 +203,9 @@ export class SlabPool implements LeaseOwner {
    * ERR_RIO_INVALID_BUFFER for a handle that names no slot of a live slab.
    */
   describeHandle(handle: number, out: RioBufOut): number {
-    const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
+    const slab = this.slabOfHandle(handle);
+    if (slab === undefined) throw notAHandle('describeHandle', handle);
     const slot = handle & 0xffff;
-    if (slab === undefined || slot >= slab.cls.slotsPerSlab) {
-      throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${String(handle)} is not a handle of this pool`);
-    }
     out.bufferId = slab.bufferId;
     out.offset = slot * slab.cls.slotSize;
     out.length = slab.lengths[slot]!;
@@ -422,11 +426,6 @@ export class SlabPool implements LeaseOwner {
     yield* this.dedicated.values();
   }
 
-  /** Leases outstanding on the slab behind a buffer id (0 if there is none). */
-  outstanding(bufferId: number): number {
-    return this.byBufferId[bufferId]?.leased ?? 0;
-  }
-
   /** The buffers of the live slabs (for residency figures). */
   slabBuffers(): ArrayBuffer[] {
     const out: ArrayBuffer[] = [];
@@ -517,7 +516,6 @@ export class SlabPool implements LeaseOwner {
     let slabs = 0;
     let leased = 0;
     let mapped = 0;
-    let requested = 0;
     const perClass = new Map<SlabClass, { leased: number; empty: number; slabs: number }>();
     for (const slab of this.slabs) {
       if (slab === undefined) continue;
@@ -533,7 +531,6 @@ export class SlabPool implements LeaseOwner {
       for (let s = 0; s < c.slotsPerSlab; s++) {
         if (slab.lengths[s] !== 0) {
           flagged++;
-          requested += slab.lengths[s]!;
           if (slab.lengths[s]! > c.slotSize) fail(`slab ${slab.id} slot ${s}: length above slot size`);
         }
       }
@@ -563,7 +560,6 @@ export class SlabPool implements LeaseOwner {
     if (slabs !== this.liveSlabs) fail(`registrations ${this.liveSlabs} != registered slabs ${slabs}`);
     if (leased !== this.leased) fail(`pool leased ${this.leased} != ${leased}`);
     if (mapped !== this.mappedBytes) fail(`mapped bytes ${this.mappedBytes} != ${mapped}`);
-    if (requested !== this.requestedBytesNow()) fail(`requested bytes disagree`);
     if (this.mappedBytes > this.maxBytes) fail('mapped bytes above maxBytes');
     if (this.closed && slabs !== 0) fail('a closed pool still holds slabs');
   }

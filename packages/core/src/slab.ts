@@ -17,6 +17,11 @@ import type { LeaseOwner } from './lease';
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
+/** A handle names one slot: (slab id << 16) | slot. Slab ids stay below 1 << 15, so it is a small integer. */
+export function handleOf(slabId: number, slot: number): number {
+  return (slabId << 16) | slot;
+}
+
 export class Slab {
   state: SlabState = 'active';
   /** Stack of free slot indexes; free[0 .. freeTop) are free. */

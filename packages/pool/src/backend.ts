@@ -127,11 +127,16 @@ function probe(native: Binding, kind: BackendKind, entries: number | undefined):
   return new NativeBackendRegistrar(native, registrar);
 }
 
+/** The backend asked for: the option, else RIOPOOL_BACKEND, else the platform's best. */
+export function chooseBackend(asked?: BackendKind): BackendKind {
+  return asked ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
+}
+
 /** Opens the backend asked for, stepping down only as far as `fallback` allows. */
 export function openBackend(options: OpenOptions = {}): { registrar: NativeBackendRegistrar; fallbacks: FallbackRecord[] } {
   const native = loadBinding();
   const compiled = native.info().backends;
-  const asked = options.backend ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
+  const asked = chooseBackend(options.backend);
   if (!STRENGTH.includes(asked) || !compiled.includes(asked)) {
     throw new RioError(
       'ERR_RIO_INVALID_OPTION',

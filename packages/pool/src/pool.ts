@@ -133,7 +133,7 @@ export class Pool extends SlabPool {
 
   /** Leak registration and poison check at acquire (kept out of acquire so it stays inlinable). */
   private track(lease: Lease): void {
-    const handle = (lease.slab.id << 16) | lease.slot;
+    const handle = lease.handle;
     if (this.checked) {
       this.verifyPoison(handle, lease.slab.view, lease.slot * lease.slab.cls.slotSize, lease.slab.cls.slotSize, lease.slab.bufferId);
       this.leaks?.register(lease, { handle, stack: stackHere() }, lease);
@@ -148,7 +148,7 @@ export class Pool extends SlabPool {
       const size = lease.slab.cls.slotSize;
       const offset = lease.slot * size;
       lease.slab.view.fill(POISON, offset, offset + size);
-      this.poisoned.set((lease.slab.id << 16) | lease.slot, stackHere());
+      this.poisoned.set(lease.handle, stackHere());
     }
   }
 

@@ -15,9 +15,9 @@
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, type FootprintFigures, type Lease } from '@riopool/core';
-import { loadBinding, isNativeError, type BackendKind } from '@riopool/native';
+import { loadBinding, isNativeError, type BackendKind, type NativeRegistrar } from '@riopool/native';
 import { createPool, type Pool } from './pool';
-import { defaultBackend, fromNative } from './backend';
+import { chooseBackend, fromNative } from './backend';
 
 export const REPORT_SCHEMA = 'riopool-report/1';
 
@@ -142,12 +142,23 @@ function timedSetup(count: number, step: (i: number) => void, onProgress: (done:
   return { error, setupMs, pinnedBytes: delta(after.pinned, before.pinned), lockedBytes: delta(after.locked, before.locked) };
 }
 
+/** A strategy that could not start: its backend did not open. */
+function notStarted(e: unknown): StrategyResult {
+  const model = { registrations: 0, requestedBytes: 0, reservedBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+  return { ...model, pinnedBytes: null, lockedBytes: null, modelBytes: 0, model, setupMs: 0, teardownMs: 0, completedBuffers: 0, error: errorOf(e) };
+}
+
 /** Each buffer registered on its own. */
 function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): StrategyResult {
   const native = loadBinding();
   const page = native.pageSize();
   const model = modelPerBuffer(lengths, page, backend);
-  const registrar = new native.Registrar(backend);
+  let registrar: NativeRegistrar;
+  try {
+    registrar = new native.Registrar(backend);
+  } catch (e) {
+    return notStarted(e);
+  }
   const ids: number[] = [];
   let region: ArrayBuffer | undefined;
   let offset = 0;
@@ -184,11 +195,7 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
   try {
     pool = createPool({ backend });
   } catch (e) {
-    const model = { registrations: 0, requestedBytes: 0, reservedBytes: 0, mappedBytes: 0, lockedBytes: 0 };
-    return {
-      result: { ...model, pinnedBytes: null, lockedBytes: null, modelBytes: 0, model, setupMs: 0, teardownMs: 0, completedBuffers: 0, error: errorOf(e) },
-      idealBytes: 0,
-    };
+    return { result: notStarted(e), idealBytes: 0 };
   }
   const model = modelSlabs(lengths, pool.table, backend);
   const leases: Lease[] = [];
@@ -202,8 +209,7 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
   for (const bytes of reservedPerSlab.values()) idealBytes += Math.ceil(bytes / page) * page;
   const t1 = performance.now();
   for (const l of leases) l.release();
-  const closing = pool.close();
-  void closing;
+  void pool.close(); // nothing is leased: it finishes before it returns
   const teardownMs = performance.now() - t1;
   return {
     result: {
@@ -238,7 +244,7 @@ export interface ReportOptions {
 
 export function runReport(options: ReportOptions): Report {
   const native = loadBinding();
-  const backend = options.backend ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
+  const backend = chooseBackend(options.backend);
   const seed = options.seed ?? 1;
   const lengths = workloadLengths(options.buffers, options.size, seed);
   const progress = options.onProgress ?? (() => {});

@@ -11,10 +11,11 @@
  *   2. c = the class of n (a table lookup), or the dedicated class of ceil(n / page) pages
  *   3. slab = the top of c's `available` stack, or a new slab: map -> register (native calls,
  *      only here and in retire)
- *   4. pop a slot off the slab's free stack; if the slab is now full, pop it off `available`
+ *   4. take the head of the slab's free list; if the slab is now full, pop it off `available`
  *   5. wrap it in a Lease (acquire) or write its RioBuf into the caller's object (acquireInto)
  * release (lease.release() at zero references, or releaseHandle)
- *   1. push the slot back; if the slab was full, push it onto `available`
+ *   1. put the slot back at the head of the free list; if the slab was full, push it onto
+ *      `available`
  *   2. if the slab is now empty and c has more than `emptySlabsMax` empty slabs, retire empty
  *      slabs of c beyond what its recent peak needs (below): this hysteresis keeps a workload
  *      that swings around a slab boundary, or churns one-slot dedicated slabs, from registering
@@ -33,9 +34,9 @@
  * Both acquire and release are O(1) and make no native call in steady state.
  *
  * Invariants (checkInvariants, run by the tests after every step):
- *   per slab   free + leased = capacity; the non-zero lengths (0 = free) agree with both
+ *   per slab   the free list holds exactly the free slots; leased slots number `leased`
  *   per class  leased = sum of its slabs' leased; emptySlabs = slabs with none leased;
- *              `available` = exactly the slabs with a free slot
+ *              `available` = exactly the slabs with a free slot; `top` = its top
  *   pool       registrations = live slabs; mapped bytes = sum of slab sizes;
  *              every slab is active and attached
  *   slices     a slot lies inside its slab's registration; slots of a slab never overlap
@@ -51,8 +52,12 @@ import { STATS_VERSION, type ClassStats, type PoolStats } from './stats';
 export const MAX_SLABS = 32768; // 1 << 15
 /** The largest request: io_uring registers at most 1 GiB per buffer. */
 export const MAX_LENGTH = 1 << 30;
-/** Acquires per class in one window of its recent peak (a power of two). */
-export const WINDOW = 4096; // 1 << 12
+/**
+ * Acquires per class in one window of its recent peak (a power of two). Exported with
+ * `export { WINDOW }` below, so the hot path reads a local constant, not a property of `exports`.
+ */
+const WINDOW = 4096; // 1 << 12
+export { WINDOW };
 
 export interface SlabPoolOptions {
   /** Target slab size in bytes; default 64 KiB. */
@@ -185,16 +190,24 @@ export class SlabPool implements LeaseOwner {
 
   releaseHandle(handle: number): void {
     const slab = this.slabOfHandle(handle);
-    if (slab === undefined) throw notAHandle('releaseHandle', handle);
     const slot = handle & 0xffff;
-    if (slab.lengths[slot] === 0) throw releasedError('releaseHandle()');
+    // A slot past the slab's end reads as undefined, a free slot as <= 0: both fail `> 0`.
+    if (slab === undefined || !(slab.slots[slot]! > 0)) throw this.badRelease(slab, handle);
     this.releaseSlot(slab, slot);
   }
 
-  /** The live slab a handle names, if it names a slot of one. */
+  /**
+   * The live slab a handle's upper bits name, if any (the slot is the caller's to check).
+   * A negative int32 has bit 31 set, so its slab id is >= MAX_SLABS and finds no slab.
+   */
   private slabOfHandle(handle: number): Slab | undefined {
-    const slab = typeof handle === 'number' && (handle | 0) === handle && handle >= 0 ? this.slabs[handle >>> 16] : undefined;
-    return slab !== undefined && (handle & 0xffff) < slab.cls.slotsPerSlab ? slab : undefined;
+    return typeof handle === 'number' && (handle | 0) === handle ? this.slabs[handle >>> 16] : undefined;
+  }
+
+  private badRelease(slab: Slab | undefined, handle: number): RioError {
+    return slab !== undefined && (handle & 0xffff) < slab.cls.slotsPerSlab
+      ? releasedError('releaseHandle()')
+      : notAHandle('releaseHandle', handle);
   }
 
   /**
@@ -204,11 +217,11 @@ export class SlabPool implements LeaseOwner {
    */
   describeHandle(handle: number, out: RioBufOut): number {
     const slab = this.slabOfHandle(handle);
-    if (slab === undefined) throw notAHandle('describeHandle', handle);
     const slot = handle & 0xffff;
+    if (slab === undefined || slot >= slab.cls.slotsPerSlab) throw notAHandle('describeHandle', handle);
     out.bufferId = slab.bufferId;
     out.offset = slot * slab.cls.slotSize;
-    out.length = slab.lengths[slot]!;
+    out.length = Math.max(0, slab.slots[slot]!);
     return slab.cls.slotSize;
   }
 
@@ -232,16 +245,11 @@ export class SlabPool implements LeaseOwner {
     }
     if (this.closing) throw poolClosed();
     const cls = length <= this.largest ? this.classByGranule[(length + 15) >> 4]! : this.dedicatedClass(length);
-    const available = cls.available;
-    let slab = available[available.length - 1];
+    let slab = cls.top;
     if (slab === undefined) slab = this.grow(cls);
-    const slot = slab.free[--slab.freeTop]!;
-    if (slab.freeTop === 0) {
-      available.pop();
-      slab.availIndex = -1;
-    }
-    if (slab.leased++ === 0) cls.emptySlabs--;
-    slab.lengths[slot] = length;
+    const slot = slab.takeSlot(length);
+    if (slab.freeHead < 0) cls.popAvailable();
+    if (slab.leased === 1) cls.emptySlabs--;
     if (++cls.leased > cls.windowPeak) {
       cls.windowPeak = cls.leased;
       if (cls.leased > cls.peak) cls.peak = cls.leased;
@@ -256,11 +264,11 @@ export class SlabPool implements LeaseOwner {
 
   private releaseSlot(slab: Slab, slot: number): void {
     const cls = slab.cls;
-    slab.lengths[slot] = 0;
-    slab.free[slab.freeTop++] = slot;
-    if (slab.freeTop === 1) cls.pushAvailable(slab);
+    const wasFull = slab.freeHead < 0;
+    slab.freeSlot(slot);
+    if (wasFull) cls.pushAvailable(slab);
     cls.leased--;
-    if (--slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireBeyondRecentPeak(cls);
+    if (slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireBeyondRecentPeak(cls);
     if (this.closing) this.closeIfDrained();
   }
 
@@ -445,8 +453,8 @@ export class SlabPool implements LeaseOwner {
     let n = 0;
     for (const slab of this.slabs) {
       if (slab === undefined || slab.leased === 0) continue;
-      const lengths = slab.lengths;
-      for (let i = 0; i < lengths.length; i++) n += lengths[i]!;
+      const slots = slab.slots;
+      for (let i = 0; i < slots.length; i++) if (slots[i]! > 0) n += slots[i]!;
     }
     return n;
   }
@@ -526,23 +534,23 @@ export class SlabPool implements LeaseOwner {
       if (slab.buffer.byteLength !== c.slabBytes) fail(`slab ${slab.id} is detached or resized`);
       if (this.byBufferId[slab.bufferId] !== slab) fail(`slab ${slab.id} is not found by its buffer id`);
       if (c.slotsPerSlab * c.slotSize > c.slabBytes) fail(`class ${c.slotSize}: slots overrun the slab`);
-      if (slab.freeTop + slab.leased !== c.slotsPerSlab) fail(`slab ${slab.id}: free + leased != capacity`);
-      let flagged = 0;
+      if (slab.slots.length !== c.slotsPerSlab) fail(`slab ${slab.id}: ${slab.slots.length} slot entries`);
+      let held = 0;
       for (let s = 0; s < c.slotsPerSlab; s++) {
-        if (slab.lengths[s] !== 0) {
-          flagged++;
-          if (slab.lengths[s]! > c.slotSize) fail(`slab ${slab.id} slot ${s}: length above slot size`);
+        if (slab.slots[s]! > 0) {
+          held++;
+          if (slab.slots[s]! > c.slotSize) fail(`slab ${slab.id} slot ${s}: length above slot size`);
         }
       }
-      if (flagged !== slab.leased) fail(`slab ${slab.id}: ${flagged} leased lengths for ${slab.leased} leased`);
+      if (held !== slab.leased) fail(`slab ${slab.id}: ${held} leased entries for ${slab.leased} leased`);
       const seen = new Set<number>();
-      for (let i = 0; i < slab.freeTop; i++) {
-        const s = slab.free[i]!;
-        if (s >= c.slotsPerSlab || seen.has(s) || slab.lengths[s] !== 0) fail(`slab ${slab.id}: bad free slot ${s}`);
+      for (let s = slab.freeHead; s !== -1; s = ~slab.slots[s]!) {
+        if (s < 0 || s >= c.slotsPerSlab || seen.has(s) || slab.slots[s]! > 0) fail(`slab ${slab.id}: bad free slot ${s}`);
         seen.add(s);
       }
+      if (seen.size + slab.leased !== c.slotsPerSlab) fail(`slab ${slab.id}: free + leased != capacity`);
       const inAvailable = slab.availIndex >= 0 && c.available[slab.availIndex] === slab;
-      if (inAvailable !== slab.freeTop > 0) fail(`slab ${slab.id}: available stack disagrees with free slots`);
+      if (inAvailable !== slab.freeHead >= 0) fail(`slab ${slab.id}: available stack disagrees with free slots`);
       const pc = perClass.get(c) ?? { leased: 0, empty: 0, slabs: 0 };
       pc.leased += slab.leased;
       pc.slabs++;
@@ -556,6 +564,7 @@ export class SlabPool implements LeaseOwner {
       if (pc.empty !== c.emptySlabs) fail(`class ${c.slotSize}: emptySlabs ${c.emptySlabs} != ${pc.empty}`);
       if (pc.slabs !== c.slabs) fail(`class ${c.slotSize}: slabs ${c.slabs} != ${pc.slabs}`);
       for (const s of c.available) if (this.slabs[s.id] !== s) fail(`class ${c.slotSize}: retired slab in available`);
+      if (c.top !== c.available[c.available.length - 1]) fail(`class ${c.slotSize}: top is not the top of available`);
     }
     if (slabs !== this.liveSlabs) fail(`registrations ${this.liveSlabs} != registered slabs ${slabs}`);
     if (leased !== this.leased) fail(`pool leased ${this.leased} != ${leased}`);

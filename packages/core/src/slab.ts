@@ -5,12 +5,16 @@
  * A slab's life: active -> retiring -> deregistered -> unmapped. It may leave `active` only
  * when no slot is leased (DESIGN.md rule 2); the pool checks this before it retires a slab.
  *
+ * One Int32Array, `slots`, records both who holds a slot and which slots are free: a leased
+ * slot's entry is its requested length (>= 1); a free slot's entry is ~next (<= 0), where next
+ * is the following slot of the free list, or -1 at its end. Taking and freeing a slot touch one
+ * entry, and a release can tell a free slot from a leased one by its sign.
+ *
  * Invariants (checked by SlabPool.checkInvariants):
- *   freeTop + leased = slotsPerSlab
- *   lengths has exactly `leased` non-zero entries (a leased slot's requested length; 0 = free),
- *   and every slot in free[0 .. freeTop) has length 0
+ *   the free list from freeHead visits every slot with an entry <= 0, each once
+ *   exactly `leased` entries are >= 1, and none is above slotSize
  *   slot i covers [i * slotSize, (i + 1) * slotSize), inside [0, slabBytes)
- *   availIndex >= 0  <=>  freeTop > 0  <=>  the slab is in its class's `available` stack
+ *   availIndex >= 0  <=>  freeHead >= 0  <=>  the slab is in its class's `available` stack
  */
 import type { SizeClass } from './size-classes';
 import type { LeaseOwner } from './lease';
@@ -24,13 +28,12 @@ export function handleOf(slabId: number, slot: number): number {
 
 export class Slab {
   state: SlabState = 'active';
-  /** Stack of free slot indexes; free[0 .. freeTop) are free. */
-  readonly free: Uint16Array;
-  freeTop: number;
+  /** Per slot: the requested length (>= 1) if leased, ~next (<= 0) if free. */
+  readonly slots: Int32Array;
+  /** The first free slot, or -1 when every slot is leased. */
+  freeHead = 0;
   /** Slots leased now. */
   leased = 0;
-  /** The requested length of each leased slot; 0 for a free slot (lengths are >= 1). */
-  readonly lengths: Uint32Array;
   /** Position in the class's `available` stack, or -1. */
   availIndex = -1;
   /** One view over the whole slab, for the low-level path. */
@@ -46,12 +49,27 @@ export class Slab {
     readonly bufferId: number,
   ) {
     const n = cls.slotsPerSlab;
-    this.free = new Uint16Array(n);
-    // Slot 0 on top, so a fresh slab hands out its slots in address order.
-    for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
-    this.freeTop = n;
-    this.lengths = new Uint32Array(n);
+    this.slots = new Int32Array(n);
+    // Slot i links to slot i + 1 and the last to none (~-1 = 0), so a fresh slab hands out its
+    // slots in address order.
+    for (let i = 0; i < n - 1; i++) this.slots[i] = ~(i + 1);
     this.view = new Uint8Array(buffer);
+  }
+
+  /** Leases the first free slot for `length` (>= 1) bytes. Pre: freeHead >= 0. */
+  takeSlot(length: number): number {
+    const slot = this.freeHead;
+    this.freeHead = ~this.slots[slot]!;
+    this.slots[slot] = length;
+    this.leased++;
+    return slot;
+  }
+
+  /** Frees a leased slot; it becomes the head of the free list. Pre: the slot is leased. */
+  freeSlot(slot: number): void {
+    this.slots[slot] = ~this.freeHead;
+    this.freeHead = slot;
+    this.leased--;
   }
 }
 
@@ -59,6 +77,8 @@ export class Slab {
 export class SlabClass implements SizeClass {
   /** Slabs with at least one free slot; the top one serves the next acquire. */
   readonly available: Slab[] = [];
+  /** The top of `available`, or undefined (a field: every acquire reads it). */
+  top: Slab | undefined = undefined;
   slabs = 0;
   emptySlabs = 0;
   leased = 0;
@@ -73,18 +93,36 @@ export class SlabClass implements SizeClass {
   lastWindowPeak = 0;
   lastEventWasRetire = false;
 
+  readonly slotSize: number;
+  readonly slabBytes: number;
+  readonly slotsPerSlab: number;
+
   constructor(
     readonly index: number,
-    readonly slotSize: number,
-    readonly slabBytes: number,
-    readonly slotsPerSlab: number,
+    slotSize: number,
+    slabBytes: number,
+    slotsPerSlab: number,
     /** True for a dedicated (one-slot, larger than the largest class) class. */
     readonly dedicated: boolean,
-  ) {}
+  ) {
+    // Stored as small integers (all are below 2^31): Math.ceil and friends return doubles, and a
+    // field that first holds a double stays a boxed double field, which would make the hot
+    // path's offset = slot * slotSize a floating-point multiply.
+    this.slotSize = slotSize | 0;
+    this.slabBytes = slabBytes | 0;
+    this.slotsPerSlab = slotsPerSlab | 0;
+  }
 
   pushAvailable(slab: Slab): void {
     slab.availIndex = this.available.length;
     this.available.push(slab);
+    this.top = slab;
+  }
+
+  /** Removes the top slab from `available` (it has just become full). */
+  popAvailable(): void {
+    this.available.pop()!.availIndex = -1;
+    this.top = this.available.length > 0 ? this.available[this.available.length - 1] : undefined;
   }
 
   /** Removes a slab from `available` in O(1) (swap with the top). */
@@ -96,5 +134,6 @@ export class SlabClass implements SizeClass {
       last.availIndex = i;
     }
     slab.availIndex = -1;
+    this.top = this.available.length > 0 ? this.available[this.available.length - 1] : undefined;
   }
 }

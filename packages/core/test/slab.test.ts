@@ -5,12 +5,26 @@ const owner: LeaseOwner = { releaseLease: () => {} };
 test('a fresh slab hands out its slots in address order, all free', () => {
   const cls = new SlabClass(0, 512, 4096, 8, false);
   const slab = new Slab(owner, 0, cls, new ArrayBuffer(4096), 7);
-  expect(slab.freeTop).toBe(8);
-  expect(slab.free[slab.freeTop - 1]).toBe(0);
-  expect(slab.free[0]).toBe(7);
-  expect(slab.lengths.every((n) => n === 0)).toBe(true);
+  expect(slab.slots.every((entry) => entry <= 0)).toBe(true);
   expect(slab.view.length).toBe(4096);
   expect(slab.state).toBe('active');
+  expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => slab.takeSlot(100 + i))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  expect(slab.freeHead).toBe(-1);
+  expect(slab.leased).toBe(8);
+  expect([...slab.slots]).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
+});
+
+test('freed slots come back last-in first-out, and their entries read as free', () => {
+  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const slab = new Slab(owner, 0, cls, new ArrayBuffer(4096), 7);
+  for (let i = 0; i < 8; i++) slab.takeSlot(1);
+  slab.freeSlot(5);
+  slab.freeSlot(2);
+  expect(slab.leased).toBe(6);
+  expect(slab.slots[5]! <= 0 && slab.slots[2]! <= 0).toBe(true);
+  expect(slab.takeSlot(9)).toBe(2);
+  expect(slab.takeSlot(9)).toBe(5);
+  expect(slab.freeHead).toBe(-1);
 });
 
 test('the available stack: push, O(1) removal from the middle keeps indexes right', () => {

@@ -211,8 +211,8 @@ export class SlabPool implements LeaseOwner {
   }
 
   /**
-   * Writes the RioBuf of the slot a handle names into `out` (length = the length last
-   * requested for it) and returns the slot size. Works for free slots too; throws
+   * Writes the RioBuf of the slot a handle names into `out` (length = its requested length,
+   * 0 for a free slot) and returns the slot size. Works for free slots too; throws
    * ERR_RIO_INVALID_BUFFER for a handle that names no slot of a live slab.
    */
   describeHandle(handle: number, out: RioBufOut): number {

@@ -121,6 +121,38 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
     expect(() => pool.releaseHandle(bad as number)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     pool.checkInvariants();
   });
+  test('releaseHandle of a slot past its slab, or of a slab that does not exist → ERR_RIO_INVALID_BUFFER', () => {
+    const out = { bufferId: 0, offset: 0, length: 0 };
+    const h = pool.acquireInto(64, out);
+    const slabBase = h & ~0xffff;
+    expect(() => pool.releaseHandle(slabBase | 0xffff)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+    expect(() => pool.releaseHandle(slabBase + (1000 << 16))).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+    pool.checkInvariants();
+    pool.releaseHandle(h); // the real one still releases
+    expect(pool.leased).toBe(0);
+  });
+  test.each([
+    ['negative', -1],
+    ['NaN', NaN],
+    ['fractional', 0.5],
+    ['string', '0'],
+    ['huge', 2 ** 40],
+    ['wrong object', {}],
+    ['slot past the slab', 0xffff],
+  ])('describeHandle(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
+    pool.acquire(64).release(); // slab 0 exists
+    expect(() => pool.describeHandle(bad as number, { bufferId: 0, offset: 0, length: 0 })).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+  });
+  test('describeHandle: a leased slot reads as acquireInto wrote it, a free one with length 0', () => {
+    const out = { bufferId: 0, offset: 0, length: 0 };
+    const h = pool.acquireInto(100, out);
+    const seen = { bufferId: -1, offset: -1, length: -1 };
+    expect(pool.describeHandle(h, seen)).toBe(112); // the 100-byte request's class
+    expect(seen).toEqual(out);
+    pool.releaseHandle(h);
+    pool.describeHandle(h, seen);
+    expect(seen).toEqual({ ...out, length: 0 });
+  });
   test('releaseHandle of a released handle → ERR_RIO_RELEASED', () => {
     const h = pool.acquireInto(64, { bufferId: 0, offset: 0, length: 0 });
     pool.releaseHandle(h);

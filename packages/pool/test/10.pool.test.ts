@@ -110,14 +110,15 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
     expect(() => pool.acquireInto(64, bad as any)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     expect(pool.leased).toBe(0);
   });
-  test.each([
+  const badHandles: [string, unknown][] = [
     ['negative', -1],
     ['NaN', NaN],
     ['fractional', 0.5],
     ['string', '0'],
     ['huge', 2 ** 40],
     ['wrong object', {}],
-  ])('releaseHandle(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
+  ];
+  test.each(badHandles)('releaseHandle(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
     expect(() => pool.releaseHandle(bad as number)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     pool.checkInvariants();
   });
@@ -131,15 +132,7 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
     pool.releaseHandle(h); // the real one still releases
     expect(pool.leased).toBe(0);
   });
-  test.each([
-    ['negative', -1],
-    ['NaN', NaN],
-    ['fractional', 0.5],
-    ['string', '0'],
-    ['huge', 2 ** 40],
-    ['wrong object', {}],
-    ['slot past the slab', 0xffff],
-  ])('describeHandle(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
+  test.each([...badHandles, ['slot past the slab', 0xffff]])('describeHandle(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
     pool.acquire(64).release(); // slab 0 exists
     expect(() => pool.describeHandle(bad as number, { bufferId: 0, offset: 0, length: 0 })).toThrow(code('ERR_RIO_INVALID_BUFFER'));
   });

@@ -122,7 +122,7 @@ export class SlabClass implements SizeClass {
   /** Removes the top slab from `available` (it has just become full). */
   popAvailable(): void {
     this.available.pop()!.availIndex = -1;
-    this.top = this.available.length > 0 ? this.available[this.available.length - 1] : undefined;
+    this.refreshTop();
   }
 
   /** Removes a slab from `available` in O(1) (swap with the top). */
@@ -134,6 +134,11 @@ export class SlabClass implements SizeClass {
       last.availIndex = i;
     }
     slab.availIndex = -1;
-    this.top = this.available.length > 0 ? this.available[this.available.length - 1] : undefined;
+    this.refreshTop();
+  }
+
+  private refreshTop(): void {
+    const n = this.available.length;
+    this.top = n > 0 ? this.available[n - 1] : undefined;
   }
 }

@@ -120,6 +120,8 @@ export class SlabPool implements LeaseOwner {
   /** The shared class by ceil(length / 16): one load on the hot path. */
   private readonly classByGranule: SlabClass[];
   private readonly dedicated = new Map<number, SlabClass>();
+  /** The dedicated class used last: a run of same-size large requests skips the Map lookup. */
+  private lastDedicated: SlabClass | undefined = undefined;
   private readonly largest: number;
   /** Slabs by id; ids are reused. */
   private readonly slabs: (Slab | undefined)[] = [];
@@ -281,11 +283,13 @@ export class SlabPool implements LeaseOwner {
 
   private dedicatedClass(length: number): SlabClass {
     const bytes = this.table.dedicatedBytes(length);
+    if (this.lastDedicated !== undefined && this.lastDedicated.slotSize === bytes) return this.lastDedicated;
     let cls = this.dedicated.get(bytes);
     if (cls === undefined) {
       cls = new SlabClass(-1, bytes, bytes, 1, true);
       this.dedicated.set(bytes, cls);
     }
+    this.lastDedicated = cls;
     return cls;
   }
 

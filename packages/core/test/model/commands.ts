@@ -7,7 +7,8 @@
  * asks the model, so a deregistration the pool should not make is refused independently of the
  * pool's own accounting.
  *
- * After every command, checkAll() runs pool.checkInvariants() and checks, against the model:
+ * Each acquire checks the slot's size against the class table. After every command, checkAll()
+ * runs pool.checkInvariants() and checks, against the model:
  * leased counts, that no two live slices overlap, that each lies inside its slab's
  * registration, and (at release) that a lease's bytes still hold what its owner wrote.
  */
@@ -108,6 +109,10 @@ export class AcquireCommand implements Cmd {
     const lease = r.pool.acquire(this.length);
     const buf = lease.buf;
     if (buf.length !== this.length || lease.bytes.length !== this.length) throw new Error('wrong lease length');
+    // The slot is the size the class table gives (the waste bound and the footprint model rely on it).
+    const table = r.pool.table;
+    const expected = this.length <= table.largestClass ? table.classes[table.indexOf(this.length)]!.slotSize : table.dedicatedBytes(this.length);
+    if (lease.slab.cls.slotSize !== expected) throw new Error(`slot of ${lease.slab.cls.slotSize} B for ${this.length} B, expected ${expected}`);
     const fill = m.nextFill;
     m.nextFill = (m.nextFill % 255) + 1;
     lease.bytes.fill(fill);

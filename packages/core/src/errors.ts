@@ -1,6 +1,6 @@
 /**
- * The one error class of riopool, with a stable `code` per failure (DESIGN.md, "Public
- * surface"). The codes make the RIORegisterBuffer error table explicit:
+ * The one error class of riopool, with a stable `code` per failure (docs/design.md, "Errors").
+ * The codes make the error table of Windows' RIORegisterBuffer explicit:
  *
  *   ERR_RIO_INVALID_LENGTH          zero, negative, non-integer or too large length (WSAEINVAL)
  *   ERR_RIO_INVALID_BUFFER          a buffer, lease or handle that is not the pool's (WSAEFAULT)

@@ -2,20 +2,21 @@
  * The footprint model: what registered memory a workload should cost, before measuring it.
  *
  * Per-buffer strategy: the buffers lie back to back, 16-byte aligned, in page-aligned memory
- * (as a general-purpose allocator would place them), and each is registered on its own.
- *   uring  the kernel pins every page a registration touches, per registration:
- *          pinned = sum over buffers of (pages the buffer spans) * page
- *   rio    the same per-registration page cost (the RIORegisterBuffer remarks), plus overhead
- *          the model does not count
- *   lock   mlock locks each page once, however many registrations share it:
- *          locked = (pages the whole run spans) * page
- *   none   nothing is locked
+ * (as a general-purpose allocator would place them), and each is registered on its own. By the
+ * backend's Pinning (registrar.ts):
+ *   per-registration  every page a registration touches, per registration (io_uring; RIO, whose
+ *                     per-registration overhead the model does not count):
+ *                     pinned = sum over buffers of (pages the buffer spans) * page
+ *   per-page          each page once, however many registrations share it (mlock):
+ *                     locked = (pages the whole run spans) * page
+ *   none              nothing is locked
  *
  * Slab strategy: each request takes a slot of its class; a class needs ceil(count / slots)
  * slabs; a request above the largest class takes a dedicated slab of whole pages; one
  * registration per slab; a locking backend pins or locks every mapped byte.
  */
-import { SizeClassTable, GRANULE } from './size-classes';
+import type { Pinning } from './registrar';
+import { type SizeClassTable, GRANULE } from './size-classes';
 
 export interface FootprintFigures {
   registrations: number;
@@ -27,8 +28,6 @@ export interface FootprintFigures {
   lockedBytes: number;
 }
 
-const PER_REGISTRATION: Record<string, boolean> = { uring: true, rio: true, lock: false, none: false, memory: false };
-const LOCKS: Record<string, boolean> = { uring: true, rio: true, lock: true, none: false, memory: false };
 
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
@@ -39,7 +38,7 @@ export function nextPackedOffset(offset: number, n: number): number {
   return alignUp(offset + n, GRANULE);
 }
 
-export function modelPerBuffer(lengths: readonly number[], pageSize: number, backend: string): FootprintFigures {
+export function modelPerBuffer(lengths: readonly number[], pageSize: number, pinning: Pinning): FootprintFigures {
   let offset = 0;
   let requested = 0;
   let spannedPages = 0;
@@ -49,11 +48,11 @@ export function modelPerBuffer(lengths: readonly number[], pageSize: number, bac
     offset = nextPackedOffset(offset, n);
   }
   const mapped = alignUp(offset, pageSize);
-  const locked = !LOCKS[backend] ? 0 : PER_REGISTRATION[backend] ? spannedPages * pageSize : mapped;
+  const locked = pinning === 'none' ? 0 : pinning === 'per-registration' ? spannedPages * pageSize : mapped;
   return { registrations: lengths.length, requestedBytes: requested, reservedBytes: offset, mappedBytes: mapped, lockedBytes: locked };
 }
 
-export function modelSlabs(lengths: readonly number[], table: SizeClassTable, backend: string): FootprintFigures {
+export function modelSlabs(lengths: readonly number[], table: SizeClassTable, pinning: Pinning): FootprintFigures {
   const counts = new Map<number, number>();
   let requested = 0;
   let reserved = 0;
@@ -62,9 +61,9 @@ export function modelSlabs(lengths: readonly number[], table: SizeClassTable, ba
   for (const n of lengths) {
     requested += n;
     if (n <= table.largestClass) {
-      const i = table.indexOf(n);
-      counts.set(i, (counts.get(i) ?? 0) + 1);
-      reserved += table.classes[i]!.slotSize;
+      const c = table.classFor(n);
+      counts.set(c.index, (counts.get(c.index) ?? 0) + 1);
+      reserved += c.slotSize;
     } else {
       const bytes = table.dedicatedBytes(n);
       reserved += bytes;
@@ -78,5 +77,5 @@ export function modelSlabs(lengths: readonly number[], table: SizeClassTable, ba
     registrations += slabs;
     mapped += slabs * c.slabBytes;
   }
-  return { registrations, requestedBytes: requested, reservedBytes: reserved, mappedBytes: mapped, lockedBytes: LOCKS[backend] ? mapped : 0 };
+  return { registrations, requestedBytes: requested, reservedBytes: reserved, mappedBytes: mapped, lockedBytes: pinning === 'none' ? 0 : mapped };
 }

@@ -1,6 +1,9 @@
 /**
  * @riopool/core: riopool's allocation policy in pure TypeScript. Imports nothing native; memory
  * comes from a Registrar (the pool package supplies one over the native addon).
+ *
+ * This package is internal to riopool: @riopool/pool is the public API. Its exports may change
+ * in any release.
  */
 export { RioError, ErrorCodes, isRioError, type RioErrorCode } from './errors';
 export {
@@ -11,14 +14,17 @@ export {
   SMALL_LIMIT,
   CLASSES_PER_DOUBLING,
   DEFAULT_SLAB_BYTES,
-  MAX_SLOTS_PER_SLAB,
   MIN_SLOTS_PER_SLAB,
   type SizeClass,
   type SizeClassOptions,
 } from './size-classes';
-export { MemoryRegistrar, detach, type Registrar, type MemoryRegistrarOptions } from './registrar';
-export { Lease, type RioBuf, type LeaseOwner } from './lease';
-export { Slab, SlabClass, handleOf, type SlabState } from './slab';
-export { SlabPool, MAX_SLABS, MAX_LENGTH, WINDOW, type SlabPoolOptions, type RioBufOut } from './pool';
-export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
+export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, describeHandle, type RioBufOut } from './handle';
+export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
+export { Lease, leaseSlot, releasedError, type RioBuf } from './lease';
+export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
+export { SlabPool, MAX_LENGTH, notAHandle } from './allocator';
+export { type SlabPoolOptions } from './options';
+export { WINDOW, slabsToRetire, type ClassLoad } from './retirement';
+export { checkInvariants } from './invariants';
+export { STATS_VERSION, poolStats, type PoolStats, type ClassStats } from './stats';
 export { modelPerBuffer, modelSlabs, nextPackedOffset, type FootprintFigures } from './footprint';

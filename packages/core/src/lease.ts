@@ -6,11 +6,12 @@
  * used once: after its last release it stays released, so a stale lease can never release (or
  * read, or write) a slot that now belongs to someone else; it throws ERR_RIO_RELEASED instead.
  *
- * `buf` and `bytes` are made on first use and kept, so an acquire/release pair that never looks
- * at them allocates only the lease itself.
+ * Its state is in ES private fields: nothing outside this class can change a lease's slab, slot
+ * or references (docs/design.md, rule 3). riopool's own packages read slab and slot through
+ * `leaseSlot`, which this module exports for them and which no public entry point re-exports.
  */
 import { RioError } from './errors';
-import { handleOf, type Slab } from './slab';
+import type { Slab } from './slab';
 
 /** The RIO_BUF triple: what registered I/O uses. `length` is the requested length. */
 export interface RioBuf {
@@ -19,66 +20,67 @@ export interface RioBuf {
   readonly length: number;
 }
 
-/** What a lease needs from its pool. */
-export interface LeaseOwner {
-  releaseLease(lease: Lease): void;
-}
-
 export function releasedError(what: string): RioError {
   return new RioError('ERR_RIO_RELEASED', `${what}: the lease is already released`);
 }
 
+/**
+ * For riopool's own packages: the slab and slot of a live lease, or undefined for a released
+ * one. Throws a TypeError for an object that is not a Lease (the private-field brand check).
+ */
+export let leaseSlot: (lease: Lease) => { slab: Slab; slot: number } | undefined;
+
 export class Lease {
+  readonly #slab: Slab;
+  readonly #slot: number;
+  readonly #length: number;
   /** References held; 0 once released. */
-  refs = 1;
-  private bufCache: RioBuf | undefined = undefined;
-  private bytesCache: Uint8Array | undefined = undefined;
+  #refs = 1;
+  #buf: RioBuf | undefined = undefined;
 
-  constructor(
-    /** The slab and slot this lease holds; for the pool, not for callers. */
-    readonly slab: Slab,
-    readonly slot: number,
-    /** The requested length. */
-    readonly length: number,
-  ) {}
+  constructor(slab: Slab, slot: number, length: number) {
+    this.#slab = slab;
+    this.#slot = slot;
+    this.#length = length;
+  }
 
-  /** The handle of this lease's slot (as acquireInto would return it). */
-  get handle(): number {
-    return handleOf(this.slab.id, this.slot);
+  /** The requested length. */
+  get length(): number {
+    return this.#length;
   }
 
   get released(): boolean {
-    return this.refs === 0;
+    return this.#refs === 0;
   }
 
   /** The RIO_BUF slice: `{ bufferId, offset, length }`. */
   get buf(): RioBuf {
-    if (this.refs === 0) throw releasedError('lease.buf');
-    return (this.bufCache ??= Object.freeze({
-      bufferId: this.slab.bufferId,
-      offset: this.slot * this.slab.cls.slotSize,
-      length: this.length,
+    if (this.#refs === 0) throw releasedError('lease.buf');
+    return (this.#buf ??= Object.freeze({
+      bufferId: this.#slab.bufferId,
+      offset: this.#slab.cls.offsetOf(this.#slot),
+      length: this.#length,
     }));
   }
 
   /** Exactly `length` bytes of registered memory. */
   get bytes(): Uint8Array {
-    if (this.refs === 0) throw releasedError('lease.bytes');
-    return (this.bytesCache ??= new Uint8Array(
-      this.slab.buffer,
-      this.slot * this.slab.cls.slotSize,
-      this.length,
-    ));
+    if (this.#refs === 0) throw releasedError('lease.bytes');
+    return this.#slab.bytesOf(this.#slot, this.#length);
   }
 
   retain(): this {
-    if (this.refs === 0) throw releasedError('lease.retain()');
-    this.refs++;
+    if (this.#refs === 0) throw releasedError('lease.retain()');
+    this.#refs++;
     return this;
   }
 
   release(): void {
-    if (this.refs === 0) throw releasedError('lease.release()');
-    if (--this.refs === 0) this.slab.owner.releaseLease(this);
+    if (this.#refs === 0) throw releasedError('lease.release()');
+    if (--this.#refs === 0) this.#slab.owner.releaseLease(this, this.#slab, this.#slot);
+  }
+
+  static {
+    leaseSlot = (lease) => (lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot });
   }
 }

@@ -2,7 +2,7 @@
  * Registrar: how the core reaches memory. The pool package implements it over the native addon;
  * core's tests use MemoryRegistrar, which enforces the same contract in plain JS.
  *
- * The contract (the native core's preconditions, DESIGN.md's rules 1 and 2):
+ * The contract (the native core's preconditions; docs/design.md, rules 1 and 2):
  *   map(bytes)          bytes is a positive multiple of pageSize; returns page-aligned memory
  *   register(buffer)    buffer is a live mapping of this registrar; returns its buffer id
  *   deregister(id)      id is registered; never twice; never while the slab has outstanding
@@ -13,12 +13,20 @@
  */
 import { RioError } from './errors';
 
+/**
+ * How a backend holds registered memory, which is what the footprint model needs to know:
+ *   per-registration  every registration pins the pages it touches, even pages another
+ *                     registration already pins (io_uring fixed buffers, Windows RIO)
+ *   per-page          each page is locked once, however many registrations share it (mlock)
+ *   none              nothing is locked; the memory may be paged out
+ */
+export type Pinning = 'per-registration' | 'per-page' | 'none';
+
 export interface Registrar {
   readonly pageSize: number;
   /** The backend's name: uring, rio, lock, none, or memory. */
   readonly backend: string;
-  /** True when registration locks or pins memory. */
-  readonly locks: boolean;
+  readonly pinning: Pinning;
   /** Registrations that may be live at once. */
   readonly capacity: number;
   map(bytes: number): ArrayBuffer;
@@ -51,7 +59,7 @@ export interface MemoryRegistrarOptions {
 export class MemoryRegistrar implements Registrar {
   readonly pageSize: number;
   readonly backend = 'memory';
-  readonly locks = false;
+  readonly pinning: Pinning = 'none';
   readonly capacity: number;
   private readonly outstanding: ((bufferId: number) => number) | undefined;
   private readonly lockLimit: number;

@@ -27,6 +27,8 @@
  * in 16 bits).
  */
 
+import { MAX_SLOTS_PER_SLAB } from './handle';
+
 /** Every slot size is a multiple of this; every slot is aligned to it. */
 export const GRANULE = 16; // 1 << 4
 /** Up to here classes step by GRANULE. */
@@ -35,8 +37,6 @@ export const SMALL_LIMIT = 128; // 1 << 7
 export const CLASSES_PER_DOUBLING = 8; // 1 << 3
 /** Default target slab size. */
 export const DEFAULT_SLAB_BYTES = 64 * 1024; // 1 << 16
-/** Slots per slab at most: a handle keeps the slot index in 16 bits. */
-export const MAX_SLOTS_PER_SLAB = 65536; // 1 << 16
 /** A slab holds at least this many slots, which bounds its tail to 1/8. */
 export const MIN_SLOTS_PER_SLAB = 8;
 
@@ -80,46 +80,47 @@ export interface SizeClassOptions {
   slabBytes?: number;
 }
 
-/** The class table for one page size, with an O(1) lookup by length. */
-export class SizeClassTable {
+/**
+ * The class table for one page size, with the one O(1) lookup by length in riopool. `make`
+ * turns each class's figures into the object the table hands out (the allocator makes its
+ * SlabClass there), so a lookup is one array load: `byGranule[ceil(length / 16)]`.
+ */
+export class SizeClassTable<C extends SizeClass = SizeClass> {
   readonly pageSize: number;
   readonly largestClass: number;
   readonly targetSlabBytes: number;
-  readonly classes: readonly SizeClass[];
-  /** Class index by ceil(length / 16). */
-  private readonly byGranules: Uint16Array;
+  readonly classes: readonly C[];
+  /** The class by ceil(length / GRANULE), for lengths 1 .. largestClass. */
+  private readonly byGranule: C[];
 
-  constructor(options: SizeClassOptions) {
+  constructor(options: SizeClassOptions, make: (figures: SizeClass) => C = (f) => f as C) {
     const { pageSize } = options;
     this.pageSize = pageSize;
     this.targetSlabBytes = options.slabBytes ?? DEFAULT_SLAB_BYTES;
     this.largestClass = classSizeFor(options.largestClass ?? pageSize, pageSize);
-    const classes: SizeClass[] = [];
-    this.byGranules = new Uint16Array(this.largestClass / GRANULE + 1);
-    let current = 0;
-    for (let g = 1; g < this.byGranules.length; g++) {
+    const classes: C[] = [];
+    const fromGranule1: C[] = [];
+    let current: C | undefined;
+    for (let g = 1; g * GRANULE <= this.largestClass; g++) {
       const size = classSizeFor(g * GRANULE, pageSize);
-      if (size !== current) {
-        current = size;
+      if (current === undefined || size !== current.slotSize) {
         const slabBytes = slabBytesFor(size, pageSize, this.targetSlabBytes);
-        classes.push({
-          index: classes.length,
-          slotSize: size,
-          slabBytes,
-          slotsPerSlab: Math.floor(slabBytes / size),
-        });
+        current = make({ index: classes.length, slotSize: size, slabBytes, slotsPerSlab: Math.floor(slabBytes / size) });
+        classes.push(current);
       }
-      this.byGranules[g] = classes.length - 1;
+      fromGranule1.push(current);
     }
     this.classes = classes;
+    // Entry 0 is never asked for (lengths start at 1); filling it keeps the array packed.
+    this.byGranule = [classes[0]!, ...fromGranule1];
   }
 
-  /** The class index for a length in 1 .. largestClass. Pre: the length is valid. */
-  indexOf(length: number): number {
-    return this.byGranules[(length + GRANULE - 1) >> 4]!;
+  /** The class of a length in 1 .. largestClass. Pre: the length is an integer in that range. */
+  classFor(length: number): C {
+    return this.byGranule[(length + GRANULE - 1) >> 4]!;
   }
 
-  /** The dedicated slab size for a length above the largest class. */
+  /** The dedicated slab size for a length above the largest class: whole pages. */
   dedicatedBytes(length: number): number {
     return roundUp(length, this.pageSize);
   }

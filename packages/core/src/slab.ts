@@ -3,27 +3,28 @@
  * SlabClass: the slabs of one size class and the stack of those with a free slot.
  *
  * A slab's life: active -> retiring -> deregistered -> unmapped. It may leave `active` only
- * when no slot is leased (DESIGN.md rule 2); the pool checks this before it retires a slab.
+ * when no slot is leased (docs/design.md, rule 2); the allocator checks this before it retires
+ * a slab.
  *
  * One Int32Array, `slots`, records both who holds a slot and which slots are free: a leased
  * slot's entry is its requested length (>= 1); a free slot's entry is ~next (<= 0), where next
  * is the following slot of the free list, or -1 at its end. Taking and freeing a slot touch one
  * entry, and a release can tell a free slot from a leased one by its sign.
  *
- * Invariants (checked by SlabPool.checkInvariants):
+ * Invariants (checked by invariants.ts):
  *   the free list from freeHead visits every slot with an entry <= 0, each once
  *   exactly `leased` entries are >= 1, and none is above slotSize
- *   slot i covers [i * slotSize, (i + 1) * slotSize), inside [0, slabBytes)
+ *   slot i covers [offsetOf(i), offsetOf(i) + slotSize), inside [0, slabBytes)
  *   availIndex >= 0  <=>  freeHead >= 0  <=>  the slab is in its class's `available` stack
  */
 import type { SizeClass } from './size-classes';
-import type { LeaseOwner } from './lease';
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
-/** A handle names one slot: (slab id << 16) | slot. Slab ids stay below 1 << 15, so it is a small integer. */
-export function handleOf(slabId: number, slot: number): number {
-  return (slabId << 16) | slot;
+/** What a slab's leases release through: the allocator that owns the slab. */
+export interface SlabOwner {
+  /** Called by a lease at its last release. `lease` is the object released (for tracking). */
+  releaseLease(lease: object, slab: Slab, slot: number): void;
 }
 
 export class Slab {
@@ -38,11 +39,17 @@ export class Slab {
   availIndex = -1;
   /** One view over the whole slab, for the low-level path. */
   readonly view: Uint8Array;
+  /**
+   * Per slot, the last view a lease handed out, reused while the requested length repeats
+   * (lease.bytes would otherwise make a Uint8Array per lease). Made on first use: a slab whose
+   * leases never read `bytes` pays nothing. Cost: one array entry per slot plus one view per
+   * slot read (docs/performance.md, "Memory").
+   */
+  private views: (Uint8Array | undefined)[] | undefined = undefined;
 
   constructor(
-    /** The pool this slab belongs to (leases release through it). */
-    readonly owner: LeaseOwner,
-    /** Index in the pool's slab table; part of every handle. */
+    readonly owner: SlabOwner,
+    /** Index in the allocator's slab table; part of every handle. */
     readonly id: number,
     readonly cls: SlabClass,
     readonly buffer: ArrayBuffer,
@@ -71,6 +78,21 @@ export class Slab {
     this.freeHead = slot;
     this.leased--;
   }
+
+  /** The first `length` bytes of a slot. Pre: the slot is leased for `length` bytes. */
+  bytesOf(slot: number, length: number): Uint8Array {
+    const views = this.views;
+    const cached = views === undefined ? undefined : views[slot];
+    if (cached !== undefined && cached.length === length) return cached;
+    return this.newView(slot, length);
+  }
+
+  private newView(slot: number, length: number): Uint8Array {
+    const view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+    // A detached slab (retired, or its buffer transferred away) makes no views worth keeping.
+    if (view.length === length) (this.views ??= new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined))[slot] = view;
+    return view;
+  }
 }
 
 /** The slabs of one class, with counters for stats. */
@@ -93,24 +115,40 @@ export class SlabClass implements SizeClass {
   lastWindowPeak = 0;
   lastEventWasRetire = false;
 
+  readonly index: number;
   readonly slotSize: number;
   readonly slabBytes: number;
   readonly slotsPerSlab: number;
 
   constructor(
-    readonly index: number,
-    slotSize: number,
-    slabBytes: number,
-    slotsPerSlab: number,
+    figures: SizeClass,
     /** True for a dedicated (one-slot, larger than the largest class) class. */
     readonly dedicated: boolean,
   ) {
+    this.index = figures.index;
     // Stored as small integers (all are below 2^31): Math.ceil and friends return doubles, and a
     // field that first holds a double stays a boxed double field, which would make the hot
-    // path's offset = slot * slotSize a floating-point multiply.
-    this.slotSize = slotSize | 0;
-    this.slabBytes = slabBytes | 0;
-    this.slotsPerSlab = slotsPerSlab | 0;
+    // path's offsetOf a floating-point multiply.
+    this.slotSize = figures.slotSize | 0;
+    this.slabBytes = figures.slabBytes | 0;
+    this.slotsPerSlab = figures.slotsPerSlab | 0;
+  }
+
+  /** A new high of leases at once (off the hot path's inlined code: see allocator.ts). */
+  newPeak(): void {
+    this.windowPeak = this.leased;
+    if (this.leased > this.peak) this.peak = this.leased;
+  }
+
+  /** Every WINDOW acquires: this window's peak becomes the last one's. */
+  nextWindow(): void {
+    this.lastWindowPeak = this.windowPeak;
+    this.windowPeak = this.leased;
+  }
+
+  /** Where slot `slot` starts in its slab. The one place offsets are computed. */
+  offsetOf(slot: number): number {
+    return slot * this.slotSize;
   }
 
   pushAvailable(slab: Slab): void {

@@ -1,8 +1,12 @@
 /**
- * Stats: a versioned plain object (printing is the CLI's business, not this file's).
+ * Stats: a versioned plain object, and how the allocator's counters become one (printing is the
+ * CLI's business, not this file's).
  * Bump STATS_VERSION whenever a field changes meaning or goes away; adding a field is
  * backwards compatible and keeps the version.
  */
+import type { SlabPool } from './allocator';
+import type { SlabClass } from './slab';
+
 export const STATS_VERSION = 1;
 
 export interface ClassStats {
@@ -54,5 +58,70 @@ export interface PoolStats {
     /** Slabs kept alive by a few leases: occupancy above 0 and at most 1/8. */
     hostageSlabs: number;
     hostageBytes: number;
+  };
+}
+
+function classStats(c: SlabClass): ClassStats {
+  return {
+    slotSize: c.slotSize,
+    slabBytes: c.slabBytes,
+    slotsPerSlab: c.slotsPerSlab,
+    dedicated: c.dedicated,
+    slabs: c.slabs,
+    emptySlabs: c.emptySlabs,
+    leased: c.leased,
+    free: c.slabs * c.slotsPerSlab - c.leased,
+    peak: c.peak,
+    totalAcquired: c.totalAcquired,
+    registrations: c.registrations,
+    retirements: c.retirements,
+    churn: c.churn,
+  };
+}
+
+/** The stats of a pool now. Walks every class and live slab: not for the hot path. */
+export function poolStats(pool: SlabPool): PoolStats {
+  const classes: ClassStats[] = [];
+  let reservedBytes = 0;
+  let churn = 0;
+  for (const c of pool.allClasses()) {
+    reservedBytes += c.leased * c.slotSize;
+    churn += c.churn;
+    if (c.slabs > 0 || c.totalAcquired > 0) classes.push(classStats(c));
+  }
+  let requestedBytes = 0;
+  let hostageSlabs = 0;
+  let hostageBytes = 0;
+  for (const slab of pool.slabs) {
+    if (slab === undefined || slab.leased === 0) continue;
+    for (const entry of slab.slots) if (entry > 0) requestedBytes += entry;
+    if (slab.leased * 8 <= slab.cls.slotsPerSlab) {
+      hostageSlabs++;
+      hostageBytes += slab.cls.slabBytes;
+    }
+  }
+  const locked = pool.registrar.pinning !== 'none';
+  return {
+    version: STATS_VERSION,
+    backend: pool.registrar.backend,
+    locked,
+    pageSize: pool.registrar.pageSize,
+    classes,
+    totals: {
+      slabs: pool.liveSlabs,
+      registrations: pool.liveSlabs,
+      totalRegistrations: pool.totalRegistrations,
+      retirements: pool.retirements,
+      churn,
+      leased: pool.leased,
+      requestedBytes,
+      reservedBytes,
+      mappedBytes: pool.mappedBytes,
+      peakMappedBytes: pool.peakMappedBytes,
+      lockedBytes: locked ? pool.mappedBytes : 0,
+      trims: pool.trims,
+      hostageSlabs,
+      hostageBytes,
+    },
   };
 }

@@ -2,7 +2,7 @@ import { Lease, Slab, SlabClass, isRioError } from '@riopool/core';
 
 function lease(length: number, slot = 2) {
   const released: Lease[] = [];
-  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slab = new Slab({ releaseLease: (l) => released.push(l) }, 0, cls, new ArrayBuffer(4096), 9);
   return { l: new Lease(slab, slot, length), released, slab };
 }

@@ -1,4 +1,4 @@
-import { SlabPool, MemoryRegistrar, WINDOW, type RioBufOut } from '@riopool/core';
+import { SlabPool, MemoryRegistrar, WINDOW, checkInvariants, type RioBufOut } from '@riopool/core';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const PAGE = 4096;
@@ -17,7 +17,7 @@ describe('acquire', () => {
     expect(lease.bytes.length).toBe(500);
     lease.bytes.fill(7);
     expect(pool.view(lease.buf.bufferId)[lease.buf.offset + 499]).toBe(7);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('one slab serves many leases of a class with one registration', () => {
@@ -28,7 +28,7 @@ describe('acquire', () => {
     expect(new Set(leases.map((l) => l.buf.offset)).size).toBe(128);
     pool.acquire(512);
     expect(registrar.liveRegistrations).toBe(2);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('small slots are 16-byte aligned; page-sized slots are page aligned', () => {
@@ -44,10 +44,11 @@ describe('acquire', () => {
     expect(registrar.registeredLength(big.buf.bufferId)).toBe(4 * PAGE);
     const stats = pool.stats();
     expect(stats.classes.find((c) => c.dedicated)).toMatchObject({ slotSize: 4 * PAGE, slabs: 1, leased: 1 });
+    const bigId = big.buf.bufferId;
     big.release();
     // The empty dedicated slab is kept in reserve and reused without a new registration.
     const again = pool.acquire(4 * PAGE);
-    expect(again.buf.bufferId).toBe(big.slab.bufferId);
+    expect(again.buf.bufferId).toBe(bigId);
     expect(pool.stats().totals.totalRegistrations).toBe(1);
   });
 
@@ -64,7 +65,7 @@ describe('acquire', () => {
   ])('%s length: ERR_RIO_INVALID_LENGTH, and the pool goes on', (_name, bad) => {
     const { pool } = setup();
     expect(() => pool.acquire(bad as any)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
-    pool.checkInvariants();
+    checkInvariants(pool);
     expect(pool.acquire(16).buf.length).toBe(16);
   });
 });
@@ -80,7 +81,7 @@ describe('leases and references', () => {
     lease.release();
     expect(pool.leased).toBe(0);
     expect(lease.released).toBe(true);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('a released lease throws ERR_RIO_RELEASED on every use', () => {
@@ -103,7 +104,7 @@ describe('leases and references', () => {
     expect(() => first.release()).toThrow(code('ERR_RIO_RELEASED'));
     expect(second.released).toBe(false);
     expect(pool.leased).toBe(1);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 });
 
@@ -123,7 +124,7 @@ describe('the low-level path', () => {
     expect(() => pool.releaseHandle('0' as any)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     expect(() => pool.releaseHandle((999 << 16) | 0)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     expect(() => pool.view(12345)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 });
 
@@ -135,7 +136,7 @@ describe('retirement', () => {
     expect(registrar.counts.registers).toBe(2);
     expect(pool.stats().totals.churn).toBe(0);
     held.forEach((l) => l.release());
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('stats count register/deregister cycles (churn)', () => {
@@ -148,7 +149,7 @@ describe('retirement', () => {
     burst(); // the second slab comes back: one register/deregister cycle
     expect(registrar.counts.registers).toBe(3);
     expect(pool.stats().totals.churn).toBe(1);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('after the load drops, empty slabs beyond the recent peak are retired a window or two later', () => {
@@ -160,7 +161,7 @@ describe('retirement', () => {
     for (let i = 0; i < 2 * WINDOW; i++) pool.acquire(512).release();
     // Recent peak 1 slot: 1 slab needed + 1 kept empty.
     expect(registrar.liveRegistrations).toBe(2);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('a steady churn of one-slot dedicated slabs does not register on every call', () => {
@@ -174,7 +175,7 @@ describe('retirement', () => {
     expect(registrar.counts.registers).toBeLessThan(70);
     expect(pool.stats().totals.churn).toBe(0);
     live.forEach((l) => l.release());
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('trim retires every empty slab, never one with a lease', () => {
@@ -186,7 +187,7 @@ describe('retirement', () => {
     expect(registrar.liveRegistrations).toBe(1);
     expect(registrar.isRegistered(keep.buf.bufferId)).toBe(true);
     expect(pool.stats().totals.trims).toBe(1);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('a retired slab detaches its views', () => {
@@ -206,7 +207,7 @@ describe('limits', () => {
     expect(() => pool.acquire(512)).toThrow(code('ERR_RIO_POOL_EXHAUSTED'));
     leases[0]!.release();
     expect(pool.acquire(512).buf.length).toBe(512);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test('a registrar failure leaves nothing mapped and the pool usable', () => {
@@ -216,7 +217,7 @@ describe('limits', () => {
     expect(() => pool.acquire(4096)).toThrow(code('ERR_RIO_TOO_MANY_REGISTRATIONS'));
     expect(registrar.liveMappings).toBe(1);
     expect(pool.acquire(512).buf.length).toBe(512);
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 
   test.each([
@@ -249,7 +250,7 @@ describe('close', () => {
     expect(registrar.liveMappings).toBe(0);
     expect(bytes.length).toBe(0);
     expect(pool.close()).toBe(pool.close());
-    pool.checkInvariants();
+    checkInvariants(pool);
   });
 });
 

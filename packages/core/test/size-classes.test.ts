@@ -7,7 +7,7 @@ describe.each(PAGES)('size classes with %i-byte pages', (page) => {
 
   test('the lookup table equals the formula for every length up to the largest class', () => {
     for (let n = 1; n <= table.largestClass; n++) {
-      const c = table.classes[table.indexOf(n)]!;
+      const c = table.classFor(n);
       expect(c.slotSize).toBe(classSizeFor(n, page));
     }
   });
@@ -64,7 +64,7 @@ describe('a raised largest class', () => {
 
   test('slots of a page or more stay whole pages; the 12.5% bound holds again from 8 pages', () => {
     for (let n = page + 1; n <= table.largestClass; n++) {
-      const slot = table.classes[table.indexOf(n)]!.slotSize;
+      const slot = table.classFor(n).slotSize;
       expect(slot).toBe(classSizeFor(n, page));
       expect(slot % page).toBe(0);
       // Between 1 and 8 pages the page rule costs less than one page per slot.

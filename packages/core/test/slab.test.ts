@@ -1,9 +1,9 @@
-import { Slab, SlabClass, type LeaseOwner } from '@riopool/core';
+import { Slab, SlabClass, type SlabOwner } from '@riopool/core';
 
-const owner: LeaseOwner = { releaseLease: () => {} };
+const owner: SlabOwner = { releaseLease: () => {} };
 
 test('a fresh slab hands out its slots in address order, all free', () => {
-  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slab = new Slab(owner, 0, cls, new ArrayBuffer(4096), 7);
   expect(slab.slots.every((entry) => entry <= 0)).toBe(true);
   expect(slab.view.length).toBe(4096);
@@ -15,7 +15,7 @@ test('a fresh slab hands out its slots in address order, all free', () => {
 });
 
 test('freed slots come back last-in first-out, and their entries read as free', () => {
-  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slab = new Slab(owner, 0, cls, new ArrayBuffer(4096), 7);
   for (let i = 0; i < 8; i++) slab.takeSlot(1);
   slab.freeSlot(5);
@@ -28,7 +28,7 @@ test('freed slots come back last-in first-out, and their entries read as free', 
 });
 
 test('the available stack: push, O(1) removal from the middle keeps indexes right', () => {
-  const cls = new SlabClass(0, 512, 4096, 8, false);
+  const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slabs = [0, 1, 2, 3].map((i) => new Slab(owner, i, cls, new ArrayBuffer(4096), i));
   slabs.forEach((s) => cls.pushAvailable(s));
   cls.removeAvailable(slabs[1]!);
@@ -37,4 +37,17 @@ test('the available stack: push, O(1) removal from the middle keeps indexes righ
   expect(slabs[1]!.availIndex).toBe(-1);
   cls.removeAvailable(slabs[2]!); // the top
   expect(cls.available.map((s) => s.id)).toEqual([0, 3]);
+});
+
+test('bytesOf reuses a slot view while the length repeats, and makes a new one when it changes', () => {
+  const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
+  const slab = new Slab(owner, 0, cls, new ArrayBuffer(4096), 7);
+  const a = slab.bytesOf(3, 100);
+  expect([a.byteOffset, a.length]).toEqual([1536, 100]);
+  expect(slab.bytesOf(3, 100)).toBe(a);
+  const b = slab.bytesOf(3, 200);
+  expect(b).not.toBe(a);
+  expect([b.byteOffset, b.length]).toEqual([1536, 200]);
+  expect(slab.bytesOf(3, 200)).toBe(b);
+  expect(slab.bytesOf(4, 200)).not.toBe(b);
 });

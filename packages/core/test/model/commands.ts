@@ -8,12 +8,12 @@
  * pool's own accounting.
  *
  * Each acquire checks the slot's size against the class table. After every command, checkAll()
- * runs pool.checkInvariants() and checks, against the model:
+ * runs checkInvariants(pool) and checks, against the model:
  * leased counts, that no two live slices overlap, that each lies inside its slab's
  * registration, and (at release) that a lease's bytes still hold what its owner wrote.
  */
 import fc from 'fast-check';
-import { SlabPool, MemoryRegistrar, isRioError, type Lease } from '@riopool/core';
+import { SlabPool, MemoryRegistrar, isRioError, checkInvariants, leaseSlot, type Lease } from '@riopool/core';
 
 export interface LiveLease {
   lease: Lease;
@@ -70,7 +70,7 @@ function verifyBytes(l: LiveLease): void {
 }
 
 export function checkAll(model: Model, real: Real): void {
-  real.pool.checkInvariants();
+  checkInvariants(real.pool);
   if (real.pool.leased !== model.live.length) {
     throw new Error(`pool has ${real.pool.leased} leased, model ${model.live.length}`);
   }
@@ -90,7 +90,7 @@ export function checkAll(model: Model, real: Real): void {
   }
   // Once closed: nothing registered or mapped, every view read as length 0.
   if (model.closing && model.live.length === 0) {
-    if (!real.pool.isClosed) throw new Error('close() did not finish after the last release');
+    if (!real.pool.closed) throw new Error('close() did not finish after the last release');
     if (real.registrar.liveRegistrations !== 0 || real.registrar.liveMappings !== 0) {
       throw new Error('a closed pool left registrations or mappings');
     }
@@ -111,8 +111,9 @@ export class AcquireCommand implements Cmd {
     if (buf.length !== this.length || lease.bytes.length !== this.length) throw new Error('wrong lease length');
     // The slot is the size the class table gives (the waste bound and the footprint model rely on it).
     const table = r.pool.table;
-    const expected = this.length <= table.largestClass ? table.classes[table.indexOf(this.length)]!.slotSize : table.dedicatedBytes(this.length);
-    if (lease.slab.cls.slotSize !== expected) throw new Error(`slot of ${lease.slab.cls.slotSize} B for ${this.length} B, expected ${expected}`);
+    const expected = this.length <= table.largestClass ? table.classFor(this.length).slotSize : table.dedicatedBytes(this.length);
+    const got = leaseSlot(lease)!.slab.cls.slotSize;
+    if (got !== expected) throw new Error(`slot of ${got} B for ${this.length} B, expected ${expected}`);
     const fill = m.nextFill;
     m.nextFill = (m.nextFill % 255) + 1;
     lease.bytes.fill(fill);

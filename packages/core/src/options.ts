@@ -1,0 +1,47 @@
+/**
+ * The allocator's options: their defaults and ranges, checked once when a pool is made.
+ * A bad option is an ERR_RIO_INVALID_OPTION naming the option, its value and the rule.
+ */
+import { RioError } from './errors';
+
+export interface SlabPoolOptions {
+  /** Target slab size in bytes; default 64 KiB. */
+  slabBytes?: number;
+  /** Largest slot size served from shared slabs; default one OS page. */
+  largestClass?: number;
+  /** Most bytes the pool may map; default unlimited (the OS's lock limit still applies). */
+  maxBytes?: number;
+  /** Empty slabs per class that automatic retirement leaves in place; default 1. */
+  emptySlabsKept?: number;
+  /** Empty slabs per class that trigger automatic retirement; default 4. */
+  emptySlabsMax?: number;
+}
+
+/** Every option with its value decided. */
+export type ResolvedOptions = Required<SlabPoolOptions>;
+
+function invalidOption(name: string, value: unknown, rule: string): RioError {
+  return new RioError('ERR_RIO_INVALID_OPTION', `option ${name}=${String(value)}: ${rule}`);
+}
+
+function intOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value === Infinity || Number.isInteger(value)) || value < min || value > max) {
+    throw invalidOption(name, value, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Checks the options against a page size and fills in the defaults. */
+export function resolveOptions(options: SlabPoolOptions, pageSize: number): ResolvedOptions {
+  const emptySlabsKept = intOption('emptySlabsKept', options.emptySlabsKept, 1, 0, 1 << 20);
+  const emptySlabsMax = intOption('emptySlabsMax', options.emptySlabsMax, Math.max(4, emptySlabsKept), 0, 1 << 20);
+  if (emptySlabsMax < emptySlabsKept) throw invalidOption('emptySlabsMax', emptySlabsMax, 'must be at least emptySlabsKept');
+  return {
+    slabBytes: intOption('slabBytes', options.slabBytes, 64 * 1024, pageSize, 1 << 30),
+    largestClass: intOption('largestClass', options.largestClass, pageSize, 16, 1 << 20),
+    maxBytes: intOption('maxBytes', options.maxBytes, Infinity, pageSize, Infinity),
+    emptySlabsKept,
+    emptySlabsMax,
+  };
+}

@@ -15,6 +15,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@riopool/(core|native|pool)$': '<rootDir>/packages/$1/src',
+    '^@riopool/pool/(testing|report)$': ['<rootDir>/packages/pool/src/$1', '<rootDir>/packages/pool/src/cli/$1'],
   },
   testTimeout: 60000,
 };

@@ -4,7 +4,8 @@
  * retirement with hysteresis, plus trim() every 250,000 steps) against Buffer.allocUnsafe
  * with the same sequence. Reports steps per second, and the pool's registrations and churn.
  */
-import { createPool, workloadLengths, type Lease } from '@riopool/pool';
+import { createPool, type Lease } from '@riopool/pool';
+import { workloadLengths } from '@riopool/pool/report';
 import { header } from './support';
 
 const STEPS = 2_000_000;

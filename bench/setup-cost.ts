@@ -3,7 +3,7 @@
  * slab per 128 buffers, then lease) against registering each buffer on its own, measured by
  * the report's two strategies in the same run; the median of 5 runs.
  */
-import { runReport } from '@riopool/pool';
+import { runReport } from '@riopool/pool/report';
 import { header } from './support';
 
 const RUNS = 5;

@@ -7,7 +7,7 @@
  * order rotates (see measure), each task after a forced GC.
  */
 import * as os from 'node:os';
-import { Bench } from 'tinybench';
+// tinybench is an ES module: loaded with import() from this CommonJS file.
 
 export function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -51,6 +51,7 @@ export async function measure(tasks: [string, (batch: number) => unknown][], opt
   const gc = (globalThis as { gc?: () => void }).gc;
   const perTask = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
   for (let round = 0; round < rounds; round++) {
+    const { Bench } = await import('tinybench');
     const bench = new Bench({ time, warmupTime: 50 });
     for (let k = 0; k < tasks.length; k++) {
       const [name, fn] = tasks[(k + round) % tasks.length]!;

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { runReport, heldBytes } from '@riopool/pool';
+import { runReport, heldBytes } from '@riopool/pool/report';
 
-const CLI = path.resolve(__dirname, '../../packages/pool/dist/cli.js');
+const CLI = path.resolve(__dirname, '../../packages/pool/dist/cli/main.js');
 const SCHEMA = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../docs/report.schema.json'), 'utf8'));
 const isLinux = process.platform === 'linux';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -8,6 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startRedisServer, type RedisServer } from '../../examples/redis-server';
 import { ReplyReader, command, type Reply } from './resp';
+import { checkInvariants } from '@riopool/pool/testing';
 
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
-  expect(server.pool.isClosed).toBe(true);
+  expect(server.pool.stats().totals.slabs).toBe(0);
 });
 
 async function waitFor(cond: () => boolean, what: string): Promise<void> {
@@ -73,8 +74,8 @@ test('64 concurrent clients, 300 pipelined commands each: every reply is right',
   });
   await Promise.all(runs);
   await waitFor(() => server.connections === 0, 'the server to see every client go');
-  expect(server.pool.leased).toBe(0);
-  server.pool.checkInvariants();
+  expect(server.pool.stats().totals.leased).toBe(0);
+  checkInvariants(server.pool);
 });
 
 test('inline commands, errors and the admin command', async () => {
@@ -89,7 +90,7 @@ test('inline commands, errors and the admin command', async () => {
   const footprint = JSON.parse((replies[4] as Buffer).toString());
   expect(footprint).toMatchObject({ version: 1, model: { registrations: expect.any(Number) } });
   await waitFor(() => server.connections === 0, 'the client to go');
-  expect(server.pool.leased).toBe(0);
+  expect(server.pool.stats().totals.leased).toBe(0);
 });
 
 // The server runs in this process: the tools must run asynchronously, never with *Sync.
@@ -114,6 +115,6 @@ const hasRedisTools = spawnSync('redis-benchmark', ['--version']).status === 0;
     expect(r.stdout).toMatch(/GET: [\d.]+ requests per second/);
     expect(r.stdout + r.stderr).not.toMatch(/ERR|error/i);
     await waitFor(() => server.connections === 0, 'redis-benchmark to disconnect');
-    expect(server.pool.leased).toBe(0);
+    expect(server.pool.stats().totals.leased).toBe(0);
   });
 });

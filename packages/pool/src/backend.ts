@@ -7,8 +7,8 @@
  * only when the caller allowed it (`fallback: 'lock' | 'none'`); each step down is recorded,
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
-import { RioError, isRioError, type Registrar, type RioErrorCode } from '@riopool/core';
-import { loadBinding, isNativeError, type BackendKind, type Binding, type NativeRegistrar } from '@riopool/native';
+import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
+import { loadBinding, isNativeError, type BackendKind, type Binding, type MemoryStatus, type NativeRegistrar } from '@riopool/native';
 
 export type { BackendKind };
 export type Fallback = 'lock' | 'none';
@@ -21,6 +21,14 @@ export interface FallbackRecord {
 }
 
 const STRENGTH: BackendKind[] = ['uring', 'rio', 'lock', 'none'];
+
+/** How each backend holds registered memory (core's Pinning): the one place this is decided. */
+export const PINNING: Record<BackendKind, Pinning> = {
+  uring: 'per-registration',
+  rio: 'per-registration',
+  lock: 'per-page',
+  none: 'none',
+};
 
 export function defaultBackend(platform: NodeJS.Platform = process.platform): BackendKind {
   if (platform === 'linux') return 'uring';
@@ -47,11 +55,22 @@ export function fromNative(e: unknown, what: string, codes: Record<string, RioEr
 // A failed map is not a lock limit: ENOMEM there means the address space or memory is short.
 const MAP_CODES: Record<string, RioErrorCode> = { EINVAL: 'ERR_RIO_INVALID_LENGTH' };
 
-/** The core's Registrar over one native backend instance. */
-export class NativeBackendRegistrar implements Registrar {
+/** What a pool needs of its registrar beyond core's: process figures, residency, close. */
+export interface BackendRegistrar extends Registrar {
+  readonly backend: BackendKind | 'memory';
+  residentBytes(buffer: ArrayBuffer): number | null;
+  memoryStatus(): MemoryStatus;
+  close(): void;
+}
+
+/**
+ * The core's Registrar over one native backend instance, and the pool's one way to the addon:
+ * the footprint's process figures and residency come through here too.
+ */
+export class NativeBackendRegistrar implements BackendRegistrar {
   readonly pageSize: number;
   readonly backend: BackendKind;
-  readonly locks: boolean;
+  readonly pinning: Pinning;
   readonly capacity: number;
 
   constructor(
@@ -60,8 +79,19 @@ export class NativeBackendRegistrar implements Registrar {
   ) {
     this.pageSize = native.pageSize();
     this.backend = registrar.kind as BackendKind;
-    this.locks = registrar.locks;
+    this.pinning = PINNING[this.backend];
     this.capacity = registrar.capacity;
+  }
+
+  /** Resident bytes of a mapping (mincore), or null where the OS cannot tell. */
+  residentBytes(buffer: ArrayBuffer): number | null {
+    const pages = this.native.residency(buffer);
+    return pages === null ? null : pages * this.pageSize;
+  }
+
+  /** The process's pinned, locked and resident bytes; null where the OS does not say. */
+  memoryStatus(): MemoryStatus {
+    return this.native.memoryStatus();
   }
 
   map(bytes: number): ArrayBuffer {

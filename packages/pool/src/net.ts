@@ -20,7 +20,7 @@
  */
 import * as net from 'node:net';
 import { RioError, Lease } from '@riopool/core';
-import type { SlabPool } from '@riopool/core';
+import { allocatorOf, type Pool } from './pool';
 
 export interface LeaseReader {
   buffer: () => Uint8Array;
@@ -31,12 +31,13 @@ export interface LeaseReader {
 const disposers = new WeakMap<LeaseReader, () => void>();
 
 export function leaseReader(
-  pool: SlabPool,
+  pool: Pool,
   size: number,
   onLease: (lease: Lease, nread: number) => boolean | void,
 ): LeaseReader {
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > pool.maxLength) {
-    throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${pool.maxLength}`);
+  const maxLength = allocatorOf(pool).maxLength; // throws a TypeError for a value that is not a pool
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > maxLength) {
+    throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${maxLength}`);
   }
   if (typeof onLease !== 'function') throw new RioError('ERR_RIO_INVALID_OPTION', 'leaseReader: onLease must be a function');
   let waiting: Lease | undefined;

@@ -1,34 +1,16 @@
 /**
- * The public pool: core's SlabPool over a native backend, with the safety nets.
+ * The public pool: a facade over core's allocator on a native backend.
  *
- * Leak detection (`leakDetection: true`, and always in checked mode): every lease is
- * registered with a FinalizationRegistry. A
- * lease collected without its last release is reported (`onReport`, by default a process
- * warning) and its slot is reclaimed. The held value is the lease's handle, a number, so
- * nothing keeps the lease alive. In checked mode the report also carries the allocation stack.
- * It is off by default because registering costs more than the allocation it guards (250-360 ns
- * per lease against 25-40 ns for acquire + release; bench/acquire-release.ts).
- *
- * Checked mode (off by default; for tests and debugging): released slots are filled with a
- * poison byte (0xdb); when a poisoned slot is handed out again, or on checkPoison(), a slot
- * whose poison was overwritten is reported as a write after release, with the stack of the
- * release that preceded it.
- *
- * Neither adds a native call to acquire or release.
+ * The allocator, its registrar and every lease's slab and slot are held in ES private fields,
+ * so nothing reachable from `createPool()` or a lease can change them: a stale lease cannot be
+ * released into a slot's next owner, and slabs are retired only by the allocator's own policy
+ * (docs/design.md, rules 2 and 3). Each method of Pool is documented in docs/api.md; a test
+ * walks every property reachable from a pool and a lease and fails on anything undocumented.
+ * Tests reach the allocator through `@riopool/pool/testing` (testing/index.ts).
  */
-import {
-  SlabPool,
-  modelSlabs,
-  type Lease,
-  type PoolStats,
-  type SlabPoolOptions,
-  type FootprintFigures,
-  RioError,
-} from '@riopool/core';
-import { loadBinding } from '@riopool/native';
-import { openBackend, type BackendKind, type Fallback, type FallbackRecord, type NativeBackendRegistrar } from './backend';
-
-export const POISON = 0xdb;
+import { RioError, SlabPool, type Lease, type PoolStats, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
+import { openBackend, type BackendKind, type BackendRegistrar, type Fallback, type FallbackRecord } from './backend';
+import { TrackedSlabPool, type PoolReport } from './tracking';
 
 export interface PoolOptions extends SlabPoolOptions {
   /** uring (Linux), rio (Windows), lock (mlock only) or none; default: the platform's best, or RIOPOOL_BACKEND. */
@@ -45,21 +27,9 @@ export interface PoolOptions extends SlabPoolOptions {
   onReport?: (report: PoolReport) => void;
 }
 
-export interface PoolReport {
-  kind: 'leak' | 'write-after-release';
-  message: string;
-  bufferId: number;
-  offset: number;
-  length: number;
-  /** Where the lease was acquired (leaks, checked mode only). */
-  acquiredAt?: string;
-  /** Where the slot was released before it was written (writes after release). */
-  releasedAt?: string;
-}
-
 export interface PoolStatsWithBackend extends PoolStats {
   pool: {
-    requestedBackend: BackendKind;
+    requestedBackend: BackendKind | 'memory';
     fallbacks: number;
     fallbackChain: FallbackRecord[];
     checked: boolean;
@@ -73,8 +43,8 @@ export interface Footprint {
   version: 1;
   backend: string;
   pageSize: number;
-  /** What the pool's own bookkeeping and the footprint model say it holds. */
-  model: FootprintFigures;
+  /** What the pool's own bookkeeping says it holds. */
+  model: { registrations: number; requestedBytes: number; reservedBytes: number; mappedBytes: number; lockedBytes: number };
   /** What the kernel says. VmPin / VmLck / RSS are for the whole process; null where unknown. */
   measured: {
     processPinnedBytes: number | null;
@@ -86,179 +56,119 @@ export interface Footprint {
 }
 
 function defaultReport(report: PoolReport): void {
-  process.emitWarning(report.message, { type: 'RiopoolWarning', code: report.kind === 'leak' ? 'RIOPOOL_LEAK' : 'RIOPOOL_WRITE_AFTER_RELEASE' });
+  const code = report.kind === 'leak' ? 'RIOPOOL_LEAK' : 'RIOPOOL_WRITE_AFTER_RELEASE';
+  process.emitWarning(report.message, { type: 'RiopoolWarning', code });
 }
 
-function stackHere(): string {
-  return (new Error().stack ?? '').split('\n').slice(3).join('\n');
-}
+/** Proves a constructor call comes from createPool (the class is reachable as pool.constructor). */
+const FROM_CREATE_POOL = Symbol('createPool');
 
-type Held = number | { handle: number; stack: string };
+/** For riopool's own modules (testing/, net.ts): the allocator behind a pool. Not re-exported. */
+export let allocatorOf: (pool: Pool) => SlabPool;
 
-export class Pool extends SlabPool {
-  readonly checked: boolean;
-  readonly leakDetection: boolean;
-  /** checked || leakDetection: the one test the hot path pays for the safety nets. */
-  private readonly tracking: boolean;
-  readonly fallbacks: readonly FallbackRecord[];
-  private readonly requestedBackend: BackendKind;
-  private readonly report: (r: PoolReport) => void;
-  private readonly leaks: FinalizationRegistry<Held> | undefined;
-  /** Checked mode: poisoned slots by handle, with the stack of their release. */
-  private readonly poisoned = new Map<number, string>();
-  private leaksReclaimed = 0;
-  private writesAfterRelease = 0;
+export class Pool {
+  readonly #alloc: SlabPool;
+  readonly #registrar: BackendRegistrar;
+  readonly #fallbacks: readonly FallbackRecord[];
+  readonly #checked: boolean;
+  readonly #leakDetection: boolean;
 
-  constructor(registrar: NativeBackendRegistrar, fallbacks: FallbackRecord[], requested: BackendKind, options: PoolOptions) {
-    super(registrar, options);
-    this.fallbacks = fallbacks;
-    this.requestedBackend = requested;
-    this.checked = options.checked === true;
-    this.leakDetection = options.leakDetection ?? this.checked;
-    this.report = options.onReport ?? defaultReport;
-    this.leaks = this.leakDetection ? new FinalizationRegistry<Held>((held) => this.reclaim(held)) : undefined;
-    this.tracking = this.checked || this.leakDetection;
+  constructor(token: symbol, registrar: BackendRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) {
+    if (token !== FROM_CREATE_POOL) throw new RioError('ERR_RIO_INVALID_OPTION', 'Pool: make pools with createPool()');
+    this.#registrar = registrar;
+    this.#fallbacks = fallbacks;
+    this.#checked = options.checked === true;
+    this.#leakDetection = options.leakDetection ?? this.#checked;
+    const tracking = this.#checked || this.#leakDetection;
+    this.#alloc = tracking
+      ? new TrackedSlabPool(registrar, options, { checked: this.#checked, leakDetection: this.#leakDetection, onReport: options.onReport ?? defaultReport })
+      : new SlabPool(registrar, options);
   }
 
-  override acquire(length: number): Lease {
-    const lease = super.acquire(length);
-    if (this.tracking) this.track(lease);
-    return lease;
+  static {
+    allocatorOf = (pool) => pool.#alloc;
   }
 
-  override releaseLease(lease: Lease): void {
-    if (this.tracking) this.untrack(lease);
-    super.releaseLease(lease);
+  /** Leases a slot of at least `length` bytes (docs/api.md). */
+  acquire(length: number): Lease {
+    return this.#alloc.acquire(length);
   }
 
-  /** Leak registration and poison check at acquire (kept out of acquire so it stays inlinable). */
-  private track(lease: Lease): void {
-    const handle = lease.handle;
-    if (this.checked) {
-      this.verifyPoison(handle, lease.slab.view, lease.slot * lease.slab.cls.slotSize, lease.slab.cls.slotSize, lease.slab.bufferId);
-      this.leaks?.register(lease, { handle, stack: stackHere() }, lease);
-    } else {
-      this.leaks?.register(lease, handle, lease);
-    }
+  /** The low-level path: writes the RioBuf into `out`, returns the slot's handle. */
+  acquireInto(length: number, out: RioBufOut): number {
+    return this.#alloc.acquireInto(length, out);
   }
 
-  private untrack(lease: Lease): void {
-    this.leaks?.unregister(lease);
-    if (this.checked) {
-      const size = lease.slab.cls.slotSize;
-      const offset = lease.slot * size;
-      lease.slab.view.fill(POISON, offset, offset + size);
-      this.poisoned.set(lease.handle, stackHere());
-    }
+  releaseHandle(handle: number): void {
+    this.#alloc.releaseHandle(handle);
   }
 
-  /** Checked mode: verifies every released slot still holds its poison; returns the reports. */
-  checkPoison(): PoolReport[] {
-    const found: PoolReport[] = [];
-    const out = { bufferId: 0, offset: 0, length: 0 };
-    for (const handle of [...this.poisoned.keys()]) {
-      let size: number;
-      try {
-        size = this.describeHandle(handle, out);
-      } catch {
-        this.poisoned.delete(handle); // its slab was retired
-        continue;
-      }
-      const r = this.verifyPoison(handle, this.view(out.bufferId), out.offset, size, out.bufferId, false);
-      if (r !== undefined) found.push(r);
-    }
-    return found;
+  /** The whole slab behind a buffer id, for the low-level path. */
+  view(bufferId: number): Uint8Array {
+    return this.#alloc.view(bufferId);
   }
 
-  private verifyPoison(handle: number, view: Uint8Array, offset: number, size: number, bufferId: number, consume = true): PoolReport | undefined {
-    const releasedAt = this.poisoned.get(handle);
-    if (releasedAt === undefined) return undefined;
-    if (consume) this.poisoned.delete(handle);
-    if (view.length === 0) return undefined; // the slab is gone; nothing to read
-    for (let i = offset; i < offset + size; i++) {
-      if (view[i] !== POISON) {
-        this.poisoned.delete(handle); // report each write once
-        this.writesAfterRelease++;
-        const report: PoolReport = {
-          kind: 'write-after-release',
-          message: `riopool: a released slot was written after its release (buffer ${bufferId}, offset ${offset}, byte ${i - offset})`,
-          bufferId,
-          offset,
-          length: size,
-          releasedAt,
-        };
-        this.report(report);
-        return report;
-      }
-    }
-    return undefined;
+  /** Retires every empty slab now; returns how many. */
+  trim(): number {
+    return this.#alloc.trim();
   }
 
-  private reclaim(held: Held): void {
-    const handle = typeof held === 'number' ? held : held.handle;
-    let bufferId = -1;
-    let offset = -1;
-    let length = -1;
-    try {
-      const out = { bufferId: 0, offset: 0, length: 0 };
-      this.describeHandle(handle, out);
-      ({ bufferId, offset, length } = out);
-      this.releaseHandle(handle);
-      this.leaksReclaimed++;
-    } catch {
-      return; // already reclaimed, or the pool is gone
-    }
-    this.report({
-      kind: 'leak',
-      message: `riopool: a lease was collected without release (buffer ${bufferId}, offset ${offset}, length ${length}); its slot was reclaimed`,
-      bufferId,
-      offset,
-      length,
-      ...(typeof held === 'number' ? {} : { acquiredAt: held.stack }),
-    });
+  /** Refuses new acquires; resolves once every lease is released and every slab is gone. */
+  close(): Promise<void> {
+    return this.#alloc.close();
   }
 
-  override stats(): PoolStatsWithBackend {
+  stats(): PoolStatsWithBackend {
+    const alloc = this.#alloc;
+    const tracked = alloc instanceof TrackedSlabPool ? alloc : undefined;
+    const fallbacks = this.#fallbacks;
     return {
-      ...super.stats(),
+      ...alloc.stats(),
       pool: {
-        requestedBackend: this.requestedBackend,
-        fallbacks: this.fallbacks.length,
-        fallbackChain: [...this.fallbacks],
-        checked: this.checked,
-        leakDetection: this.leakDetection,
-        leaksReclaimed: this.leaksReclaimed,
-        writesAfterRelease: this.writesAfterRelease,
+        requestedBackend: fallbacks.length > 0 ? fallbacks[0]!.from : this.#registrar.backend,
+        fallbacks: fallbacks.length,
+        fallbackChain: [...fallbacks],
+        checked: this.#checked,
+        leakDetection: this.#leakDetection,
+        leaksReclaimed: tracked?.leaksReclaimed ?? 0,
+        writesAfterRelease: tracked?.writesAfterRelease ?? 0,
       },
     };
   }
 
   footprint(): Footprint {
-    const native = loadBinding();
-    const s = super.stats();
+    const s = this.#alloc.stats();
     let resident: number | null = 0;
-    for (const buffer of this.slabBuffers()) {
-      const pages = native.residency(buffer);
-      if (pages === null) {
+    for (const slab of this.#alloc.slabs) {
+      if (slab === undefined) continue;
+      const bytes = this.#registrar.residentBytes(slab.buffer);
+      if (bytes === null) {
         resident = null;
         break;
       }
-      resident += pages * s.pageSize;
+      resident += bytes;
     }
-    const m = native.memoryStatus();
+    const m = this.#registrar.memoryStatus();
+    const t = s.totals;
     return {
       version: 1,
       backend: s.backend,
       pageSize: s.pageSize,
       model: {
-        registrations: s.totals.registrations,
-        requestedBytes: s.totals.requestedBytes,
-        reservedBytes: s.totals.reservedBytes,
-        mappedBytes: s.totals.mappedBytes,
-        lockedBytes: s.totals.lockedBytes,
+        registrations: t.registrations,
+        requestedBytes: t.requestedBytes,
+        reservedBytes: t.reservedBytes,
+        mappedBytes: t.mappedBytes,
+        lockedBytes: t.lockedBytes,
       },
       measured: { processPinnedBytes: m.pinned, processLockedBytes: m.locked, processRssBytes: m.rss, residentBytes: resident },
     };
+  }
+
+  /** Checked mode: verifies every released slot still holds its poison (empty otherwise). */
+  checkPoison(): PoolReport[] {
+    const alloc = this.#alloc;
+    return alloc instanceof TrackedSlabPool && this.#checked ? alloc.checkPoison() : [];
   }
 }
 
@@ -268,13 +178,15 @@ export function createPool(options: PoolOptions = {}): Pool {
     throw new RioError('ERR_RIO_INVALID_OPTION', 'createPool: options must be an object');
   }
   const { registrar, fallbacks } = openBackend(options);
-  const requested = fallbacks.length > 0 ? fallbacks[0]!.from : registrar.backend;
+  return poolOn(registrar, fallbacks, options);
+}
+
+/** A pool over a registrar that is already open (createPool, and testing's in-memory pool). */
+export function poolOn(registrar: BackendRegistrar, fallbacks: FallbackRecord[], options: PoolOptions): Pool {
   try {
-    return new Pool(registrar, fallbacks, requested, options);
+    return new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
   } catch (e) {
     registrar.close();
     throw e;
   }
 }
-
-export { modelSlabs };

@@ -23,7 +23,7 @@ test('a client reads straight into pool leases; every lease returns after close'
   await new Promise((r) => socket.on('close', r));
   expect(Buffer.concat(received).equals(payload)).toBe(true);
   expect(bufferIds.size).toBeGreaterThanOrEqual(1);
-  expect(pool.leased).toBe(0);
+  expect(pool.stats().totals.leased).toBe(0);
   server.close();
   await pool.close();
 });
@@ -45,7 +45,7 @@ test('adoptSocket: an accepted server socket reads into pool leases', async () =
   await new Promise((r) => server.close(r));
   expect(got.join('')).toBe('hello riopool');
   await pool.close(); // resolves only if the waiting read lease was released at close
-  expect(pool.isClosed).toBe(true);
+  expect(pool.stats().totals.slabs).toBe(0);
 });
 
 test('writeLease holds a reference while the write is in flight and drops it on success', async () => {
@@ -57,14 +57,17 @@ test('writeLease holds a reference while the write is in flight and drops it on 
   await new Promise((r) => c.on('connect', r));
   const lease = pool.acquire(1000);
   lease.bytes.fill(0x61);
-  let refsDuring = -1;
+  let releasedDuring: boolean | undefined;
+  let leasedDuring = -1;
   await new Promise<void>((resolve, reject) => {
     writeLease(c, lease, 600, (err) => (err ? reject(err) : resolve()));
-    refsDuring = lease.refs;
+    lease.release(); // the caller's reference: the write's own keeps the slot
+    releasedDuring = lease.released;
+    leasedDuring = pool.stats().totals.leased;
   });
-  expect(refsDuring).toBe(2);
-  expect(lease.refs).toBe(1);
-  lease.release();
+  expect(releasedDuring).toBe(false);
+  expect(leasedDuring).toBe(1);
+  expect(lease.released).toBe(true); // the write's reference went with its callback
   c.end();
   await new Promise((r) => c.on('close', r));
   await new Promise((r) => server.close(r));
@@ -80,8 +83,8 @@ test('writeLease drops its reference on error too', async () => {
   const lease = pool.acquire(64);
   const err = await new Promise<Error | null | undefined>((resolve) => writeLease(c, lease, 64, resolve));
   expect(err).toEqual(expect.objectContaining({ message: expect.any(String) })); // an Error (from node's realm)
-  expect(lease.refs).toBe(1);
-  lease.release();
+  lease.release(); // the caller's: the write's reference is gone already
+  expect(lease.released).toBe(true);
   await pool.close();
 });
 
@@ -94,8 +97,8 @@ test('net helpers reject bad arguments with typed errors', async () => {
   for (const bad of [0, -1, NaN, 1.5, '8', 1e9]) {
     expect(() => writeLease(sock, lease, bad as number)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
   }
-  expect(lease.refs).toBe(1);
-  lease.release();
+  lease.release(); // no failed call took a reference: this one releases the lease
+  expect(lease.released).toBe(true);
   expect(() => writeLease(sock, lease)).toThrow(code('ERR_RIO_RELEASED'));
   for (const bad of [0, -1, NaN, 1.5, '8', 2 ** 40]) {
     expect(() => leaseReader(pool, bad as number, () => {})).toThrow(code('ERR_RIO_INVALID_LENGTH'));

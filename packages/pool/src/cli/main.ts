@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runReport, heldBytes, type Report, type StrategyResult } from './report';
 import { sweepHtml, sweepSvg } from './chart';
-import type { BackendKind } from './backend';
+import type { BackendKind } from '../backend';
 
 const USAGE = `usage: riopool report [options]
 

@@ -14,10 +14,10 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, type FootprintFigures, type Lease } from '@riopool/core';
+import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, leaseSlot, type FootprintFigures, type Lease } from '@riopool/core';
 import { loadBinding, isNativeError, type BackendKind, type NativeRegistrar } from '@riopool/native';
-import { createPool, type Pool } from './pool';
-import { chooseBackend, fromNative } from './backend';
+import { allocatorOf, createPool, type Pool } from '../pool';
+import { PINNING, chooseBackend, fromNative } from '../backend';
 
 export const REPORT_SCHEMA = 'riopool-report/1';
 
@@ -152,7 +152,7 @@ function notStarted(e: unknown): StrategyResult {
 function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): StrategyResult {
   const native = loadBinding();
   const page = native.pageSize();
-  const model = modelPerBuffer(lengths, page, backend);
+  const model = modelPerBuffer(lengths, page, PINNING[backend]);
   let registrar: NativeRegistrar;
   try {
     registrar = new native.Registrar(backend);
@@ -197,14 +197,17 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
   } catch (e) {
     return { result: notStarted(e), idealBytes: 0 };
   }
-  const model = modelSlabs(lengths, pool.table, backend);
+  const model = modelSlabs(lengths, allocatorOf(pool).table, PINNING[backend]);
   const leases: Lease[] = [];
   const setup = timedSetup(lengths.length, (i) => void leases.push(pool.acquire(lengths[i]!)), onProgress);
   const stats = pool.stats();
   // Ideal: each slab's reserved bytes rounded up to whole pages.
   const page = stats.pageSize;
   const reservedPerSlab = new Map<number, number>();
-  for (const l of leases) reservedPerSlab.set(l.slab.bufferId, (reservedPerSlab.get(l.slab.bufferId) ?? 0) + l.slab.cls.slotSize);
+  for (const l of leases) {
+    const { slab } = leaseSlot(l)!;
+    reservedPerSlab.set(slab.bufferId, (reservedPerSlab.get(slab.bufferId) ?? 0) + slab.cls.slotSize);
+  }
   let idealBytes = 0;
   for (const bytes of reservedPerSlab.values()) idealBytes += Math.ceil(bytes / page) * page;
   const t1 = performance.now();
@@ -227,11 +230,13 @@ function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done
   };
 }
 
-/** What a strategy cost in locked memory: VmPin for uring, VmLck for lock, null otherwise. */
+/**
+ * What a strategy cost in locked memory, by how the backend holds it: pinned pages (VmPin) for
+ * per-registration pinning, locked pages (VmLck) for per-page locking, null for none.
+ */
 export function heldBytes(r: StrategyResult, backend: BackendKind): number | null {
-  if (backend === 'uring') return r.pinnedBytes;
-  if (backend === 'lock') return r.lockedBytes;
-  return null;
+  const pinning = PINNING[backend];
+  return pinning === 'per-registration' ? r.pinnedBytes : pinning === 'per-page' ? r.lockedBytes : null;
 }
 
 export interface ReportOptions {

@@ -1,0 +1,147 @@
+/**
+ * The safety nets: leak detection and checked mode, as an allocator that watches its leases.
+ *
+ * Leak detection (`leakDetection: true`, and always in checked mode): every lease is registered
+ * with a FinalizationRegistry. A lease collected without its last release is reported
+ * (`onReport`, by default a process warning) and its slot is reclaimed. The held value is the
+ * lease's handle, a number, so nothing keeps the lease alive. In checked mode the report also
+ * carries the allocation stack. It is off by default because registering costs more than the
+ * allocation it guards (docs/performance.md, "Leak detection").
+ *
+ * Checked mode (off by default; for tests and debugging): released slots are filled with a
+ * poison byte (0xdb); when a poisoned slot is handed out again, or on checkPoison(), a slot
+ * whose poison was overwritten is reported as a write after release, with the stack of the
+ * release that preceded it.
+ *
+ * Neither adds a native call to acquire or release. A pool without either uses SlabPool itself,
+ * so the default hot path pays nothing for this file.
+ */
+import { SlabPool, describeHandle, handleOf, leaseSlot, type Lease, type Registrar, type Slab, type SlabPoolOptions } from '@riopool/core';
+
+export const POISON = 0xdb;
+
+export interface PoolReport {
+  kind: 'leak' | 'write-after-release';
+  message: string;
+  bufferId: number;
+  offset: number;
+  length: number;
+  /** Where the lease was acquired (leaks, checked mode only). */
+  acquiredAt?: string;
+  /** Where the slot was released before it was written (writes after release). */
+  releasedAt?: string;
+}
+
+export interface TrackingOptions {
+  checked: boolean;
+  leakDetection: boolean;
+  onReport: (report: PoolReport) => void;
+}
+
+function stackHere(): string {
+  return (new Error().stack ?? '').split('\n').slice(3).join('\n');
+}
+
+type Held = number | { handle: number; stack: string };
+
+export class TrackedSlabPool extends SlabPool {
+  leaksReclaimed = 0;
+  writesAfterRelease = 0;
+  private readonly checked: boolean;
+  private readonly report: (r: PoolReport) => void;
+  private readonly leaks: FinalizationRegistry<Held> | undefined;
+  /** Checked mode: poisoned slots by handle, with the stack of their release. */
+  private readonly poisoned = new Map<number, string>();
+
+  constructor(registrar: Registrar, options: SlabPoolOptions, tracking: TrackingOptions) {
+    super(registrar, options);
+    this.checked = tracking.checked;
+    this.report = tracking.onReport;
+    this.leaks = tracking.leakDetection ? new FinalizationRegistry<Held>((held) => this.reclaim(held)) : undefined;
+  }
+
+  override acquire(length: number): Lease {
+    const lease = super.acquire(length);
+    const { slab, slot } = leaseSlot(lease)!;
+    const handle = handleOf(slab.id, slot);
+    if (this.checked) {
+      const size = slab.cls.slotSize;
+      this.verifyPoison(handle, slab.view, slab.cls.offsetOf(slot), size, slab.bufferId);
+      this.leaks?.register(lease, { handle, stack: stackHere() }, lease);
+    } else {
+      this.leaks?.register(lease, handle, lease);
+    }
+    return lease;
+  }
+
+  override releaseLease(lease: object, slab: Slab, slot: number): void {
+    this.leaks?.unregister(lease);
+    if (this.checked) {
+      const offset = slab.cls.offsetOf(slot);
+      slab.view.fill(POISON, offset, offset + slab.cls.slotSize);
+      this.poisoned.set(handleOf(slab.id, slot), stackHere());
+    }
+    super.releaseLease(lease, slab, slot);
+  }
+
+  /** Checked mode: verifies every released slot still holds its poison; returns the reports. */
+  checkPoison(): PoolReport[] {
+    const found: PoolReport[] = [];
+    const out = { bufferId: 0, offset: 0, length: 0 };
+    for (const handle of [...this.poisoned.keys()]) {
+      const size = describeHandle(this.slabs, handle, out);
+      if (size === undefined) {
+        this.poisoned.delete(handle); // its slab was retired
+        continue;
+      }
+      const r = this.verifyPoison(handle, this.view(out.bufferId), out.offset, size, out.bufferId, false);
+      if (r !== undefined) found.push(r);
+    }
+    return found;
+  }
+
+  private verifyPoison(handle: number, view: Uint8Array, offset: number, size: number, bufferId: number, consume = true): PoolReport | undefined {
+    const releasedAt = this.poisoned.get(handle);
+    if (releasedAt === undefined) return undefined;
+    if (consume) this.poisoned.delete(handle);
+    if (view.length === 0) return undefined; // the slab is gone; nothing to read
+    for (let i = offset; i < offset + size; i++) {
+      if (view[i] !== POISON) {
+        this.poisoned.delete(handle); // report each write once
+        this.writesAfterRelease++;
+        const report: PoolReport = {
+          kind: 'write-after-release',
+          message: `riopool: a released slot was written after its release (buffer ${bufferId}, offset ${offset}, byte ${i - offset})`,
+          bufferId,
+          offset,
+          length: size,
+          releasedAt,
+        };
+        this.report(report);
+        return report;
+      }
+    }
+    return undefined;
+  }
+
+  private reclaim(held: Held): void {
+    const handle = typeof held === 'number' ? held : held.handle;
+    const out = { bufferId: 0, offset: 0, length: 0 };
+    if (describeHandle(this.slabs, handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
+    try {
+      this.releaseHandle(handle);
+    } catch {
+      return;
+    }
+    this.leaksReclaimed++;
+    const { bufferId, offset, length } = out;
+    this.report({
+      kind: 'leak',
+      message: `riopool: a lease was collected without release (buffer ${bufferId}, offset ${offset}, length ${length}); its slot was reclaimed`,
+      bufferId,
+      offset,
+      length,
+      ...(typeof held === 'number' ? {} : { acquiredAt: held.stack }),
+    });
+  }
+}

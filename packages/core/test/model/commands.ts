@@ -13,7 +13,7 @@
  * registration, and (at release) that a lease's bytes still hold what its owner wrote.
  */
 import fc from 'fast-check';
-import { SlabPool, MemoryRegistrar, isRioError, checkInvariants, leaseSlot, type Lease } from '@riopool/core';
+import { SlabPool, MemoryRegistrar, isRioError, checkInvariants, leaseSlot, handleOf, Lease, type RioBufOut } from '@riopool/core';
 
 export interface LiveLease {
   lease: Lease;
@@ -31,24 +31,50 @@ export interface Model {
   nextFill: number;
 }
 
+/** The public calls the commands make: SlabPool's, and the same on @riopool/pool's facade. */
+export interface PoolLike {
+  acquire(length: number): Lease;
+  acquireInto(length: number, out: RioBufOut): number;
+  releaseHandle(handle: number): void;
+  view(bufferId: number): Uint8Array;
+  trim(): number;
+  close(): Promise<void>;
+}
+
 export interface Real {
-  pool: SlabPool;
+  /** What the commands call. */
+  pool: PoolLike;
+  /** The allocator behind it, for the invariant check and the closed state. */
+  alloc: SlabPool;
   registrar: MemoryRegistrar;
   closed: Promise<void> | undefined;
 }
 
 export const PAGE = 4096;
 
-/** A fresh model and real system, wired together. */
-export function setup(options: { emptySlabsKept: number; emptySlabsMax: number }): { model: Model; real: Real } {
-  const model: Model = { live: [], released: [], closing: false, nextFill: 1 };
-  const registrar = new MemoryRegistrar({
-    pageSize: PAGE,
-    outstanding: (id) => model.live.filter((l) => l.bufferId === id).length,
-  });
-  // Small slabs keep every invariant check cheap and make slab boundaries frequent.
-  const pool = new SlabPool(registrar, { slabBytes: PAGE, ...options });
-  return { model, real: { pool, registrar, closed: undefined } };
+export interface SetupOptions {
+  emptySlabsKept: number;
+  emptySlabsMax: number;
+}
+
+/** Small slabs keep every invariant check cheap and make slab boundaries frequent. */
+export const SLAB_BYTES = PAGE;
+
+/** A fresh model and the real system (a SlabPool over a MemoryRegistrar), wired together. */
+export function setup(options: SetupOptions): { model: Model; real: Real } {
+  const model = newModel();
+  const registrar = new MemoryRegistrar({ pageSize: PAGE, outstanding: outstandingIn(model) });
+  const pool = new SlabPool(registrar, { slabBytes: SLAB_BYTES, ...options });
+  return { model, real: { pool, alloc: pool, registrar, closed: undefined } };
+}
+
+export function newModel(): Model {
+  return { live: [], released: [], closing: false, nextFill: 1 };
+}
+
+/** The registrar's outstanding check, answered by the model. */
+export function outstandingIn(model: Model): (bufferId: number) => number {
+  return (id) => model.live.filter((l) => l.bufferId === id).length;
 }
 
 function expectCode(f: () => unknown, code: string): void {
@@ -70,9 +96,9 @@ function verifyBytes(l: LiveLease): void {
 }
 
 export function checkAll(model: Model, real: Real): void {
-  checkInvariants(real.pool);
-  if (real.pool.leased !== model.live.length) {
-    throw new Error(`pool has ${real.pool.leased} leased, model ${model.live.length}`);
+  checkInvariants(real.alloc);
+  if (real.alloc.leased !== model.live.length) {
+    throw new Error(`pool has ${real.alloc.leased} leased, model ${model.live.length}`);
   }
   // No two live slices overlap; each lies inside its slab's registration.
   const byId = new Map<number, LiveLease[]>();
@@ -90,7 +116,7 @@ export function checkAll(model: Model, real: Real): void {
   }
   // Once closed: nothing registered or mapped, every view read as length 0.
   if (model.closing && model.live.length === 0) {
-    if (!real.pool.closed) throw new Error('close() did not finish after the last release');
+    if (!real.alloc.closed) throw new Error('close() did not finish after the last release');
     if (real.registrar.liveRegistrations !== 0 || real.registrar.liveMappings !== 0) {
       throw new Error('a closed pool left registrations or mappings');
     }
@@ -110,7 +136,7 @@ export class AcquireCommand implements Cmd {
     const buf = lease.buf;
     if (buf.length !== this.length || lease.bytes.length !== this.length) throw new Error('wrong lease length');
     // The slot is the size the class table gives (the waste bound and the footprint model rely on it).
-    const table = r.pool.table;
+    const table = r.alloc.table;
     const expected = this.length <= table.largestClass ? table.classFor(this.length).slotSize : table.dedicatedBytes(this.length);
     const got = leaseSlot(lease)!.slab.cls.slotSize;
     if (got !== expected) throw new Error(`slot of ${got} B for ${this.length} B, expected ${expected}`);
@@ -189,7 +215,7 @@ export class BadAcquireCommand implements Cmd {
     return true;
   }
   run(m: Model, r: Real): void {
-    expectCode(() => r.pool.acquire(this.bad as number), m.closing && typeof this.bad === 'number' && Number.isInteger(this.bad) && (this.bad as number) >= 1 && (this.bad as number) <= r.pool.maxLength ? 'ERR_RIO_POOL_CLOSED' : 'ERR_RIO_INVALID_LENGTH');
+    expectCode(() => r.pool.acquire(this.bad as number), m.closing && typeof this.bad === 'number' && Number.isInteger(this.bad) && (this.bad as number) >= 1 && (this.bad as number) <= r.alloc.maxLength ? 'ERR_RIO_POOL_CLOSED' : 'ERR_RIO_INVALID_LENGTH');
     checkAll(m, r);
   }
   toString(): string {
@@ -227,6 +253,60 @@ export class CloseCommand implements Cmd {
 }
 
 /**
+ * Calls each public function with a stale or foreign object: a released lease's members, a
+ * handle of a free slot and values that are no handle, buffer ids of no slab, a bad `out`,
+ * Lease methods on an object that is not a lease. Each must throw its typed error (a TypeError
+ * for a method called on a non-lease: the JS brand check of private fields) and change
+ * nothing: checkAll then compares the whole pool with the model.
+ */
+export class ForeignCallCommand implements Cmd {
+  constructor(readonly pick: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    const p = r.pool;
+    const out = { bufferId: -7, offset: -7, length: -7 };
+    for (const bad of [-1, 2 ** 31, 1.5, NaN, '0', null, undefined, {}, handleOf(0x7fff, 0)]) {
+      expectCode(() => p.releaseHandle(bad as number), 'ERR_RIO_INVALID_BUFFER');
+      expectCode(() => p.view(bad as number), 'ERR_RIO_INVALID_BUFFER');
+    }
+    for (const bad of [null, 5, 'x', undefined]) expectCode(() => p.acquireInto(16, bad as unknown as RioBufOut), 'ERR_RIO_INVALID_BUFFER');
+    if (out.bufferId !== -7) throw new Error('a refused call wrote into out');
+    // A handle of a free slot: the slot after the last one of a live lease's slab, if free.
+    if (m.live.length > 0) {
+      const { slab, slot } = leaseSlot(m.live[this.pick % m.live.length]!.lease)!;
+      for (let s = 0; s < slab.cls.slotsPerSlab; s++) {
+        if (slab.slots[(slot + 1 + s) % slab.cls.slotsPerSlab]! <= 0) {
+          expectCode(() => p.releaseHandle(handleOf(slab.id, (slot + 1 + s) % slab.cls.slotsPerSlab)), 'ERR_RIO_RELEASED');
+          break;
+        }
+      }
+    }
+    if (m.released.length > 0) {
+      const { lease } = m.released[this.pick % m.released.length]!;
+      expectCode(() => lease.buf, 'ERR_RIO_RELEASED');
+      expectCode(() => lease.bytes, 'ERR_RIO_RELEASED');
+      expectCode(() => lease.retain(), 'ERR_RIO_RELEASED');
+      expectCode(() => lease.release(), 'ERR_RIO_RELEASED');
+    }
+    for (const method of ['release', 'retain'] as const) {
+      let threw: unknown;
+      try {
+        Lease.prototype[method].call({ refs: 1, slab: {}, slot: 0 } as unknown as Lease);
+      } catch (e) {
+        threw = e;
+      }
+      if (!(threw instanceof TypeError)) throw new Error(`Lease.prototype.${method} on a non-lease did not throw a TypeError`);
+    }
+    checkAll(m, r);
+  }
+  toString(): string {
+    return `foreignCalls(#${this.pick})`;
+  }
+}
+
+/**
  * Lengths that cover the small classes, the page classes and dedicated slabs, weighted toward a
  * few hot sizes so that classes fill several slabs (slab boundaries, retirement among slabs
  * that still hold leases).
@@ -258,6 +338,7 @@ export const commandsArb = fc.commands(
     fc.nat().map((i) => new ReleaseCommand(i)),
     fc.nat().map((i) => new ReleaseCommand(i)),
     fc.nat().map((i) => new StaleUseCommand(i)),
+    fc.nat().map((i) => new ForeignCallCommand(i)),
     badLengthArb.map((b) => new BadAcquireCommand(b)),
     // close() ends a run's acquires, so it comes rarely: 1 in 16 of this entry.
     fc.oneof(

@@ -2,7 +2,7 @@
  * Scenario 1: acquire + release at 512 B, 4 KiB and 64 KiB, against Buffer.allocUnsafe (the
  * baseline), Buffer.alloc, new Uint8Array and @protobufjs/pool, for the ergonomic lease and the
  * low-level path. Each riopool task also touches the memory, as the baselines do.
- * Floors (issue 4/6): lease >= 3x Buffer.allocUnsafe(512), low-level >= 5x.
+ * Floors (docs/performance.md): lease >= 2.5x Buffer.allocUnsafe(512) and low-level >= 3x on Node 24 and 26; 4 KiB and 64 KiB >= 5x.
  */
 import pbPool = require('@protobufjs/pool');
 import { createPool } from '@riopool/pool';

@@ -3,7 +3,7 @@ import { modelPerBuffer, modelSlabs, nextPackedOffset, SizeClassTable } from '@r
 const PAGE = 4096;
 
 describe('modelPerBuffer', () => {
-  test("the seed's case: 1,000 × 512 B, one page pinned per registration on uring", () => {
+  test("RIORegisterBuffer's warning: 1,000 × 512 B, one page pinned per registration on uring", () => {
     const m = modelPerBuffer(new Array(1000).fill(512), PAGE, 'per-registration');
     expect(m).toEqual({ registrations: 1000, requestedBytes: 512000, reservedBytes: 512000, mappedBytes: 512000, lockedBytes: 1000 * PAGE });
   });

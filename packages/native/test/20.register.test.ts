@@ -21,7 +21,7 @@ linux('uring backend', () => {
     native.unmap(ab);
   });
 
-  test("the seed's warning: 1,000 × 512 B registered one by one pin ~4,000 kB; one slab pins 512 kB", () => {
+  test("RIORegisterBuffer's warning: 1,000 × 512 B registered one by one pin ~4,000 kB; one slab pins 512 kB", () => {
     const r = new native.Registrar('uring');
     // The 1,000 buffers packed 8 to a page, as a malloc would place them.
     const region = native.map(512 * KiB);

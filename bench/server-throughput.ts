@@ -32,7 +32,10 @@ async function main(): Promise<void> {
     const server = await startRedisServer({ port: 0, buffers, ...(process.env.READ_SIZE ? { readSize: Number(process.env.READ_SIZE) } : {}) });
     const r = await load(server.port);
     await server.close();
-    for (const [k, v] of Object.entries(r)) (results[`${buffers} ${k}`] ??= []).push(v);
+    for (const [k, v] of Object.entries(r)) {
+      const key = `${buffers} ${k}`;
+      results[key] = [...(results[key] ?? []), v];
+    }
   }
   console.log('\n| command | plain Buffers req/s | pool buffers req/s | pool vs plain |');
   console.log('|---|---:|---:|---:|');

@@ -64,7 +64,10 @@ class ReplyWriter {
     this.ascii(`:${n}\r\n`);
   }
   bulk(bytes: Uint8Array | null): void {
-    if (bytes === null) return this.ascii('$-1\r\n');
+    if (bytes === null) {
+      this.ascii('$-1\r\n');
+      return;
+    }
     this.ascii(`$${bytes.length}\r\n`);
     this.raw(bytes);
     this.ascii('\r\n');

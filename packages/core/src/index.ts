@@ -23,7 +23,7 @@ export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegis
 export { Lease, leaseSlot, releasedError, type RioBuf } from './lease';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
 export { SlabPool, MAX_LENGTH, notAHandle } from './allocator';
-export { type SlabPoolOptions } from './options';
+export type { SlabPoolOptions } from './options';
 export { WINDOW, slabsToRetire, type ClassLoad } from './retirement';
 export { checkInvariants } from './invariants';
 export { STATS_VERSION, poolStats, type PoolStats, type ClassStats } from './stats';

@@ -56,11 +56,10 @@ export class Lease {
   /** The RIO_BUF slice: `{ bufferId, offset, length }`. */
   get buf(): RioBuf {
     if (this.#refs === 0) throw releasedError('lease.buf');
-    return (this.#buf ??= Object.freeze({
-      bufferId: this.#slab.bufferId,
-      offset: this.#slab.cls.offsetOf(this.#slot),
-      length: this.#length,
-    }));
+    if (this.#buf === undefined) {
+      this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset: this.#slab.cls.offsetOf(this.#slot), length: this.#length });
+    }
+    return this.#buf;
   }
 
   /** Exactly `length` bytes of registered memory. */

@@ -90,7 +90,9 @@ export class Slab {
   private newView(slot: number, length: number): Uint8Array {
     const view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
     // A detached slab (retired, or its buffer transferred away) makes no views worth keeping.
-    if (view.length === length) (this.views ??= new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined))[slot] = view;
+    if (view.length !== length) return view;
+    if (this.views === undefined) this.views = new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined);
+    this.views[slot] = view;
     return view;
   }
 }

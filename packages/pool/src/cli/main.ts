@@ -117,22 +117,22 @@ function main(argv: string[]): void {
     return;
   }
   if (command !== 'report') fail(`unknown command '${command}'`);
-  let parsed;
+  const config = {
+    options: {
+      buffers: { type: 'string', default: '10000' },
+      size: { type: 'string', default: '512' },
+      seed: { type: 'string', default: '1' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      sweep: { type: 'boolean', default: false },
+      svg: { type: 'string' },
+      html: { type: 'string' },
+    },
+    allowPositionals: true,
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config & { args: string[] }>>;
   try {
-    parsed = parseArgs({
-      args: rest,
-      options: {
-        buffers: { type: 'string', default: '10000' },
-        size: { type: 'string', default: '512' },
-        seed: { type: 'string', default: '1' },
-        backend: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        sweep: { type: 'boolean', default: false },
-        svg: { type: 'string' },
-        html: { type: 'string' },
-      },
-      allowPositionals: true,
-    });
+    parsed = parseArgs({ ...config, args: rest });
   } catch (e) {
     fail((e as Error).message);
   }

@@ -1,0 +1,150 @@
+/**
+ * What the three publishable packages ship, from `npm pack --dry-run --json`: what runs, the
+ * sources a native build from source needs, and nothing else; manifests that agree; and entry
+ * points that load from CommonJS and from ES modules. `pnpm test` builds dist/ first (tsc -b).
+ * The consumer test (test/install/run.sh) installs the real tarballs.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const names = ['core', 'native', 'pool'] as const;
+type Name = (typeof names)[number];
+
+interface Manifest {
+  name: string;
+  version: string;
+  main: string;
+  types: string;
+  engines: { node: string };
+  exports: Record<string, string | Record<string, string>>;
+  bin?: Record<string, string>;
+  files: string[];
+  dependencies?: Record<string, string>;
+  scripts?: Record<string, string>;
+  binary?: { napi_versions: number[] };
+}
+
+const dir = (name: Name) => path.join(root, 'packages', name);
+const manifest = (name: Name): Manifest => JSON.parse(fs.readFileSync(path.join(dir(name), 'package.json'), 'utf8'));
+
+/** The files `npm pack` would put in the tarball, relative to the package. */
+function packed(name: Name): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: dir(name),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [result] = JSON.parse(out) as [{ files: { path: string }[] }];
+  return result.files.map((f) => f.path).sort();
+}
+
+const files = Object.fromEntries(names.map((n) => [n, packed(n)])) as Record<Name, string[]>;
+const manifests = Object.fromEntries(names.map((n) => [n, manifest(n)])) as Record<Name, Manifest>;
+
+/** Every file an entry point names: main, types, each exports target, each bin. */
+function entryPoints(m: Manifest): string[] {
+  const targets = [m.main, m.types, ...Object.values(m.bin ?? {})];
+  for (const value of Object.values(m.exports)) {
+    targets.push(...(typeof value === 'string' ? [value] : Object.values(value)));
+  }
+  return [...new Set(targets.map((t) => path.posix.normalize(t)))];
+}
+
+/** What may ship: compiled JS and declarations; for native the build inputs and prebuilds. */
+const allowed: Record<Name, RegExp[]> = {
+  core: [/^dist\/.+\.(js|d\.ts)$/],
+  native: [
+    /^dist\/.+\.(js|d\.ts)$/,
+    /^src\/[a-z_]+\.(cc|h)$/,
+    /^CMakeLists\.txt$/,
+    /^scripts\/install\.js$/,
+    /^prebuilds\/(linux|win32)-x64\/riopool\.node$/,
+  ],
+  pool: [/^dist\/.+\.(js|d\.ts)$/],
+};
+const always = /^(package\.json|README\.md|LICENSE)$/;
+
+describe.each(names)('@riopool/%s: npm pack', (name) => {
+  test('ships only what runs (and, for native, what a source build needs)', () => {
+    const stray = files[name].filter((f) => !always.test(f) && !allowed[name].some((re) => re.test(f)));
+    expect(stray).toEqual([]);
+    // Never tests, TypeScript sources, source maps or build folders.
+    expect(files[name].filter((f) => /(^|\/)test\/|(?<!\.d)\.ts$|\.map$|^build/.test(f))).toEqual([]);
+  });
+
+  test('ships every entry point its manifest names, and every compiled module', () => {
+    for (const target of entryPoints(manifests[name])) {
+      if (target === 'package.json') continue;
+      expect(files[name]).toContain(target);
+    }
+    const dist = (fs.readdirSync(path.join(dir(name), 'dist'), { recursive: true }) as string[])
+      .map((f) => f.split(path.sep).join('/'))
+      .filter((f) => /\.(js|d\.ts)$/.test(f));
+    expect(dist.length).toBeGreaterThan(0);
+    for (const f of dist) expect(files[name]).toContain(`dist/${f}`);
+  });
+
+  test('exports: types, import and require for ".", and package.json', () => {
+    const m = manifests[name];
+    expect(m.exports['.']).toEqual({ types: m.types, import: m.main, require: m.main });
+    expect(m.exports['./package.json']).toBe('./package.json');
+    expect(m.engines.node).toBe('>=20');
+  });
+});
+
+describe('the three manifests', () => {
+  test('one version, and the workspace dependencies between them', () => {
+    const version = manifests.core.version;
+    expect(manifests.native.version).toBe(version);
+    expect(manifests.pool.version).toBe(version);
+    // pnpm pack rewrites workspace:* to the version (test/install/run.sh checks the tarball).
+    expect(manifests.pool.dependencies).toEqual({ '@riopool/core': 'workspace:*', '@riopool/native': 'workspace:*' });
+  });
+
+  test('pool: the riopool command is a built file with a node shebang', () => {
+    const bin = manifests.pool.bin!.riopool!;
+    const text = fs.readFileSync(path.join(dir('pool'), bin), 'utf8');
+    expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  test('native: the sources a build from source needs, the install script, Node-API 8', () => {
+    const sources = fs.readdirSync(path.join(dir('native'), 'src')).filter((f) => /\.(cc|h)$/.test(f));
+    expect(sources).toContain('addon.cc');
+    for (const f of sources) expect(files.native).toContain(`src/${f}`);
+    expect(files.native).toContain('CMakeLists.txt');
+    expect(files.native).toContain('scripts/install.js');
+    expect(manifests.native.scripts?.install).toBe('node scripts/install.js');
+    // cmake-js 8 builds offline (node-api-headers, no header download) only with this.
+    expect(manifests.native.binary).toEqual({ napi_versions: [8] });
+    expect(Object.keys(manifests.native.dependencies ?? {}).sort()).toEqual(['cmake-js', 'node-addon-api', 'node-api-headers']);
+  });
+
+  test('native: the prebuilds on disk are exactly the ones packed', () => {
+    const prebuilds = path.join(dir('native'), 'prebuilds');
+    const onDisk = fs.existsSync(prebuilds)
+      ? fs.readdirSync(prebuilds).flatMap((target) =>
+          fs.readdirSync(path.join(prebuilds, target)).map((f) => `prebuilds/${target}/${f}`),
+        )
+      : [];
+    expect(files.native.filter((f) => f.startsWith('prebuilds/'))).toEqual(onDisk.sort());
+  });
+});
+
+describe('entry points from CommonJS and from ES modules', () => {
+  test.each(names)('@riopool/%s: import gives the same named exports as require', (name) => {
+    const entry = path.join(dir(name), manifests[name].main);
+    const script = `
+      import { createRequire } from 'node:module';
+      const esm = await import(${JSON.stringify(entry)});
+      const cjs = createRequire(import.meta.url)(${JSON.stringify(entry)});
+      const missing = Object.keys(cjs).filter((k) => !(k in esm) || esm[k] !== cjs[k]);
+      console.log(JSON.stringify({ names: Object.keys(cjs).length, missing }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const result = JSON.parse(out) as { names: number; missing: string[] };
+    expect(result.missing).toEqual([]);
+    expect(result.names).toBeGreaterThan(3);
+  });
+});

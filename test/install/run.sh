@@ -29,23 +29,25 @@ trap cleanup EXIT
 
 passed=0
 failed=0
-t0=$SECONDS
+ms() { echo $(($(date +%s%N) / 1000000)); }
+t0=$(ms)
 # check NAME COMMAND...: runs the command with its output in a log; PASS or FAIL (with the log).
 check() {
   local name=$1; shift
   local log="$work/log.$((passed + failed))"
-  local start=$SECONDS
+  local start
+  start=$(ms)
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
-    echo "PASS $name ($((SECONDS - start)) s)"
+    echo "PASS $name ($(($(ms) - start)) ms)"
   else
     failed=$((failed + 1))
-    echo "FAIL $name ($((SECONDS - start)) s)"
+    echo "FAIL $name ($(($(ms) - start)) ms)"
     sed 's/^/    | /' "$log" | tail -40
   fi
 }
 finish() {
-  echo "install: done in $((SECONDS - t0)) s"
+  echo "install: done in $((($(ms) - t0) / 1000)) s"
   echo "$passed passed, $failed failed"
   [ "$failed" = 0 ]
   exit $?
@@ -115,45 +117,52 @@ no_compiler() { ! has_compiler "$bare_path"; }
 check "PATH without a compiler has no cmake, g++, c++, cc, gcc or clang++" no_compiler
 
 # Node binaries for the other LTS lines, installed now (with the full PATH).
-declare -A node_dir
+declare -A node_dir node_ver
 for v in $nodes; do
   bin=$(bash "$root/scripts/with-node.sh" --path "$v" 2>"$work/with-node.log") || {
     failed=$((failed + 1)); echo "FAIL install node $v"; cat "$work/with-node.log"; continue; }
   node_dir[$v]=$(dirname "$bin")
+  node_ver[$v]=$("$bin" -p process.versions.node)
 done
 
 # new_project DIR: an empty project with the consumer scripts.
 new_project() {
-  mkdir -p "$1" && cp "$here/consumer.cjs" "$here/consumer.mjs" "$here/exercise.cjs" "$1/" &&
+  mkdir -p "$1" && cp "$here/consumer.cjs" "$here/consumer.mjs" "$here/exercise.cjs" "$here/subpaths.mjs" "$1/" &&
     printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json"
 }
 
 # The checks that run in an installed project, under each Node.
 run_consumer() {
   local dir=$1 label=$2 v
+  check "$label: every exports entry loads with require and import, same names" \
+    run_in "$dir" "$bare_path" bare node subpaths.mjs
   for v in $nodes; do
     [ -n "${node_dir[$v]:-}" ] || continue
     local p="${node_dir[$v]}:$bare_path"
-    check "$label, node $v: CommonJS script (512 leases, write, release, close)" \
+    want_node=${node_ver[$v]}
+    check "$label, node $want_node: CommonJS script (512 leases, write, release, close)" \
       run_in "$dir" "$p" expect_prebuild node consumer.cjs
-    check "$label, node $v: ES module script" run_in "$dir" "$p" expect_prebuild node consumer.mjs
-    check "$label, node $v: npx riopool report --json" run_in "$dir" "$p" report
+    check "$label, node $want_node: ES module script" run_in "$dir" "$p" expect_prebuild node consumer.mjs
+    check "$label, node $want_node: npx riopool report --json" run_in "$dir" "$p" report
   done
 }
 # run_in DIR PATH COMMAND...: runs COMMAND in DIR; what it runs through `bare` sees only PATH.
 # (The checks themselves use the full PATH for grep, tar and the like.)
 run_in() { local dir=$1; consumer_path=$2; shift 2; (cd "$dir" && "$@"); }
 bare() { env PATH="$consumer_path" "$@"; }
-# expect_prebuild COMMAND...: runs a consumer script; the addon it loaded must be the prebuild.
+# expect_prebuild COMMAND...: runs a consumer script; it must have run on $want_node and loaded
+# the prebuild.
 expect_prebuild() {
   local out
   out=$(bare "$@") || return 1
   echo "$out"
+  grep -q "\"node\":\"$want_node\"" <<<"$out" || { echo "not run by node $want_node"; return 1; }
   grep -q '"addon":"[^"]*/node_modules/[^"]*@riopool/native/prebuilds/linux-x64/riopool.node"' <<<"$out"
 }
 report() {
   bare npx --no-install riopool report --json >report.json || return 1
-  node "$here/check-report.cjs" report.json "$(cd "$root" && node -p "require.resolve('ajv')")" "$root/docs/report.schema.json"
+  node "$here/check-report.cjs" report.json "$(cd "$root" && node -p "require.resolve('ajv')")" \
+    "$root/docs/report.schema.json" "v$want_node"
 }
 no_build_dir() {
   local native

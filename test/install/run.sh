@@ -9,6 +9,8 @@
 #      node, npm, npx, pnpm, sh and the few coreutils their shims call):
 #        a. npm, default settings;
 #        b. pnpm, default settings (dependencies' build scripts blocked);
+#      and TypeScript (module nodenext) type-checks an .mts and a .cts consumer, and rejects a
+#      wrong call (so the types really are found);
 #   3. in each, under Node 20 (this machine's), 22, 24 and 26 (scripts/with-node.sh): a CommonJS
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
 #      release, close; and `npx riopool report --json`, whose output must parse, have numbers
@@ -127,7 +129,7 @@ done
 
 # new_project DIR: an empty project with the consumer scripts.
 new_project() {
-  mkdir -p "$1" && cp "$here/consumer.cjs" "$here/consumer.mjs" "$here/exercise.cjs" "$here/subpaths.mjs" "$1/" &&
+  mkdir -p "$1" && cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
     printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json"
 }
 
@@ -136,6 +138,8 @@ run_consumer() {
   local dir=$1 label=$2 v
   check "$label: every exports entry loads with require and import, same names" \
     run_in "$dir" "$bare_path" bare node subpaths.mjs
+  check "$label: TypeScript (nodenext) finds the types from an ES module and from CommonJS" \
+    run_in "$dir" "$bare_path" types_check
   for v in $nodes; do
     [ -n "${node_dir[$v]:-}" ] || continue
     local p="${node_dir[$v]}:$bare_path"
@@ -158,6 +162,17 @@ expect_prebuild() {
   echo "$out"
   grep -q "\"node\":\"$want_node\"" <<<"$out" || { echo "not run by node $want_node"; return 1; }
   grep -q '"addon":"[^"]*/node_modules/[^"]*@riopool/native/prebuilds/linux-x64/riopool.node"' <<<"$out"
+}
+# The repository's TypeScript and @types/node check the consumer's .mts and .cts files.
+tsc_consumer() {
+  node "$root/node_modules/typescript/bin/tsc" --module nodenext --moduleResolution nodenext \
+    --target es2022 --strict --noEmit --skipLibCheck --types node --typeRoots "$root/node_modules/@types" "$@"
+}
+types_check() {
+  tsc_consumer types-esm.mts types-cjs.cts || return 1
+  if tsc_consumer types-wrong.mts >wrong.txt; then echo "a wrong call type-checked: the types are not found"; return 1; fi
+  cat wrong.txt
+  grep -q "error TS2345" wrong.txt
 }
 report() {
   bare npx --no-install riopool report --json >report.json || return 1

@@ -21,11 +21,27 @@ const packageRoot = path.join(__dirname, '..');
 /** Error code of the error thrown when no addon can be found or loaded. */
 export const NO_ADDON = 'ERR_RIOPOOL_NO_ADDON';
 
-/** True on Linux with musl libc (Alpine): the linux-x64 prebuild is for glibc. */
+let musl: boolean | undefined;
+
+/**
+ * True on Linux with musl libc (Alpine): the linux-x64 prebuild is for glibc. Node's report
+ * header names the glibc it runs on; network handles are left out of the report, so it never
+ * waits on reverse DNS for the application's open sockets. Asked once (a few ms).
+ */
 function isMusl(): boolean {
-  if (process.platform !== 'linux') return false;
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return report?.header?.glibcVersionRuntime === undefined;
+  if (musl !== undefined) return musl;
+  if (process.platform !== 'linux') return (musl = false);
+  // excludeNetwork: Node 20.13+ (older Nodes ignore the property); not in @types/node 20.
+  const report = process.report as NodeJS.ProcessReport & { excludeNetwork?: boolean };
+  const excluded = report.excludeNetwork;
+  report.excludeNetwork = true;
+  try {
+    const header = (report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+    musl = header?.glibcVersionRuntime === undefined;
+  } finally {
+    report.excludeNetwork = excluded;
+  }
+  return musl;
 }
 
 /**

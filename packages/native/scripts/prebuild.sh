@@ -33,8 +33,11 @@ rm -f build-prebuild.log
 built=build-prebuild/Release/riopool.node
 [ -f "$built" ] || fail "$built was not built"
 
-file -b "$built" | grep -q 'ELF 64-bit LSB shared object, x86-64' ||
-  fail "$built is not an x86-64 ELF shared object: $(file -b "$built")"
+# readelf (binutils, which g++ brings) rather than file(1), which a bare Debian lacks.
+header=$(readelf -h "$built")
+grep -q 'Class:.*ELF64' <<<"$header" && grep -q 'Type:.*DYN' <<<"$header" &&
+  grep -q 'Machine:.*X86-64' <<<"$header" ||
+  fail "$built is not an x86-64 ELF shared object: $header"
 
 needed=$(readelf -d "$built" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 for lib in $needed; do

@@ -15,8 +15,10 @@
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
 #      release, close; and `npx riopool report --json`, whose output must parse, have numbers
 #      and match docs/report.schema.json;
-#   4. the source-build path: with the prebuild removed, the loader's error names the fix, the
-#      install script without a toolchain says what to install, and with one it builds.
+#   4. the install script when it is allowed to run: with the prebuild it builds nothing and
+#      needs no compiler; RIOPOOL_BUILD_FROM_SOURCE=1 builds anyway; with the prebuild removed,
+#      the loader's error names the fix, the install script without a toolchain says what to
+#      install, and with one it builds.
 #
 # Prints one PASS/FAIL line per check and ends with "N passed, N failed"; exits 1 on a failure.
 # RIOPOOL_INSTALL_NODES overrides the Node versions ("current 22 24 26"); RIOPOOL_INSTALL_KEEP=1
@@ -224,7 +226,20 @@ new_project "$src_app"
 check "npm install --ignore-scripts for the source-build checks" \
   run_in "$src_app" "$bare_path" bare npm install --no-audit --no-fund --ignore-scripts "$core_tgz" "$native_tgz" "$pool_tgz"
 src_native="$src_app/node_modules/@riopool/native"
-rm -rf "$src_native/prebuilds"
+script_with_prebuild() {
+  bare npm rebuild @riopool/native --foreground-scripts >out.txt 2>&1 || { cat out.txt; return 1; }
+  cat out.txt
+  grep -q 'using the prebuilt addon for linux-x64; nothing to build' out.txt && [ ! -e "$src_native/build" ]
+}
+check "the install script itself, where the prebuild fits: no compiler needed, nothing built" \
+  run_in "$src_app" "$bare_path" script_with_prebuild
+forced_source_build() {
+  RIOPOOL_BUILD_FROM_SOURCE=1 npm rebuild @riopool/native >out.txt 2>&1 || { cat out.txt; return 1; }
+  node consumer.cjs | tee out.json && grep -q '"addon":"[^"]*@riopool/native/build/Release/riopool.node"' out.json
+}
+check "RIOPOOL_BUILD_FROM_SOURCE=1: builds from source beside the prebuild, and the build wins" \
+  run_in "$src_app" "$PATH" forced_source_build
+rm -rf "$src_native/prebuilds" "$src_native/build"
 no_addon_error() {
   if bare node consumer.cjs 2>err.txt; then echo "ran without an addon"; return 1; fi
   cat err.txt

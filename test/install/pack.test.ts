@@ -160,6 +160,6 @@ describe('entry points from CommonJS and from ES modules', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     const result = JSON.parse(out) as { names: number; missing: string[] };
     expect(result.missing).toEqual([]);
-    expect(result.names).toBeGreaterThan(3);
+    expect(result.names).toBeGreaterThan(0);
   });
 });

@@ -2,9 +2,9 @@
 # The consumer test: riopool installed as a user installs it, from the packed tarballs, on a
 # machine with no compiler.
 #
-#   1. builds the TypeScript and the linux-x64 prebuild, packs @riopool/core, /native, /pool
-#      with pnpm pack (workspace:* becomes the version);
-#   2. installs the three tarballs into empty projects with cmake, g++, c++ and cc hidden from
+#   1. the pack step (scripts/pack.sh): builds the TypeScript and the linux-x64 prebuild, packs
+#      @riopool/core, /native, /pool with pnpm pack (workspace:* becomes the version);
+#   2. installs the three tarballs into empty projects with cmake, compilers and make hidden from
 #      PATH (PATH is node's own folder when that holds no compiler, else a folder of links to
 #      node, npm, npx, pnpm, sh and the few coreutils their shims call):
 #        a. npm, default settings;
@@ -60,16 +60,7 @@ finish() {
 # --- 1. build and pack ----------------------------------------------------------------------
 tarballs="$work/tarballs"
 mkdir -p "$tarballs"
-build_and_pack() {
-  cd "$root" &&
-    pnpm exec tsc -b &&
-    pnpm --filter @riopool/native prebuilds &&
-    for p in core native pool; do
-      (cd "packages/$p" && pnpm pack --pack-destination "$tarballs" >/dev/null) || return 1
-    done &&
-    ls -l "$tarballs"
-}
-check "build, prebuild and pnpm pack the three packages" build_and_pack
+check "build, prebuild and pnpm pack the three packages (scripts/pack.sh)" bash "$root/scripts/pack.sh" "$tarballs"
 core_tgz=$(ls "$tarballs"/riopool-core-*.tgz 2>/dev/null)
 native_tgz=$(ls "$tarballs"/riopool-native-*.tgz 2>/dev/null)
 pool_tgz=$(ls "$tarballs"/riopool-pool-*.tgz 2>/dev/null)
@@ -104,7 +95,7 @@ toolbin="$work/toolbin"
 mkdir -p "$toolbin"
 has_compiler() {
   local t
-  for t in cmake g++ c++ cc gcc clang++; do env PATH="$1" sh -c "command -v $t" && return 0; done
+  for t in cmake g++ c++ cc gcc clang++ make ninja; do env PATH="$1" sh -c "command -v $t" && return 0; done
   return 1
 }
 if has_compiler "$nodedir" >/dev/null; then
@@ -118,7 +109,7 @@ else
   bare_path=$nodedir
 fi
 no_compiler() { ! has_compiler "$bare_path"; }
-check "PATH without a compiler has no cmake, g++, c++, cc, gcc or clang++" no_compiler
+check "PATH without a compiler has no cmake, g++, c++, cc, gcc, clang++, make or ninja" no_compiler
 
 # Node binaries for the other LTS lines, installed now (with the full PATH).
 declare -A node_dir node_ver

@@ -11,7 +11,7 @@
  *   - in a clone (the workspace has packages/native/tsconfig.json, which is not shipped): it
  *     always builds from source, so the addon follows the C++ being edited.
  *
- * A source build needs cmake and a C++17 compiler; without them this script says what to
+ * A source build needs cmake, a C++17 compiler and make (or ninja); without them this script says what to
  * install and exits 1, before cmake-js prints a less helpful error.
  */
 const fs = require('node:fs');
@@ -71,11 +71,13 @@ if (!which(['cmake'])) missing.push('cmake (3.15 or newer)');
 if (process.platform !== 'win32') {
   const cxx = (process.env.CXX || '').split(' ')[0];
   if (!which([cxx, 'c++', 'g++', 'clang++'])) missing.push('a C++17 compiler (g++ 8+ or clang++ 7+)');
+  // cmake-js generates for ninja when it is there, else for make.
+  if (!which(['ninja', 'make'])) missing.push('make (or ninja)');
 }
 if (missing.length > 0) {
   const hints = {
     linux:
-      'Debian/Ubuntu: `apt-get install cmake g++`; Fedora: `dnf install cmake gcc-c++`; ' +
+      'Debian/Ubuntu: `apt-get install cmake g++ make`; Fedora: `dnf install cmake gcc-c++ make`; ' +
       'Alpine: `apk add cmake g++ make`',
     darwin: '`xcode-select --install` and `brew install cmake`',
     win32: 'Visual Studio Build Tools with "Desktop development with C++", and CMake',

@@ -75,7 +75,7 @@ function noAddon(message: string, cause?: unknown): Error {
 
 const BUILD_HINT =
   'To build it from source (needs cmake >= 3.15 and a C++17 compiler; on Debian/Ubuntu ' +
-  '`apt-get install cmake g++`): `npm rebuild @riopool/native`, or with pnpm ' +
+  '`apt-get install cmake g++ make`): `npm rebuild @riopool/native`, or with pnpm ' +
   '`pnpm approve-builds` then `pnpm rebuild @riopool/native`; in a clone, `pnpm install`.';
 
 let loaded: { path: string; exports: unknown } | undefined;

@@ -2,12 +2,14 @@
 'use strict';
 /**
  * @riopool/native's install script. The package does not need it where a prebuilt binary fits
- * (linux-x64 with glibc, win32-x64): pnpm, which blocks dependencies' scripts by default, and
- * npm with --ignore-scripts install a working package. When it does run:
+ * (linux-x64 with glibc, win32-x64): pnpm 10 and npm 11 block dependencies' install scripts by
+ * default (npm until the project's allowScripts lists the package), and what they install works.
+ * When it does run:
  *
  *   - in an installed package: if the prebuild for this platform loads, there is nothing to do;
  *     otherwise (another platform, musl, or RIOPOOL_BUILD_FROM_SOURCE=1 / npm's
- *     --build-from-source) it builds from source with cmake-js into build/;
+ *     --build-from-source, which npm 11 accepts with a warning) it builds from source with
+ *     cmake-js into build/;
  *   - in a clone (the workspace has packages/native/tsconfig.json, which is not shipped): it
  *     always builds from source, so the addon follows the C++ being edited.
  *

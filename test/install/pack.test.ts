@@ -52,6 +52,40 @@ function entryPoints(m: Manifest): string[] {
   return [...new Set(targets.map((t) => path.posix.normalize(t)))];
 }
 
+/**
+ * The modules (dist paths without extension) reached from the entry points: `js` through
+ * relative require() calls in the compiled JavaScript, starting from main, the exports, the
+ * bins and the install script; `types` through relative imports in the declarations.
+ */
+function reached(name: Name): { js: Set<string>; types: Set<string> } {
+  const m = manifests[name];
+  const base = dir(name);
+  const install = /^node (\S+)$/.exec(m.scripts?.install ?? '')?.[1];
+  const roots = entryPoints(m).filter((t) => t.endsWith('.js'));
+  const walk = (starts: string[], ext: string, pattern: RegExp) => {
+    const seen = new Set<string>();
+    const queue = [...starts];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      const text = fs.readFileSync(path.join(base, file), 'utf8');
+      for (const match of text.matchAll(pattern)) {
+        let target = path.posix.join(path.posix.dirname(file), match[1]!).replace(/(\.d\.ts|\.js)$/, '');
+        if (fs.existsSync(path.join(base, target)) && fs.statSync(path.join(base, target)).isDirectory()) target += '/index';
+        if (!target.startsWith('dist/') || seen.has(target)) continue;
+        seen.add(target);
+        queue.push(target + ext);
+      }
+    }
+    return seen;
+  };
+  const js = walk([...roots, ...(install ? [install] : [])], '.js', /require\("(\.{1,2}\/[^"]+)"\)/g);
+  for (const r of roots) js.add(r.replace(/\.js$/, ''));
+  const typeRoots = roots.map((r) => r.replace(/\.js$/, '.d.ts'));
+  const types = walk(typeRoots, '.d.ts', /(?:from |import\()['"](\.{1,2}\/[^'"]+)['"]/g);
+  for (const r of roots) types.add(r.replace(/\.js$/, ''));
+  return { js, types };
+}
+
 /** What may ship: compiled JS and declarations; for native the build inputs and prebuilds. */
 const allowed: Record<Name, RegExp[]> = {
   core: [/^dist\/.+\.(js|d\.ts)$/],
@@ -74,16 +108,21 @@ describe.each(names)('@riopool/%s: npm pack', (name) => {
     expect(files[name].filter((f) => /(^|\/)test\/|(?<!\.d)\.ts$|\.map$|^build/.test(f))).toEqual([]);
   });
 
-  test('ships every entry point its manifest names, and every compiled module', () => {
+  test('ships every entry point its manifest names', () => {
     for (const target of entryPoints(manifests[name])) {
       if (target === 'package.json') continue;
       expect(files[name]).toContain(target);
     }
-    const dist = (fs.readdirSync(path.join(dir(name), 'dist'), { recursive: true }) as string[])
-      .map((f) => f.split(path.sep).join('/'))
-      .filter((f) => /\.(js|d\.ts)$/.test(f));
-    expect(dist.length).toBeGreaterThan(0);
-    for (const f of dist) expect(files[name]).toContain(`dist/${f}`);
+  });
+
+  test('ships exactly the compiled modules its entry points reach, each with its declarations', () => {
+    const { js, types } = reached(name);
+    const modules = new Set([...js, ...types]);
+    const shipped = files[name].filter((f) => f.startsWith('dist/'));
+    const stray = shipped.filter((f) => !modules.has(f.replace(/(\.d\.ts|\.js)$/, '')));
+    expect(stray).toEqual([]);
+    for (const m of js) expect(shipped).toEqual(expect.arrayContaining([`${m}.js`, `${m}.d.ts`]));
+    for (const m of types) expect(shipped).toContain(`${m}.d.ts`);
   });
 
   test('exports: types, import and require for "." and each subpath, and package.json', () => {

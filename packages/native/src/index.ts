@@ -1,17 +1,17 @@
 /**
- * @riopool/native: the one module that loads the addon, and the types of what it exports.
+ * @riopool/native: loads the addon and gives the types of what it exports.
  *
- * Nothing else in riopool requires the `.node` file. The binding is looked up once, in order:
- *   1. the path in RIOPOOL_NATIVE_PATH (a sanitizer or debug build, say),
- *   2. build/Release/riopool.node (what `pnpm install` builds),
- *   3. build/Debug/riopool.node.
+ * Nothing else in riopool requires the `.node` file: src/load.ts finds it, in order, at
+ * RIOPOOL_NATIVE_PATH, in a source build (build/Release, build/Debug), then in the prebuilt
+ * binary for this platform (prebuilds/<platform>-<arch>/riopool.node).
  *
  * Every primitive is a thin call into the OS with no policy; see src/prim.h and src/backend.h
  * for the preconditions. Failures throw an Error with an errno-style `code` (EFAULT, EINVAL,
  * ENOMEM, EPERM, ENOSPC, EBUSY, EBADF, ENOSYS, EIO); wrong argument types throw a TypeError.
  */
-import * as path from 'node:path';
-import * as fs from 'node:fs';
+import { requireBinding } from './load';
+
+export { bindingPaths, prebuildPath, prebuildTarget, loadedBindingPath, NO_ADDON } from './load';
 
 /** How registration is done: io_uring fixed buffers, Windows RIO, mlock only, or nothing. */
 export type BackendKind = 'uring' | 'rio' | 'lock' | 'none';
@@ -82,28 +82,10 @@ export function isNativeError(e: unknown): e is NativeError {
   );
 }
 
-let cached: Binding | undefined;
-
-/** The candidate paths, in the order they are tried. */
-export function bindingPaths(): string[] {
-  const root = path.join(__dirname, '..');
-  const paths: string[] = [];
-  if (process.env.RIOPOOL_NATIVE_PATH) paths.push(path.resolve(process.env.RIOPOOL_NATIVE_PATH));
-  paths.push(path.join(root, 'build', 'Release', 'riopool.node'));
-  paths.push(path.join(root, 'build', 'Debug', 'riopool.node'));
-  return paths;
-}
-
+/**
+ * The addon, loaded once. Throws an Error with code ERR_RIOPOOL_NO_ADDON (NO_ADDON) when no
+ * binary fits this platform or the one found does not load; its message says how to build one.
+ */
 export function loadBinding(): Binding {
-  if (cached) return cached;
-  const tried = bindingPaths();
-  const found = tried.find((p) => fs.existsSync(p));
-  if (!found) {
-    throw new Error(
-      `riopool: the native addon is not built (looked in ${tried.join(', ')}). ` +
-        'Run `pnpm install` (it builds with cmake-js) or `pnpm --filter @riopool/native build:native`.',
-    );
-  }
-  cached = require(found) as Binding;
-  return cached;
+  return requireBinding() as Binding;
 }

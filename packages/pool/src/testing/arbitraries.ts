@@ -1,7 +1,8 @@
 /**
  * fast-check arbitraries for pool workloads, and a runner that applies one to a pool with the
  * invariants checked after every step. A failing property prints fast-check's seed; replay it
- * with `fc.assert(property, { seed })`.
+ * with `fc.assert(property, { seed })`. fast-check is loaded when an arbitrary is first made, so
+ * the rest of @riopool/pool/testing works without it (it is an optional peer dependency).
  *
  *   fc.assert(fc.property(workloadArbitrary(), (steps) => {
  *     const pool = createMemoryPool();
@@ -10,9 +11,22 @@
  *     assertNoOutstanding(pool);
  *   }));
  */
-import fc from 'fast-check';
-import { checkInvariants as checkAllocator, type Lease } from '@riopool/core';
+import type * as FastCheck from 'fast-check';
+import { RioError, checkInvariants as checkAllocator, type Lease } from '@riopool/core';
 import { allocatorOf, type Pool } from '../pool';
+
+let loaded: typeof FastCheck | undefined;
+
+function fastCheck(): typeof FastCheck {
+  if (loaded === undefined) {
+    try {
+      loaded = require('fast-check') as typeof FastCheck;
+    } catch (e) {
+      throw new RioError('ERR_RIO_INVALID_OPTION', '@riopool/pool/testing: the arbitraries need fast-check (npm i -D fast-check)', { cause: e });
+    }
+  }
+  return loaded;
+}
 
 /** One step of a workload: acquire a length, or retain / release the live lease at `pick`. */
 export type WorkloadStep =
@@ -24,7 +38,8 @@ export type WorkloadStep =
  * Request lengths weighted like a server's: a few hot sizes, then small, page-sized and (up to
  * `max`) larger-than-a-page requests, so classes fill several slabs and cross their boundaries.
  */
-export function lengthArbitrary(options: { max?: number; pageSize?: number } = {}): fc.Arbitrary<number> {
+export function lengthArbitrary(options: { max?: number; pageSize?: number } = {}): FastCheck.Arbitrary<number> {
+  const fc = fastCheck();
   const page = options.pageSize ?? 4096;
   const max = Math.max(1, options.max ?? 3 * page);
   const upTo = (n: number) => Math.min(n, max);
@@ -37,8 +52,9 @@ export function lengthArbitrary(options: { max?: number; pageSize?: number } = {
 }
 
 /** Sequences of acquire / retain / release steps (releases outnumber retains). */
-export function workloadArbitrary(options: { maxSteps?: number; max?: number; pageSize?: number } = {}): fc.Arbitrary<WorkloadStep[]> {
-  const step: fc.Arbitrary<WorkloadStep> = fc.oneof(
+export function workloadArbitrary(options: { maxSteps?: number; max?: number; pageSize?: number } = {}): FastCheck.Arbitrary<WorkloadStep[]> {
+  const fc = fastCheck();
+  const step: FastCheck.Arbitrary<WorkloadStep> = fc.oneof(
     { arbitrary: lengthArbitrary(options).map((length) => ({ kind: 'acquire' as const, length })), weight: 3 },
     { arbitrary: fc.nat().map((pick) => ({ kind: 'retain' as const, pick })), weight: 1 },
     { arbitrary: fc.nat().map((pick) => ({ kind: 'release' as const, pick })), weight: 3 },

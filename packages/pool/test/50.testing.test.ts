@@ -1,0 +1,66 @@
+/** @riopool/pool/testing: the tools a user's own tests get, exercised as a user would. */
+import fc from 'fast-check';
+import {
+  assertNoOutstanding,
+  checkInvariants,
+  createCheckedPool,
+  createMemoryPool,
+  describeHandle,
+  lengthArbitrary,
+  runWorkload,
+  workloadArbitrary,
+} from '@riopool/pool/testing';
+import { propertyParams } from '../../../test/support/property';
+import { code } from './helpers';
+
+test('a random workload on the in-memory pool keeps every invariant and gives every lease back', () => {
+  fc.assert(
+    fc.property(workloadArbitrary({ maxSteps: 150 }), (steps) => {
+      const pool = createMemoryPool({ slabBytes: 4096 });
+      const run = runWorkload(pool, steps);
+      expect(pool.stats().totals.leased).toBe(run.live.length);
+      run.releaseAll();
+      assertNoOutstanding(pool);
+      expect(pool.stats().backend).toBe('memory');
+    }),
+    propertyParams('testing: workloads', 200),
+  );
+});
+
+test('lengthArbitrary stays within max', () => {
+  fc.assert(
+    fc.property(lengthArbitrary({ max: 700 }), (n) => Number.isInteger(n) && n >= 1 && n <= 700),
+    propertyParams('testing: lengths', 200),
+  );
+});
+
+test('assertNoOutstanding names what is still leased; describeHandle decodes a handle', async () => {
+  const pool = createMemoryPool();
+  const lease = pool.acquire(100);
+  expect(() => assertNoOutstanding(pool)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+  expect(() => assertNoOutstanding(pool)).toThrow(/1 lease\(s\) outstanding \(1 of 112 B\)/);
+  const out = { bufferId: 0, offset: 0, length: 0 };
+  const h = pool.acquireInto(300, out);
+  const seen = { bufferId: -1, offset: -1, length: -1 };
+  expect(describeHandle(pool, h, seen)).toBe(320);
+  expect(seen).toEqual(out);
+  pool.releaseHandle(h);
+  describeHandle(pool, h, seen);
+  expect(seen.length).toBe(0);
+  expect(() => describeHandle(pool, -1, seen)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+  lease.release();
+  assertNoOutstanding(pool);
+  checkInvariants(pool);
+  await pool.close();
+});
+
+test('createCheckedPool is a native pool in checked mode', async () => {
+  const pool = createCheckedPool({ backend: 'none' });
+  expect(pool.stats().pool).toMatchObject({ checked: true, leakDetection: true });
+  const lease = pool.acquire(64);
+  const bytes = lease.bytes;
+  lease.release();
+  bytes[0] = 1; // a write after release
+  expect(pool.checkPoison().map((r) => r.kind)).toEqual(['write-after-release']);
+  await pool.close();
+});

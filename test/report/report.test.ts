@@ -2,22 +2,18 @@
  * `riopool report`: both strategies measured against the real kernel in one run.
  * The CLI runs in a child process, as a user runs it.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import Ajv from 'ajv';
 import { runReport, heldBytes } from '@riopool/pool/report';
+import { canDropPrivileges, isLinux, spawnNode } from '../support';
 
 const CLI = path.resolve(__dirname, '../../packages/pool/dist/cli/main.js');
 const SCHEMA = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../docs/report.schema.json'), 'utf8'));
-const isLinux = process.platform === 'linux';
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
 function cli(args: string[], asNobody = false) {
-  const cmd = asNobody ? 'setpriv' : process.execPath;
-  const full = asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args] : [CLI, ...args];
-  return spawnSync(cmd, full, { encoding: 'utf8', timeout: 120000 });
+  return spawnNode([CLI, ...args], { asNobody });
 }
 
 const linux = isLinux ? describe : describe.skip;
@@ -55,7 +51,7 @@ linux('20,000 × 512 B', () => {
   });
 });
 
-(isLinux && isRoot ? test : test.skip)('under the memlock limit (unprivileged): per-buffer reports ERR_RIO_MEMLOCK as a result, the slabs fit', () => {
+(canDropPrivileges ? test : test.skip)('under the memlock limit (unprivileged): per-buffer reports ERR_RIO_MEMLOCK as a result, the slabs fit', () => {
   const out = cli(['report', '--json'], true);
   expect(out.status).toBe(0);
   const r = JSON.parse(out.stdout);
@@ -64,7 +60,7 @@ linux('20,000 × 512 B', () => {
   expect(r.strategies.slab.error).toBeNull();
 });
 
-(isLinux && isRoot ? test : test.skip)('a backend that cannot even open (ulimit -l 0) is a result for both strategies, not a crash', () => {
+(canDropPrivileges ? test : test.skip)('a backend that cannot even open (ulimit -l 0) is a result for both strategies, not a crash', () => {
   const script = `ulimit -l 0 && exec "$0" "$1" report --json --buffers 100`;
   const out = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script, process.execPath, CLI], {
     encoding: 'utf8',

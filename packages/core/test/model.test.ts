@@ -4,7 +4,7 @@
  * 2,000 runs; the seed is printed, and FC_SEED=<seed> replays it.
  */
 import fc from 'fast-check';
-import { propertyParams } from '../../../test/support/property';
+import { propertyParams } from '../../../test/support';
 import { setup, checkAll, commandsArb, lengthArb, PAGE } from './model/commands';
 
 test('SlabPool behaves like its model (2,000 runs)', () => {

@@ -1,6 +1,6 @@
+import { withCode as code } from '../../../test/support';
 import { SlabPool, MemoryRegistrar, WINDOW, checkInvariants, type RioBufOut } from '@riopool/core';
 
-const code = (c: string) => expect.objectContaining({ code: c });
 const PAGE = 4096;
 
 function setup(options = {}) {

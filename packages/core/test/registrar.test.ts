@@ -1,6 +1,6 @@
+import { withCode as code } from '../../../test/support';
 import { MemoryRegistrar, isRioError } from '@riopool/core';
 
-const code = (c: string) => expect.objectContaining({ code: c });
 
 describe('MemoryRegistrar enforces the native contract', () => {
   test('maps whole pages only', () => {

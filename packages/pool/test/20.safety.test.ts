@@ -2,9 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { createPool, POISON, type PoolReport } from '@riopool/pool';
 import { loadBinding } from '@riopool/native';
-import { isLinux, runChild, POOL_DIST } from './helpers';
-
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+import { isLinux, isRoot, runChild, POOL_DIST } from './helpers';
 
 describe('leak detection', () => {
   test('is off by default and on in checked mode', async () => {

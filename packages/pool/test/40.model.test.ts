@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { createMemoryPool } from '@riopool/pool/testing';
-import { propertyParams } from '../../../test/support/property';
+import { propertyParams } from '../../../test/support';
 import { checkAll, commandsArb, newModel, outstandingIn, PAGE, SLAB_BYTES, type Real } from '../../core/test/model/commands';
 import { allocatorOf } from '../src/pool';
 

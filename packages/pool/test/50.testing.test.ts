@@ -10,7 +10,7 @@ import {
   runWorkload,
   workloadArbitrary,
 } from '@riopool/pool/testing';
-import { propertyParams } from '../../../test/support/property';
+import { propertyParams } from '../../../test/support';
 import { code } from './helpers';
 
 test('a random workload on the in-memory pool keeps every invariant and gives every lease back', () => {

@@ -1,8 +1,8 @@
-import { runNode, type ChildResult } from '../../../test/support/child';
+import { runNode, type ChildResult } from '../../../test/support';
+
+export { withCode as code, isLinux, isRoot, canDropPrivileges } from '../../../test/support';
 import * as path from 'node:path';
 
-export const code = (c: string) => expect.objectContaining({ code: c });
-export const isLinux = process.platform === 'linux';
 
 /** Where the compiled pool package lives, for child processes and workers (pnpm test builds it). */
 export const POOL_DIST = path.resolve(__dirname, '..', 'dist', 'index.js');

@@ -1,0 +1,112 @@
+/**
+ * A ring in memory, for the reactor's model test: operations are queued, submitted and completed
+ * when the test says so, in batches, as the kernel would deliver them. It checks what the
+ * kernel relies on: a receive or send names a registered buffer and lies inside it, at
+ * submission and still at completion (a slab deregistered under an operation in flight would
+ * be a use after free in the kernel).
+ */
+import type { MemoryRegistrar } from '@riopool/core';
+import { OpKind, type Ring, ERRNO } from '../src/io/ring';
+
+export interface FakeOp {
+  op: number;
+  kind: OpKind;
+  bufferId: number;
+  offset: number;
+  length: number;
+  target: number;
+}
+
+export class FakeRing implements Ring {
+  /** Queued, not yet submitted. */
+  readonly queued: FakeOp[] = [];
+  /** Submitted, not yet completed (the kernel's view). */
+  readonly inKernel: FakeOp[] = [];
+  submits = 0;
+  private handler: ((ops: Int32Array, results: Int32Array, count: number) => void) | undefined;
+
+  constructor(private readonly registrar: MemoryRegistrar) {}
+
+  accept(op: number): void {
+    this.queue({ op, kind: OpKind.Accept, bufferId: -1, offset: 0, length: 0, target: 0 });
+  }
+  connect(op: number): void {
+    this.queue({ op, kind: OpKind.Connect, bufferId: -1, offset: 0, length: 0, target: 0 });
+  }
+  receive(op: number, _fd: number, bufferId: number, offset: number, length: number): void {
+    this.queue({ op, kind: OpKind.Receive, bufferId, offset, length, target: 0 });
+  }
+  send(op: number, _fd: number, bufferId: number, offset: number, length: number): void {
+    this.queue({ op, kind: OpKind.Send, bufferId, offset, length, target: 0 });
+  }
+  cancel(op: number, target: number): void {
+    this.queue({ op, kind: OpKind.Cancel, bufferId: -1, offset: 0, length: 0, target });
+  }
+  shutdown(op: number): void {
+    this.queue({ op, kind: OpKind.Shutdown, bufferId: -1, offset: 0, length: 0, target: 0 });
+  }
+  close(op: number): void {
+    this.queue({ op, kind: OpKind.Close, bufferId: -1, offset: 0, length: 0, target: 0 });
+  }
+
+  submit(): number {
+    const n = this.queued.length;
+    for (const o of this.queued.splice(0)) {
+      this.checkBuffer(o, 'submission');
+      this.inKernel.push(o);
+    }
+    if (n > 0) this.submits++;
+    return n;
+  }
+
+  onCompletions(handler: (ops: Int32Array, results: Int32Array, count: number) => void): void {
+    this.handler = handler;
+  }
+
+  /** Operations in flight (queued or in the kernel) that use this buffer id. */
+  opsOn(bufferId: number): number {
+    let n = 0;
+    for (const o of [...this.queued, ...this.inKernel]) if (o.bufferId === bufferId) n++;
+    return n;
+  }
+
+  /**
+   * Completes the operations at these positions of `inKernel` in one batch: a receive or send
+   * with `bytes` (clamped to its length), a cancel with 0 and its target (if still in the kernel)
+   * with -ECANCELED, anything else with 0.
+   */
+  completeBatch(positions: number[], bytes: number): void {
+    const picked = new Set<FakeOp>();
+    for (const p of positions) if (this.inKernel.length > 0) picked.add(this.inKernel[p % this.inKernel.length]!);
+    const done: [number, number][] = [];
+    for (const o of picked) {
+      if (!this.inKernel.includes(o)) continue; // a cancel earlier in this batch completed it
+      this.inKernel.splice(this.inKernel.indexOf(o), 1);
+      if (o.kind === OpKind.Cancel) {
+        const target = this.inKernel.find((t) => t.op === o.target);
+        if (target !== undefined) {
+          this.inKernel.splice(this.inKernel.indexOf(target), 1);
+          this.checkBuffer(target, 'completion');
+          done.push([target.op, -ERRNO.ECANCELED]);
+        }
+        done.push([o.op, target === undefined ? -2 : 0]); // -ENOENT: nothing to cancel
+        continue;
+      }
+      this.checkBuffer(o, 'completion');
+      done.push([o.op, o.kind === OpKind.Receive || o.kind === OpKind.Send ? Math.min(bytes, o.length) : 0]);
+    }
+    if (done.length === 0) return;
+    this.handler!(Int32Array.from(done, (d) => d[0]), Int32Array.from(done, (d) => d[1]), done.length);
+  }
+
+  private queue(o: FakeOp): void {
+    this.queued.push(o);
+  }
+
+  private checkBuffer(o: FakeOp, when: string): void {
+    if (o.kind !== OpKind.Receive && o.kind !== OpKind.Send) return;
+    const size = this.registrar.registeredLength(o.bufferId);
+    if (size === undefined) throw new Error(`fake ring: op ${o.op} uses buffer ${o.bufferId}, not registered at ${when}`);
+    if (o.offset < 0 || o.length < 1 || o.offset + o.length > size) throw new Error(`fake ring: op ${o.op} lies outside buffer ${o.bufferId}`);
+  }
+}

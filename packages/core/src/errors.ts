@@ -11,6 +11,11 @@
  *   ERR_RIO_TOO_MANY_REGISTRATIONS  the backend's registration table is full
  *   ERR_RIO_INVALID_OPTION          a pool option that makes no sense
  *   ERR_RIO_BACKEND                 any other failure of the OS below (the cause is attached)
+ *   ERR_RIO_CONNECTION_CLOSED       write or end on a connection that is closed or closing
+ *   ERR_RIO_DATAPATH                the datapath asked for cannot run here (the message says why)
+ *
+ * Connections fail with the socket's own error name as the code (ECONNRESET, EPIPE, ...), as
+ * node:net does; NetErrorCodes lists them, and EIO stands for any other.
  */
 export const ErrorCodes = [
   'ERR_RIO_INVALID_LENGTH',
@@ -22,9 +27,27 @@ export const ErrorCodes = [
   'ERR_RIO_TOO_MANY_REGISTRATIONS',
   'ERR_RIO_INVALID_OPTION',
   'ERR_RIO_BACKEND',
+  'ERR_RIO_CONNECTION_CLOSED',
+  'ERR_RIO_DATAPATH',
 ] as const;
 
-export type RioErrorCode = (typeof ErrorCodes)[number];
+/** Socket errors a connection or server reports, by their errno names. */
+export const NetErrorCodes = [
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  'EACCES',
+  'EIO',
+] as const;
+
+export type NetErrorCode = (typeof NetErrorCodes)[number];
+export type RioErrorCode = (typeof ErrorCodes)[number] | NetErrorCode;
 
 export class RioError extends Error {
   readonly code: RioErrorCode;

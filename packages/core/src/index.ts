@@ -5,7 +5,7 @@
  * This package is internal to riopool: @riopool/pool is the public API. Its exports may change
  * in any release.
  */
-export { RioError, ErrorCodes, isRioError, type RioErrorCode } from './errors';
+export { RioError, ErrorCodes, NetErrorCodes, isRioError, type RioErrorCode, type NetErrorCode } from './errors';
 export {
   SizeClassTable,
   classSizeFor,

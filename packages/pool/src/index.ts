@@ -12,13 +12,18 @@ export { createPool, type Pool, type PoolOptions, type PoolStatsWithBackend, typ
 export { POISON, type PoolReport } from './tracking';
 export type { BackendKind, Fallback, FallbackRecord } from './backend';
 export { leaseReader, attachReader, adoptSocket, writeLease, type LeaseReader } from './net';
+export { createServer, connect, type Server, type IoOptions, type ListenOptions, type AddressInfo } from './io/server';
+export type { Connection, ConnectionOptions } from './io/connection';
+export type { Datapath, IoStats } from './io/io';
 export {
   RioError,
   ErrorCodes,
+  NetErrorCodes,
   isRioError,
   STATS_VERSION,
   type Lease,
   type RioErrorCode,
+  type NetErrorCode,
   type RioBuf,
   type RioBufOut,
   type PoolStats,

@@ -10,6 +10,7 @@
  */
 import { RioError, SlabPool, type Lease, type PoolStats, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
 import { openBackend, type BackendKind, type BackendRegistrar, type Fallback, type FallbackRecord } from './backend';
+import type { IoStats } from './io/io';
 import { TrackedSlabPool, type PoolReport } from './tracking';
 
 export interface PoolOptions extends SlabPoolOptions {
@@ -28,6 +29,8 @@ export interface PoolOptions extends SlabPoolOptions {
 }
 
 export interface PoolStatsWithBackend extends PoolStats {
+  /** Registered I/O: the datapath in use ('none' before the first server or connection). */
+  io: IoStats;
   pool: {
     requestedBackend: BackendKind | 'memory';
     fallbacks: number;
@@ -63,8 +66,11 @@ function defaultReport(report: PoolReport): void {
 /** Proves a constructor call comes from createPool (the class is reachable as pool.constructor). */
 const FROM_CREATE_POOL = Symbol('createPool');
 
-/** For riopool's own modules (testing/, net.ts): the allocator behind a pool. Not re-exported. */
+/** For riopool's own modules (testing/, net.ts, io/): the allocator behind a pool. Not re-exported. */
 export let allocatorOf: (pool: Pool) => SlabPool;
+
+/** Set by io/io.ts when a pool's datapath is chosen: its figures for stats().io. */
+export const ioStatsOf = new WeakMap<Pool, () => IoStats>();
 
 export class Pool {
   readonly #alloc: SlabPool;
@@ -124,6 +130,7 @@ export class Pool {
     const fallbacks = this.#fallbacks;
     return {
       ...alloc.stats(),
+      io: ioStatsOf.get(this)?.() ?? { datapath: 'none', reason: 'no server or connection yet', opsInFlight: 0, submitCalls: 0, opsSubmitted: 0, completionBatches: 0 },
       pool: {
         requestedBackend: fallbacks.length > 0 ? fallbacks[0]!.from : this.#registrar.backend,
         fallbacks: fallbacks.length,

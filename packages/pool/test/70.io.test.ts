@@ -1,0 +1,176 @@
+/**
+ * Registered I/O's public API (createServer, connect, Connection) over real loopback sockets.
+ * Every test runs on each datapath this machine can run: `net` everywhere, `uring` where the
+ * pool's ring can do I/O.
+ */
+import * as crypto from 'node:crypto';
+import * as net from 'node:net';
+import { connect, createPool, createServer, type Connection, type Lease, type Pool } from '@riopool/pool';
+import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
+import { code } from './helpers';
+
+const DATAPATHS = ['net'] as const;
+
+async function settle(pool: Pool): Promise<void> {
+  for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe.each(DATAPATHS)('datapath %s', (datapath) => {
+  let pool: Pool;
+  beforeEach(() => {
+    pool = createPool();
+  });
+  afterEach(async () => {
+    await settle(pool);
+    checkInvariants(pool);
+    assertNoOutstanding(pool);
+    await pool.close();
+  });
+
+  /** An echo server: every received lease is written back as is, then released. */
+  async function echoServer(): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = createServer(pool, { datapath }, (conn) => {
+      conn.on('data', (lease: Lease, n: number) => {
+        if (!conn.write(lease, n)) {
+          conn.pause();
+          conn.once('drain', () => conn.resume());
+        }
+        lease.release();
+      });
+    });
+    const { port } = await server.listen({ port: 0 });
+    return { port, close: () => server.close() };
+  }
+
+  test('stats().io names the datapath and why', async () => {
+    const server = createServer(pool, { datapath });
+    await server.listen();
+    expect(pool.stats().io.datapath).toBe(datapath);
+    expect(pool.stats().io.reason).toEqual(expect.any(String));
+    await server.close();
+  });
+
+  test('many connections echo random binary payloads of 1 B .. 1 MiB, byte for byte, both ways', async () => {
+    const { port, close } = await echoServer();
+    const sizes = [1, 2, 100, 4095, 4096, 4097, 65536, 100_000, 1 << 20];
+    const clients = await Promise.all(Array.from({ length: 12 }, () => connect(pool, { port }, { datapath })));
+    await Promise.all(
+      clients.map(async (c, k) => {
+        const payloads = sizes.map((n) => crypto.randomBytes(n));
+        const expected = Buffer.concat(payloads);
+        const got: Buffer[] = [];
+        let have = 0;
+        const done = new Promise<void>((resolve) => {
+          c.on('data', (lease: Lease, n: number) => {
+            got.push(Buffer.from(lease.bytes.subarray(0, n)));
+            lease.release();
+            have += n;
+            if (have >= expected.length) resolve();
+          });
+        });
+        // Send each payload in pieces of assorted sizes (split and coalesced on the way).
+        for (const p of payloads) {
+          for (let at = 0; at < p.length; ) {
+            const n = Math.min(p.length - at, 1 + ((at * 7919 + k * 104729) % 70000));
+            const lease = pool.acquire(n);
+            lease.bytes.set(p.subarray(at, at + n));
+            if (!c.write(lease)) await new Promise((r) => c.once('drain', r));
+            lease.release();
+            at += n;
+          }
+        }
+        await done;
+        expect(Buffer.concat(got).equals(expected)).toBe(true);
+        c.end();
+        await new Promise((r) => c.once('close', r));
+      }),
+    );
+    await close();
+  }, 60_000);
+
+  test('a peer that resets mid-transfer gives ECONNRESET (or EPIPE) and every lease comes back', async () => {
+    const errors: string[] = [];
+    let closed!: () => void;
+    const serverClosed = new Promise<void>((r) => (closed = r));
+    const server = createServer(pool, { datapath }, (conn) => {
+      conn.on('error', (e: { code: string }) => errors.push(e.code));
+      conn.on('close', () => closed());
+      conn.on('data', (lease: Lease) => lease.release());
+      // Keep sending until the peer is gone.
+      const blast = () => {
+        while (!conn.closed) {
+          const lease = pool.acquire(64 * 1024);
+          let ok = false;
+          try {
+            ok = conn.write(lease);
+          } catch {
+            ok = false;
+          }
+          lease.release();
+          if (!ok) break;
+        }
+        if (!conn.closed) conn.once('drain', blast);
+      };
+      blast();
+    });
+    const { port } = await server.listen();
+    const peer = net.connect(port, '127.0.0.1');
+    await new Promise((r) => peer.once('data', r)); // the transfer has started
+    peer.resetAndDestroy();
+    await serverClosed;
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(['ECONNRESET', 'EPIPE']).toContain(errors[0]);
+    await server.close();
+  });
+
+  test('a client that sends but never reads does not make the server hold unbounded memory', async () => {
+    const { port, close } = await echoServer();
+    const peer = net.connect(port, '127.0.0.1');
+    await new Promise((r) => peer.once('connect', r));
+    peer.pause(); // never reads: the echo's writes back up
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    let maxLeasedBytes = 0;
+    for (let i = 0; i < 200; i++) {
+      // 12.5 MiB offered; the kernel buffers take what they can, then the server must stop reading.
+      if (!peer.write(chunk)) await Promise.race([new Promise((r) => peer.once('drain', r)), new Promise((r) => setTimeout(r, 10))]);
+      written += chunk.length;
+      maxLeasedBytes = Math.max(maxLeasedBytes, pool.stats().totals.reservedBytes);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    maxLeasedBytes = Math.max(maxLeasedBytes, pool.stats().totals.reservedBytes);
+    // Bounded by the high-water mark (64 KiB) plus what is in flight, not by what was offered.
+    expect(maxLeasedBytes).toBeLessThan(2 * 1024 * 1024);
+    expect(written).toBeGreaterThan(8 * 1024 * 1024);
+    peer.destroy();
+    await close();
+  }, 60_000);
+
+  test('bad writes get typed errors and change nothing', async () => {
+    const { port, close } = await echoServer();
+    const c: Connection = await connect(pool, { port }, { datapath });
+    const other = createPool({ backend: 'none' });
+    const foreign = other.acquire(16);
+    const lease = pool.acquire(16);
+    expect(() => c.write({} as Lease)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+    expect(() => c.write(foreign)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+    for (const bad of [0, -1, 17, 1.5, NaN, '4']) expect(() => c.write(lease, bad as number)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
+    lease.release();
+    expect(() => c.write(lease)).toThrow(code('ERR_RIO_RELEASED'));
+    c.end();
+    const late = pool.acquire(8);
+    expect(() => c.write(late)).toThrow(code('ERR_RIO_CONNECTION_CLOSED'));
+    late.release();
+    foreign.release();
+    await other.close();
+    await new Promise((r) => c.once('close', r));
+    await close();
+  });
+});
+
+test('asking for a datapath that does not exist is a typed error', () => {
+  const pool = createPool({ backend: 'none' });
+  expect(() => createServer(pool, { datapath: 'rdma' as 'net' }).listen()).toThrow(code('ERR_RIO_INVALID_OPTION'));
+  expect(() => createServer(pool, { receiveSize: 0 })).toThrow(code('ERR_RIO_INVALID_LENGTH'));
+  return pool.close();
+});

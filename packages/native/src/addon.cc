@@ -9,9 +9,11 @@
 //   memoryStatus()                   { pinned, locked, rss } in bytes, null where unknown
 //   info()                           page size, compiled backends, live mappings, counters
 //   Registrar(kind, entries?)        a backend: register(ab, offset?, length?) -> id,
-//                                    deregister(id), close(), kind, locks, capacity, size
+//                                    deregister(id), close(), kind, locks, capacity, size, and
+//                                    for `uring` the datapath (registrar.cc)
+//   tcpListen / tcpSocket / closeSocket   sockets for the datapath (prim.h)
 //
-// Memory safety (DESIGN.md, rules 1 and 2):
+// Memory safety (docs/design.md, rules 1 and 2):
 // - Every mapping is a Mapping record shared by the table of live mappings, the ArrayBuffer's
 //   finalizer and the registrations on it. Whoever unmaps first marks it `unmapped`; everyone
 //   after that leaves the address range alone (it may already belong to a newer mapping).
@@ -27,44 +29,12 @@
 
 #include <cmath>
 #include <memory>
-#include <set>
-#include <unordered_map>
 
 #include "backend.h"
+#include "binding.h"
 #include "prim.h"
 
 namespace riopool {
-namespace {
-
-// 1 GiB: io_uring's largest registration, and well inside what an ArrayBuffer may hold.
-constexpr double kMaxMapBytes = 1024.0 * 1024 * 1024;
-
-struct State;
-
-struct Mapping {
-  void* addr;
-  size_t len;
-  bool unmapped = false;
-  uint32_t registrations = 0;
-  std::weak_ptr<State> state;
-};
-
-class Registrar;
-
-struct State {
-  std::unordered_map<void*, std::shared_ptr<Mapping>> live;
-  std::set<Registrar*> registrars;
-  // Counters the tests use to prove "freed exactly once".
-  double maps = 0;
-  double explicit_unmaps = 0;
-  double finalizer_unmaps = 0;
-  double finalizer_skips = 0;
-
-  void TearDown();
-  ~State() { TearDown(); }
-};
-
-const napi_type_tag kRegistrarTag = {0x72696f706f6f6c21ULL, 0x5265676973747261ULL};
 
 std::shared_ptr<State>& GetState(Napi::Env env) {
   return *env.GetInstanceData<std::shared_ptr<State>>();
@@ -92,8 +62,6 @@ Napi::ArrayBuffer ArgArrayBuffer(const Napi::CallbackInfo& info, size_t i, const
   return info[i].As<Napi::ArrayBuffer>();
 }
 
-// A byte count or offset: a number (else TypeError) that is a non-negative integer (else
-// EINVAL, the seed's WSAEINVAL).
 double ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (i >= info.Length() || !info[i].IsNumber()) {
     ThrowType(info.Env(), std::string(name) + " must be a number");
@@ -105,7 +73,6 @@ double ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return v;
 }
 
-// The live mapping behind an ArrayBuffer, or EFAULT (the seed's WSAEFAULT).
 std::shared_ptr<Mapping> FindMapping(Napi::Env env, Napi::ArrayBuffer ab) {
   auto& state = GetState(env);
   void* data = ab.Data();
@@ -116,10 +83,15 @@ std::shared_ptr<Mapping> FindMapping(Napi::Env env, Napi::ArrayBuffer ab) {
   return it->second;
 }
 
-void UnmapNow(Mapping& m) {
-  os_unmap(m.addr, m.len);
+Status UnmapNow(Mapping& m) {
   m.unmapped = true;
+  return os_unmap(m.addr, m.len);
 }
+
+namespace {
+
+// 1 GiB: io_uring's largest registration, and well inside what an ArrayBuffer may hold.
+constexpr double kMaxMapBytes = 1024.0 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Mappings
@@ -132,7 +104,8 @@ void FinalizeMapping(Napi::Env /*env*/, void* /*data*/, std::shared_ptr<Mapping>
     if (state) state->finalizer_skips++;
     return;
   }
-  UnmapNow(*m);
+  // A finalizer cannot report a failure to anyone; munmap of a range we mapped does not fail.
+  (void)UnmapNow(*m);
   if (state) {
     state->live.erase(m->addr);
     state->finalizer_unmaps++;
@@ -148,7 +121,10 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   double bytes = ArgSize(info, 0, "bytes");
   if (bytes == 0) ThrowCode(env, "EINVAL", "bytes must be greater than zero");
   if (bytes > kMaxMapBytes) ThrowCode(env, "EINVAL", "bytes must be at most 1 GiB");
-  size_t len = round_to_pages(static_cast<size_t>(bytes));
+  size_t len = static_cast<size_t>(bytes);
+  if (len % page_size() != 0) {
+    ThrowCode(env, "EINVAL", "bytes must be a multiple of the page size (" + std::to_string(page_size()) + ")");
+  }
   void* addr = nullptr;
   Status s = os_map(len, &addr);
   if (!s.ok()) Throw(env, s);
@@ -164,7 +140,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     ab = Napi::ArrayBuffer::New(env, addr, len, FinalizeMapping, holder);
   } catch (...) {
     delete holder;
-    UnmapNow(*m);
+    (void)UnmapNow(*m);  // the error being thrown is the one to report
     throw;
   }
   state->live[addr] = m;
@@ -185,10 +161,11 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
                   " registration(s): deregister before unmapping");
   }
   ab.Detach();  // Every view over the memory now has length 0.
-  UnmapNow(*m);
+  Status s = UnmapNow(*m);
   auto& state = GetState(env);
   state->live.erase(m->addr);
   state->explicit_unmaps++;
+  if (!s.ok()) Throw(env, s);
   return Napi::Boolean::New(env, true);
 }
 
@@ -251,142 +228,58 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+
 // ---------------------------------------------------------------------------------------------
-// Registrar: one backend instance (for `uring`, one ring with its fixed-buffer table).
+// Sockets for the datapath (thin calls into prim.h)
 
-class Registrar : public Napi::ObjectWrap<Registrar> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Registrar",
-                       {
-                           InstanceMethod<&Registrar::Register>("register"),
-                           InstanceMethod<&Registrar::Deregister>("deregister"),
-                           InstanceMethod<&Registrar::CloseJs>("close"),
-                           InstanceAccessor<&Registrar::Kind>("kind"),
-                           InstanceAccessor<&Registrar::Locks>("locks"),
-                           InstanceAccessor<&Registrar::Capacity>("capacity"),
-                           InstanceAccessor<&Registrar::Size>("size"),
-                       });
-  }
+// tcpListen(host, port, backlog) -> [fd, port]: a listening TCP socket (numeric host).
+Napi::Value TcpListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "host must be a string");
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  double port = ArgSize(info, 1, "port");
+  double backlog = ArgSize(info, 2, "backlog");
+  if (port > 65535) ThrowCode(env, "EINVAL", "port must be 0 .. 65535");
+  int fd = -1;
+  int bound = 0;
+  Status s = os_tcp_listen(host.c_str(), static_cast<int>(port), static_cast<int>(std::min(backlog, 65535.0)), &fd, &bound);
+  if (!s.ok()) Throw(env, s);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fd));
+  out.Set(1u, Napi::Number::New(env, bound));
+  return out;
+}
 
-  explicit Registrar(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Registrar>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "kind must be a string");
-    std::string kind = info[0].As<Napi::String>().Utf8Value();
-    uint32_t entries = 16384;
-    if (info.Length() > 1 && !info[1].IsUndefined()) {
-      double e = ArgSize(info, 1, "entries");
-      if (e < 1 || e > 16384) ThrowCode(env, "EINVAL", "entries must be 1 .. 16384");
-      entries = static_cast<uint32_t>(e);
-    }
-    Status s;
-    if (kind == "uring") backend_ = OpenUringBackend(entries, &s);
-    else if (kind == "rio") backend_ = OpenRioBackend(entries, &s);
-    else if (kind == "lock") backend_ = OpenLockBackend(true, &s);
-    else if (kind == "none") backend_ = OpenLockBackend(false, &s);
-    else ThrowCode(env, "EINVAL", "unknown backend '" + kind + "' (uring, rio, lock, none)");
-    if (!backend_) Throw(env, s);
-    state_ = GetState(env);
-    state_->registrars.insert(this);
-    info.This().As<Napi::Object>().TypeTag(&kRegistrarTag);
-  }
+// tcpSocket(host) -> fd: a TCP socket of host's family, TCP_NODELAY set, not yet connected.
+Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "host must be a string");
+  int fd = -1;
+  Status s = os_tcp_socket(info[0].As<Napi::String>().Utf8Value().c_str(), &fd);
+  if (!s.ok()) Throw(env, s);
+  return Napi::Number::New(env, fd);
+}
 
-  ~Registrar() override { CloseAll(); }
+// closeSocket(fd): closes a socket that no operation uses (a listener, a socket never connected).
+Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
+  Status s = os_close_socket(static_cast<int>(ArgSize(info, 0, "fd")));
+  if (!s.ok()) Throw(info.Env(), s);
+  return info.Env().Undefined();
+}
 
-  // Deregisters everything, closes the backend. Idempotent; also run at environment teardown.
-  void CloseAll() {
-    if (!backend_) return;
-    for (auto& entry : regs_) {
-      backend_->Deregister(entry.first, entry.second->unmapped);
-      entry.second->registrations--;
-    }
-    regs_.clear();
-    backend_->Close();
-    backend_.reset();
-    if (state_) state_->registrars.erase(this);
-  }
-
- private:
-  void CheckSelf(const Napi::CallbackInfo& info) {
-    if (!info.This().IsObject() || !info.This().As<Napi::Object>().CheckTypeTag(&kRegistrarTag)) {
-      ThrowType(info.Env(), "not a Registrar");
-    }
-  }
-
-  Backend& Open(Napi::Env env) {
-    if (!backend_) ThrowCode(env, "EBADF", "the registrar is closed");
-    return *backend_;
-  }
-
-  Napi::Value Register(const Napi::CallbackInfo& info) {
-    CheckSelf(info);
-    Napi::Env env = info.Env();
-    Napi::ArrayBuffer ab = ArgArrayBuffer(info, 0, "arrayBuffer");
-    std::shared_ptr<Mapping> m = FindMapping(env, ab);
-    double offset = info.Length() > 1 && !info[1].IsUndefined() ? ArgSize(info, 1, "offset") : 0;
-    double length = info.Length() > 2 && !info[2].IsUndefined()
-                        ? ArgSize(info, 2, "length")
-                        : static_cast<double>(m->len) - offset;
-    if (length == 0) ThrowCode(env, "EINVAL", "length must be greater than zero");
-    if (offset + length > static_cast<double>(m->len)) {
-      ThrowCode(env, "EINVAL", "offset + length lies outside the mapping");
-    }
-    uint32_t id = 0;
-    Status s = Open(env).Register(static_cast<char*>(m->addr) + static_cast<size_t>(offset),
-                                  static_cast<size_t>(length), &id);
-    if (!s.ok()) Throw(env, s);
-    m->registrations++;
-    regs_[id] = m;
-    return Napi::Number::New(env, id);
-  }
-
-  Napi::Value Deregister(const Napi::CallbackInfo& info) {
-    CheckSelf(info);
-    Napi::Env env = info.Env();
-    double id = ArgSize(info, 0, "bufferId");
-    Backend& backend = Open(env);
-    auto it = id > 0xFFFFFFFFu ? regs_.end() : regs_.find(static_cast<uint32_t>(id));
-    if (it == regs_.end()) ThrowCode(env, "EINVAL", "buffer id is not registered here");
-    Status s = backend.Deregister(it->first, it->second->unmapped);
-    if (!s.ok()) Throw(env, s);
-    it->second->registrations--;
-    regs_.erase(it);
-    return env.Undefined();
-  }
-
-  Napi::Value CloseJs(const Napi::CallbackInfo& info) {
-    CheckSelf(info);
-    CloseAll();
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Kind(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), backend_ ? backend_->kind() : "closed");
-  }
-  Napi::Value Locks(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), backend_ && backend_->locks());
-  }
-  Napi::Value Capacity(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), backend_ ? backend_->capacity() : 0);
-  }
-  Napi::Value Size(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(regs_.size()));
-  }
-
-  std::unique_ptr<Backend> backend_;
-  std::shared_ptr<State> state_;
-  std::unordered_map<uint32_t, std::shared_ptr<Mapping>> regs_;
-};
+}  // namespace
 
 void State::TearDown() {
   // Copy: CloseAll erases from the set.
-  std::set<Registrar*> open = registrars;
-  for (Registrar* r : open) r->CloseAll();
+  std::set<Closable*> open = registrars;
+  for (Closable* r : open) r->CloseAll();
   for (auto& entry : live) {
-    if (!entry.second->unmapped) UnmapNow(*entry.second);
+    if (!entry.second->unmapped) (void)UnmapNow(*entry.second);  // at teardown, nobody to tell
   }
   live.clear();
 }
+
+namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new std::shared_ptr<State>(std::make_shared<State>());
@@ -404,7 +297,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("residency", Napi::Function::New<Residency>(env, "residency"));
   exports.Set("memoryStatus", Napi::Function::New<MemoryStatusJs>(env, "memoryStatus"));
   exports.Set("info", Napi::Function::New<Info>(env, "info"));
-  exports.Set("Registrar", Registrar::Define(env));
+  exports.Set("Registrar", DefineRegistrar(env));
+  exports.Set("tcpListen", Napi::Function::New<TcpListen>(env, "tcpListen"));
+  exports.Set("tcpSocket", Napi::Function::New<TcpSocket>(env, "tcpSocket"));
+  exports.Set("closeSocket", Napi::Function::New<CloseSocket>(env, "closeSocket"));
   return exports;
 }
 

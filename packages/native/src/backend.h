@@ -53,9 +53,53 @@ class IdTable {
   std::vector<uint32_t> free_;
 };
 
+// The registered-I/O datapath of a backend: socket operations on its registrations, queued
+// without a system call and handed to the kernel by Submit(). Only `uring` has one on Linux
+// (the ring whose table holds the registrations); rio's is declared in backend_rio.cc.
+//
+// Every operation carries the caller's op id (> 0, unique among the operations in flight) and
+// completes exactly once: Drain() reports (op, result), result being bytes, a new socket, 0, or
+// -errno. Receive and Send name a registration and a range inside it; the backend refuses a
+// range outside it (EINVAL), an id that is not registered (EFAULT), and counts the operations
+// in flight on each registration: Deregister refuses (EBUSY) while one is.
+enum class OpKind : uint8_t { kAccept = 1, kConnect, kReceive, kSend, kCancel, kShutdown, kClose };
+
+struct OpRequest {
+  OpKind kind;
+  uint32_t op;
+  int fd;
+  // Receive / Send: the registration and the range within it.
+  uint32_t buffer_id;
+  uint64_t offset;
+  uint32_t length;
+  // Cancel: the op id to cancel.
+  uint32_t target;
+  // Connect: the address (a sockaddr of `address_len` bytes), copied by the backend.
+  const void* address;
+  uint32_t address_len;
+};
+
+class Datapath {
+ public:
+  virtual ~Datapath() = default;
+  // Queues one operation (no system call). ENOSPC when the queue is full even after a submit.
+  virtual Status Queue(const OpRequest& request) = 0;
+  // Hands the queued operations to the kernel in one call; returns how many, or -errno.
+  virtual int Submit() = 0;
+  // Signals `fd` (an eventfd) whenever completions are ready. Pre: fd is an eventfd.
+  virtual Status NotifyOn(int fd) = 0;
+  // Reports every ready completion as (op, result); returns how many.
+  virtual unsigned Drain(void (*report)(void* context, uint32_t op, int32_t result), void* context) = 0;
+  // Operations queued or in flight.
+  virtual uint32_t InFlight() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // The backend's registered-I/O datapath, or nullptr where it has none.
+  virtual Datapath* datapath() { return nullptr; }
 
   virtual const char* kind() const = 0;
   // True when registration locks or pins the memory.

@@ -1,50 +1,98 @@
-// riopool native core: the `uring` backend (Linux).
+// riopool native core: the `uring` backend (Linux): registrations and the registered-I/O
+// datapath on one io_uring.
 //
-// One io_uring instance per backend object. At open, the ring's fixed-buffer table is
-// registered empty (IORING_REGISTER_BUFFERS2 with IORING_RSRC_REGISTER_SPARSE), `entries` slots
-// long (the kernel allows at most 16,384). Register fills one slot with
-// IORING_REGISTER_BUFFERS_UPDATE; Deregister clears it with the same call and an empty iovec.
-// The buffer id is the slot index, so READ_FIXED / WRITE_FIXED on this ring take it as
-// `buf_index`. The kernel charges each registration's pages to the user's locked memory
-// (VmPin), counted per registration: two registrations sharing a page pay for it twice.
+// Registrations. At open, the ring's fixed-buffer table is registered empty
+// (IORING_REGISTER_BUFFERS2 with IORING_RSRC_REGISTER_SPARSE), `entries` slots long (the kernel
+// allows at most 16,384). Register fills one slot with IORING_REGISTER_BUFFERS_UPDATE; Deregister
+// clears it with the same call and an empty iovec. The buffer id is the slot index. The kernel
+// charges each registration's pages to the user's locked memory (VmPin), per registration: two
+// registrations sharing a page pay for it twice.
+//
+// Datapath. Receive and Send are IORING_OP_READ_FIXED / WRITE_FIXED on the socket with
+// buf_index = the buffer id, so the kernel reads and writes the slab through the registration
+// (no per-operation page pinning). Accept, Connect, Shutdown and Close are the ring's own
+// operations, Cancel is IORING_OP_ASYNC_CANCEL by op id. Sockets stay blocking: io_uring then
+// arms a poll and completes the operation when the socket is ready, instead of failing with
+// EAGAIN. Completions are signalled on an eventfd (IORING_REGISTER_EVENTFD) that the binding
+// watches from Node's event loop.
+//
+// Rule 2 of docs/design.md, enforced here too: each registration counts the operations in flight
+// on it, and Deregister refuses (EBUSY) while one is. Close() with operations in flight cancels
+// them all and waits for their completions before the table is unregistered, so the kernel never
+// touches a slab after riopool may unmap it.
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
 
 #include <linux/io_uring.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include "backend.h"
+#include "ring_uring.h"
 
 namespace riopool {
 namespace {
 
-int SysSetup(unsigned entries, io_uring_params* p) {
-  return static_cast<int>(syscall(__NR_io_uring_setup, entries, p));
-}
+// Submission and completion queue sizes: completions may outnumber submissions in one turn
+// (every connection's receive and send), and the kernel keeps overflow beyond the CQ anyway.
+constexpr unsigned kSqEntries = 256;
+constexpr unsigned kCqEntries = 4096;
+// user_data of the backend's own cancel-everything at close: no op id (they are 32-bit).
+constexpr uint64_t kInternal = uint64_t{1} << 63;
+
 int SysRegister(int fd, unsigned op, void* arg, unsigned nr) {
   return static_cast<int>(syscall(__NR_io_uring_register, fd, op, arg, nr));
 }
 
-class UringBackend final : public Backend {
+struct Registration {
+  char* addr = nullptr;
+  size_t len = 0;
+  uint32_t in_flight = 0;
+};
+
+struct Pending {
+  int64_t buffer_id;  // -1 when the operation uses no registration
+  std::unique_ptr<sockaddr_storage> address;  // Connect: kept until the completion
+};
+
+class UringBackend final : public Backend, public Datapath {
  public:
-  UringBackend(int fd, uint32_t entries) : fd_(fd), ids_(entries) {}
+  explicit UringBackend(uint32_t entries) : ids_(entries), regs_(entries) {}
   ~UringBackend() override { Close(); }
+
+  Status Open() {
+    Status s = queues_.Open(kSqEntries, kCqEntries);
+    if (!s.ok()) return s;
+    io_uring_rsrc_register reg;
+    std::memset(&reg, 0, sizeof reg);
+    reg.nr = ids_.limit();
+    reg.flags = IORING_RSRC_REGISTER_SPARSE;
+    if (SysRegister(queues_.fd(), IORING_REGISTER_BUFFERS2, &reg, sizeof reg) < 0) {
+      int e = errno;
+      queues_.Close();
+      return ErrnoStatus(e, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)");
+    }
+    return Status::Ok();
+  }
 
   const char* kind() const override { return "uring"; }
   bool locks() const override { return true; }
   uint32_t capacity() const override { return ids_.limit(); }
+  Datapath* datapath() override { return queues_.fd() >= 0 ? this : nullptr; }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
-    if (fd_ < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
     uint32_t slot;
     if (!ids_.Take(&slot)) {
       return Status::Fail("ENOSPC", ENOSPC,
-                          "the io_uring fixed-buffer table is full (" +
-                              std::to_string(ids_.limit()) +
+                          "the io_uring fixed-buffer table is full (" + std::to_string(ids_.limit()) +
                               " registrations); group buffers into fewer, larger registrations");
     }
     int err = Update(slot, addr, len);
@@ -52,52 +100,172 @@ class UringBackend final : public Backend {
       ids_.Put(slot);
       if (err == ENOMEM || err == EPERM || err == EAGAIN) {
         return Status::Fail(err == EPERM ? "EPERM" : "ENOMEM", err,
-                            "io_uring could not pin " + std::to_string(len) + " bytes (" +
-                                std::strerror(err) + "): " +
-                                MemlockHint("io_uring's pinned-memory accounting (VmPin)"));
+                            "io_uring could not pin " + std::to_string(len) + " bytes (" + std::strerror(err) +
+                                "): " + MemlockHint("io_uring's pinned-memory accounting (VmPin)"));
       }
       return ErrnoStatus(err, "io_uring_register(IORING_REGISTER_BUFFERS_UPDATE)");
     }
+    regs_[slot] = Registration{static_cast<char*>(addr), len, 0};
     *id = slot;
     return Status::Ok();
   }
 
   Status Deregister(uint32_t id, bool /*memory_gone*/) override {
-    if (fd_ < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    if (regs_[id].in_flight != 0) {
+      return Status::Fail("EBUSY", EBUSY,
+                          "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) +
+                              " operation(s) in flight: deregister after they complete");
+    }
     // Clearing the slot only drops the kernel's page references: safe even when the mapping is
     // already gone.
     int err = Update(id, nullptr, 0);
     if (err != 0) return ErrnoStatus(err, "io_uring_register(IORING_REGISTER_BUFFERS_UPDATE)");
+    regs_[id] = Registration{};
     ids_.Put(id);
     return Status::Ok();
   }
 
   void Close() override {
-    if (fd_ < 0) return;
+    if (queues_.fd() < 0) return;
+    CancelAllAndWait();
     // Unregister the whole table first: closing the ring alone releases the pins later, from a
     // kernel worker, and VmPin would still count them when Close returns.
-    SysRegister(fd_, IORING_UNREGISTER_BUFFERS, nullptr, 0);
-    close(fd_);
-    fd_ = -1;
+    SysRegister(queues_.fd(), IORING_UNREGISTER_BUFFERS, nullptr, 0);
+    queues_.Close();
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Datapath
+
+  Status Queue(const OpRequest& r) override {
+    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail("EINVAL", EINVAL, "op id is 0 or already in flight");
+    Pending p{-1, nullptr};
+    char* addr = nullptr;
+    if (r.kind == OpKind::kReceive || r.kind == OpKind::kSend) {
+      if (r.buffer_id >= regs_.size() || regs_[r.buffer_id].addr == nullptr) {
+        return Status::Fail("EFAULT", EFAULT, "buffer id " + std::to_string(r.buffer_id) + " is not registered");
+      }
+      const Registration& reg = regs_[r.buffer_id];
+      if (r.length == 0 || r.offset > reg.len || r.length > reg.len - r.offset) {
+        return Status::Fail("EINVAL", EINVAL, "the range lies outside buffer id " + std::to_string(r.buffer_id));
+      }
+      addr = reg.addr + r.offset;
+      p.buffer_id = r.buffer_id;
+    }
+    if (r.kind == OpKind::kConnect) {
+      if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail("EINVAL", EINVAL, "bad address");
+      p.address.reset(new sockaddr_storage);
+      std::memcpy(p.address.get(), r.address, r.address_len);
+    }
+    io_uring_sqe* sqe = NextSqe();
+    if (sqe == nullptr) return Status::Fail("ENOSPC", ENOSPC, "the submission queue is full");
+    sqe->user_data = r.op;
+    sqe->fd = r.fd;
+    switch (r.kind) {
+      case OpKind::kAccept:
+        sqe->opcode = IORING_OP_ACCEPT;
+        sqe->accept_flags = SOCK_CLOEXEC;
+        break;
+      case OpKind::kConnect:
+        sqe->opcode = IORING_OP_CONNECT;
+        sqe->addr = reinterpret_cast<uint64_t>(p.address.get());
+        sqe->off = r.address_len;
+        break;
+      case OpKind::kReceive:
+      case OpKind::kSend:
+        sqe->opcode = r.kind == OpKind::kReceive ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
+        sqe->addr = reinterpret_cast<uint64_t>(addr);
+        sqe->len = r.length;
+        sqe->buf_index = static_cast<uint16_t>(r.buffer_id);
+        sqe->off = 0;
+        regs_[r.buffer_id].in_flight++;
+        break;
+      case OpKind::kCancel:
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->addr = r.target;
+        sqe->fd = -1;
+        break;
+      case OpKind::kShutdown:
+        sqe->opcode = IORING_OP_SHUTDOWN;
+        sqe->len = SHUT_WR;
+        break;
+      case OpKind::kClose:
+        sqe->opcode = IORING_OP_CLOSE;
+        break;
+    }
+    pending_.emplace(r.op, std::move(p));
+    return Status::Ok();
+  }
+
+  int Submit() override { return queues_.Submit(); }
+
+  Status NotifyOn(int fd) override {
+    if (SysRegister(queues_.fd(), IORING_REGISTER_EVENTFD, &fd, 1) < 0) {
+      return ErrnoStatus(errno, "io_uring_register(IORING_REGISTER_EVENTFD)");
+    }
+    return Status::Ok();
+  }
+
+  unsigned Drain(void (*report)(void*, uint32_t, int32_t), void* context) override {
+    return queues_.Drain([&](uint64_t user_data, int32_t res, uint32_t /*flags*/) {
+      if (user_data & kInternal) return;
+      const uint32_t op = static_cast<uint32_t>(user_data);
+      auto it = pending_.find(op);
+      if (it == pending_.end()) return;
+      if (it->second.buffer_id >= 0) regs_[static_cast<size_t>(it->second.buffer_id)].in_flight--;
+      pending_.erase(it);
+      if (report != nullptr) report(context, op, res);
+    });
+  }
+
+  uint32_t InFlight() const override { return static_cast<uint32_t>(pending_.size()); }
+
  private:
+  // An SQE, submitting what is queued first if the queue is full.
+  io_uring_sqe* NextSqe() {
+    io_uring_sqe* sqe = queues_.NextSqe();
+    if (sqe == nullptr && queues_.Submit() > 0) sqe = queues_.NextSqe();
+    return sqe;
+  }
+
+  // Cancels every operation in flight and waits for all of their completions (dropping them).
+  void CancelAllAndWait() {
+    if (pending_.empty()) return;
+    io_uring_sqe* sqe = NextSqe();
+    if (sqe != nullptr) {
+      sqe->opcode = IORING_OP_ASYNC_CANCEL;
+      sqe->fd = -1;
+      sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+      sqe->user_data = kInternal;
+    }
+    queues_.Submit();
+    while (!pending_.empty()) {
+      if (Drain(nullptr, nullptr) > 0) continue;
+      if (queues_.Unsubmitted() > 0) queues_.Submit();
+      if (queues_.WaitOne() < 0) break;
+    }
+  }
+
   // Returns 0 or an errno value.
   int Update(uint32_t slot, void* addr, size_t len) {
     struct iovec iov;
     iov.iov_base = addr;
     iov.iov_len = len;
-    struct io_uring_rsrc_update2 up;
+    io_uring_rsrc_update2 up;
     std::memset(&up, 0, sizeof up);
     up.offset = slot;
     up.data = reinterpret_cast<uint64_t>(&iov);
     up.nr = 1;
-    int r = SysRegister(fd_, IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
+    int r = SysRegister(queues_.fd(), IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
     return r < 0 ? errno : 0;
   }
 
-  int fd_;
+  UringQueues queues_;
   IdTable ids_;
+  std::vector<Registration> regs_;
+  std::unordered_map<uint32_t, Pending> pending_;
 };
 
 }  // namespace
@@ -107,35 +275,20 @@ std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
     *status = Status::Fail("EINVAL", EINVAL, "io_uring table entries must be 1 .. 16384");
     return nullptr;
   }
-  io_uring_params params;
-  std::memset(&params, 0, sizeof params);
-  int fd = SysSetup(8, &params);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOMEM) {
+  std::unique_ptr<UringBackend> backend(new UringBackend(entries));
+  Status s = backend->Open();
+  if (!s.ok()) {
+    if (s.sys == ENOMEM) {
       // The ring's own queue memory is charged to the same locked-memory account.
-      *status = Status::Fail("ENOMEM", e,
-                             std::string("io_uring_setup refused the ring's memory (") +
-                                 std::strerror(e) + "): " +
-                                 MemlockHint("io_uring's pinned-memory accounting (VmPin)"));
-    } else {
-      *status = ErrnoStatus(e, e == EPERM ? "io_uring_setup (io_uring is disabled here: see the "
-                                            "kernel.io_uring_disabled sysctl)"
-                                          : "io_uring_setup");
+      s.message = "io_uring_setup refused the ring's memory (" + std::string(std::strerror(s.sys)) +
+                  "): " + MemlockHint("io_uring's pinned-memory accounting (VmPin)");
+    } else if (s.sys == EPERM) {
+      s.message += " (io_uring is disabled here: see the kernel.io_uring_disabled sysctl)";
     }
+    *status = s;
     return nullptr;
   }
-  struct io_uring_rsrc_register reg;
-  std::memset(&reg, 0, sizeof reg);
-  reg.nr = entries;
-  reg.flags = IORING_RSRC_REGISTER_SPARSE;
-  if (SysRegister(fd, IORING_REGISTER_BUFFERS2, &reg, sizeof reg) < 0) {
-    int e = errno;
-    close(fd);
-    *status = ErrnoStatus(e, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)");
-    return nullptr;
-  }
-  return std::unique_ptr<Backend>(new UringBackend(fd, entries));
+  return backend;
 }
 
 }  // namespace riopool

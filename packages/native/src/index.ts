@@ -49,11 +49,28 @@ export interface NativeRegistrar {
   readonly capacity: number;
   /** Registrations live now. */
   readonly size: number;
+
+  // The registered-I/O datapath (uring only; ENOSYS elsewhere). docs/native.md, "Datapath".
+  /** Completions reach `callback` in batches on Node's loop; the arrays are reused per batch. */
+  ioStart(callback: (ops: Int32Array, results: Int32Array, count: number) => void): void;
+  opAccept(op: number, listenFd: number): void;
+  opConnect(op: number, fd: number, host: string, port: number): void;
+  /** READ_FIXED into [offset, offset + length) of registration `bufferId`. */
+  opReceive(op: number, fd: number, bufferId: number, offset: number, length: number): void;
+  /** WRITE_FIXED from [offset, offset + length) of registration `bufferId`. */
+  opSend(op: number, fd: number, bufferId: number, offset: number, length: number): void;
+  opCancel(op: number, target: number): void;
+  opShutdown(op: number, fd: number): void;
+  opClose(op: number, fd: number): void;
+  /** One io_uring_enter for everything queued; returns how many operations the kernel took. */
+  submit(): number;
+  /** Operations queued or in flight. */
+  readonly inFlight: number;
 }
 
 export interface Binding {
   pageSize(): number;
-  /** Whole pages of zeroed memory, page aligned; bytes is rounded up to pages. */
+  /** Whole pages of zeroed memory, page aligned; bytes must be a multiple of the page size (EINVAL). */
   map(bytes: number): ArrayBuffer;
   /** Detaches the ArrayBuffer (every view reads as length 0), then unmaps. False if done before. */
   unmap(arrayBuffer: ArrayBuffer): boolean;
@@ -64,6 +81,12 @@ export interface Binding {
   memoryStatus(): MemoryStatus;
   info(): NativeInfo;
   Registrar: new (kind: BackendKind, entries?: number) => NativeRegistrar;
+  /** A listening TCP socket on a numeric host: [fd, port]. */
+  tcpListen(host: string, port: number, backlog: number): [number, number];
+  /** An unconnected TCP socket of the host's family. */
+  tcpSocket(host: string): number;
+  /** Closes a socket no operation uses. */
+  closeSocket(fd: number): void;
 }
 
 /** An error thrown by the addon: `code` is errno-style, `errno` the OS number (0 if none). */

@@ -67,6 +67,17 @@ MemoryStatus os_memory_status();
 // Sets *resident to -1 where the OS cannot tell.
 Status os_residency(void* addr, size_t bytes, int64_t* resident);
 
+// Sockets for the registered-I/O datapath. `host` is a numeric IPv4 or IPv6 address.
+// os_tcp_listen: a listening TCP socket bound to host:port (port 0: any free port, returned in
+// *bound_port), SO_REUSEADDR and TCP_NODELAY set (accepted sockets inherit TCP_NODELAY).
+// os_tcp_socket: an unconnected TCP socket of host's family, TCP_NODELAY set.
+// Sockets are blocking and close-on-exec: io_uring waits for readiness itself.
+Status os_tcp_listen(const char* host, int port, int backlog, int* fd, int* bound_port);
+Status os_tcp_socket(const char* host, int* fd);
+Status os_close_socket(int fd);
+// Fills `address` (at least 28 bytes) with host:port; *len is its length.
+Status os_socket_address(const char* host, int port, void* address, uint32_t* len);
+
 // For the backend files: the hint a refused lock or pin carries (which limit, how to raise it),
 // and, on POSIX, a Status from an errno value.
 std::string MemlockHint(const char* who);
@@ -74,10 +85,5 @@ std::string MemlockHint(const char* who);
 Status ErrnoStatus(int e, const char* what);
 #endif
 
-// Rounds n up to a whole number of pages.
-inline size_t round_to_pages(size_t n) {
-  const size_t p = page_size();
-  return (n + p - 1) / p * p;
-}
 
 }  // namespace riopool

@@ -1,8 +1,12 @@
 // riopool native core: OS primitives for POSIX systems (Linux, macOS, the BSDs).
 #ifndef _WIN32
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/syscall.h>
@@ -28,6 +32,11 @@ const char* ErrnoCode(int e) {
     case ENOSPC: return "ENOSPC";
     case ENOSYS: return "ENOSYS";
     case EBUSY: return "EBUSY";
+    case EBADF: return "EBADF";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EACCES: return "EACCES";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
     default: return "EIO";
   }
 }
@@ -139,6 +148,79 @@ Status os_residency(void* addr, size_t bytes, int64_t* resident) {
   int64_t n = 0;
   for (auto v : vec) n += (v & 1);
   *resident = n;
+  return Status::Ok();
+}
+
+Status os_socket_address(const char* host, int port, void* address, uint32_t* len) {
+  if (port < 0 || port > 65535) return Status::Fail("EINVAL", EINVAL, "port must be 0 .. 65535");
+  sockaddr_in v4;
+  std::memset(&v4, 0, sizeof v4);
+  if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address, &v4, sizeof v4);
+    *len = sizeof v4;
+    return Status::Ok();
+  }
+  sockaddr_in6 v6;
+  std::memset(&v6, 0, sizeof v6);
+  if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(address, &v6, sizeof v6);
+    *len = sizeof v6;
+    return Status::Ok();
+  }
+  return Status::Fail("EINVAL", EINVAL, std::string("not a numeric IPv4 or IPv6 address: ") + host);
+}
+
+namespace {
+
+// A blocking, close-on-exec TCP socket for host's family, with TCP_NODELAY.
+Status NewTcpSocket(const sockaddr_storage& address, int* fd) {
+  int s = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (s < 0) return ErrnoStatus(errno, "socket");
+  int one = 1;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  *fd = s;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status os_tcp_socket(const char* host, int* fd) {
+  sockaddr_storage address;
+  uint32_t len = 0;
+  Status st = os_socket_address(host, 0, &address, &len);
+  if (!st.ok()) return st;
+  return NewTcpSocket(address, fd);
+}
+
+Status os_tcp_listen(const char* host, int port, int backlog, int* fd, int* bound_port) {
+  sockaddr_storage address;
+  uint32_t len = 0;
+  Status st = os_socket_address(host, port, &address, &len);
+  if (!st.ok()) return st;
+  int s = -1;
+  st = NewTcpSocket(address, &s);
+  if (!st.ok()) return st;
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(s, reinterpret_cast<sockaddr*>(&address), len) != 0 || listen(s, backlog) != 0) {
+    int e = errno;
+    close(s);
+    return ErrnoStatus(e, "bind/listen");
+  }
+  socklen_t got = sizeof address;
+  getsockname(s, reinterpret_cast<sockaddr*>(&address), &got);
+  *bound_port = ntohs(address.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&address)->sin_port
+                                                   : reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  *fd = s;
+  return Status::Ok();
+}
+
+Status os_close_socket(int fd) {
+  if (close(fd) != 0) return ErrnoStatus(errno, "close");
   return Status::Ok();
 }
 

@@ -86,6 +86,21 @@ Status os_residency(void* /*addr*/, size_t /*bytes*/, int64_t* resident) {
   return Status::Ok();
 }
 
+// The registered-I/O datapath's sockets: not built on Windows yet (the `rio` datapath is
+// declared, not implemented; docs/native.md). Each says so with ENOSYS.
+Status os_tcp_listen(const char*, int, int, int*, int*) {
+  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+Status os_tcp_socket(const char*, int*) {
+  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+Status os_close_socket(int) {
+  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+Status os_socket_address(const char*, int, void*, uint32_t*) {
+  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+
 }  // namespace riopool
 
 #endif  // _WIN32

@@ -18,8 +18,11 @@ describe('map', () => {
     native.unmap(ab);
   });
 
-  test('a length that is not a page multiple is rounded up to whole pages', () => {
-    const ab = native.map(PAGE + 1);
+  test('a length that is not a page multiple is refused (EINVAL), not rounded', () => {
+    const before = native.info().liveMappings;
+    for (const bad of [1, PAGE - 1, PAGE + 1, 3 * PAGE + 7]) expect(() => native.map(bad)).toThrow(withCode('EINVAL'));
+    expect(native.info().liveMappings).toBe(before);
+    const ab = native.map(2 * PAGE);
     expect(ab.byteLength).toBe(2 * PAGE);
     native.unmap(ab);
   });

@@ -9,6 +9,7 @@
  */
 import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
 import { loadBinding, isNativeError, type BackendKind, type Binding, type MemoryStatus, type NativeRegistrar } from '@riopool/native';
+import type { Ring } from './io/ring';
 
 export type { BackendKind };
 export type Fallback = 'lock' | 'none';
@@ -61,6 +62,8 @@ export interface BackendRegistrar extends Registrar {
   residentBytes(buffer: ArrayBuffer): number | null;
   memoryStatus(): MemoryStatus;
   close(): void;
+  /** The registered-I/O ring, or why there is none. */
+  openRing(): { ring: Ring; sockets: Sockets } | string;
 }
 
 /**
@@ -129,6 +132,48 @@ export class NativeBackendRegistrar implements BackendRegistrar {
   close(): void {
     this.registrar.close();
   }
+
+  /**
+   * The ring of the `uring` backend as the datapath's Ring (io/ring.ts), started on Node's loop;
+   * or why there is none (another backend, an addon built without the notifier).
+   */
+  openRing(): { ring: Ring; sockets: Sockets } | string {
+    if (this.backend !== 'uring') return `the pool's backend is ${this.backend}, not uring`;
+    const r = this.registrar;
+    let handler: ((ops: Int32Array, results: Int32Array, count: number) => void) | undefined;
+    try {
+      r.ioStart((ops, results, count) => handler?.(ops, results, count));
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    const ring: Ring = {
+      accept: (op, fd) => r.opAccept(op, fd),
+      connect: (op, fd, host, port) => r.opConnect(op, fd, host, port),
+      receive: (op, fd, id, offset, length) => r.opReceive(op, fd, id, offset, length),
+      send: (op, fd, id, offset, length) => r.opSend(op, fd, id, offset, length),
+      cancel: (op, target) => r.opCancel(op, target),
+      shutdown: (op, fd) => r.opShutdown(op, fd),
+      close: (op, fd) => r.opClose(op, fd),
+      submit: () => r.submit(),
+      onCompletions: (h) => {
+        handler = h;
+      },
+    };
+    const n = this.native;
+    const sockets: Sockets = {
+      listen: (host, port, backlog) => n.tcpListen(host, port, backlog),
+      socket: (host) => n.tcpSocket(host),
+      close: (fd) => n.closeSocket(fd),
+    };
+    return { ring, sockets };
+  }
+}
+
+/** The plain socket calls the uring datapath makes beside its ring operations. */
+export interface Sockets {
+  listen(host: string, port: number, backlog: number): [number, number];
+  socket(host: string): number;
+  close(fd: number): void;
 }
 
 export interface OpenOptions {

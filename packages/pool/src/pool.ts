@@ -69,6 +69,9 @@ const FROM_CREATE_POOL = Symbol('createPool');
 /** For riopool's own modules (testing/, net.ts, io/): the allocator behind a pool. Not re-exported. */
 export let allocatorOf: (pool: Pool) => SlabPool;
 
+/** For io/: the backend adapter behind a pool (its ring). Not re-exported. */
+export let registrarOf: (pool: Pool) => BackendRegistrar;
+
 /** Set by io/io.ts when a pool's datapath is chosen: its figures for stats().io. */
 export const ioStatsOf = new WeakMap<Pool, () => IoStats>();
 
@@ -93,6 +96,7 @@ export class Pool {
 
   static {
     allocatorOf = (pool) => pool.#alloc;
+    registrarOf = (pool) => pool.#registrar;
   }
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */

@@ -2,11 +2,12 @@
  * The public surface is what docs/api.md documents, and nothing reachable from a pool or a lease
  * can change the allocator's state.
  */
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as riopool from '@riopool/pool';
 import * as testing from '@riopool/pool/testing';
-import { createPool, type Lease, type Pool } from '@riopool/pool';
+import { connect, createPool, createServer, type Lease, type Pool } from '@riopool/pool';
 import { checkInvariants } from '@riopool/pool/testing';
 import { code } from './helpers';
 
@@ -26,10 +27,10 @@ function sectionNames(heading: string): Set<string> {
   return new Set([...text.matchAll(/`(\w+)/g)].map((m) => m[1]!));
 }
 
-/** Every property name reachable on an object and its prototypes (Object.prototype excluded). */
+/** Every property name reachable on an object and its prototypes (Object's and EventEmitter's excluded). */
 function reachable(obj: object): string[] {
   const names = new Set<string>();
-  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+  for (let o: object | null = obj; o !== null && o !== Object.prototype && o !== EventEmitter.prototype; o = Object.getPrototypeOf(o)) {
     for (const key of Reflect.ownKeys(o)) if (typeof key === 'string' && key !== 'constructor') names.add(key);
   }
   return [...names].sort();
@@ -85,4 +86,17 @@ test('every member reachable from a pool and a lease is documented in docs/api.m
   expect(reachable(pool.constructor).filter((k) => !['length', 'name', 'prototype'].includes(k) && !(k in Function.prototype))).toEqual([]);
   expect(reachable(lease.constructor).filter((k) => !['length', 'name', 'prototype'].includes(k) && !(k in Function.prototype))).toEqual([]);
   lease.release();
+});
+
+test('every member reachable from a server and a connection is documented in docs/api.md', async () => {
+  pool = createPool();
+  const server = createServer(pool);
+  const { port } = await server.listen();
+  const conn = await connect(pool, { port });
+  // Private state of EventEmitter itself (_events, ...) is Node's, not riopool's.
+  const own = (o: object) => reachable(o).filter((k) => !k.startsWith('_') && k !== 'shapeMode' && !(k in EventEmitter.prototype));
+  expect(own(server).filter((k) => !documented('server').has(k))).toEqual([]);
+  expect(own(conn).filter((k) => !documented('conn').has(k))).toEqual([]);
+  conn.destroy();
+  await server.close();
 });

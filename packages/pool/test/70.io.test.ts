@@ -9,7 +9,7 @@ import { connect, createPool, createServer, type Connection, type Lease, type Po
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
 import { code } from './helpers';
 
-const DATAPATHS = ['net'] as const;
+const DATAPATHS = ['net', 'uring'] as const;
 
 async function settle(pool: Pool): Promise<void> {
   for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
@@ -133,7 +133,17 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     let maxLeasedBytes = 0;
     for (let i = 0; i < 200; i++) {
       // 12.5 MiB offered; the kernel buffers take what they can, then the server must stop reading.
-      if (!peer.write(chunk)) await Promise.race([new Promise((r) => peer.once('drain', r)), new Promise((r) => setTimeout(r, 10))]);
+      if (!peer.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            peer.off('drain', done);
+            resolve();
+          };
+          const timer = setTimeout(done, 10);
+          peer.once('drain', done);
+        });
+      }
       written += chunk.length;
       maxLeasedBytes = Math.max(maxLeasedBytes, pool.stats().totals.reservedBytes);
     }

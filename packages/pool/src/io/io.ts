@@ -13,6 +13,7 @@ import { RioError } from '@riopool/core';
 import type { Pool } from '../pool';
 import { ioStatsOf } from '../pool';
 import type { Transport } from './connection';
+import { openUringIo } from './io-uring';
 import type { Server, AddressInfo } from './server';
 
 export type Datapath = 'uring' | 'net';
@@ -34,19 +35,19 @@ export interface Io {
   readonly datapath: Datapath;
   readonly reason: string;
   stats(): IoStats;
-  /** uring only: listen on host:port and accept through the ring. */
-  listen(server: Server, host: string, port: number, backlog: number, accepted: (t: Transport) => void): Promise<AddressInfo>;
+  /** uring only: listen on host:port and accept through the ring; stop() ends accepting. */
+  listen(
+    server: Server,
+    host: string,
+    port: number,
+    backlog: number,
+    receiveSize: number,
+    accepted: (t: Transport) => void,
+  ): Promise<{ address: AddressInfo; stop: () => Promise<void> }>;
   /** uring only: connect through the ring. */
-  connect(host: string, port: number): Promise<Transport>;
+  connect(host: string, port: number, receiveSize: number): Promise<Transport>;
 }
 
-/** Opens the uring datapath of a pool, or says why it cannot (set by io-uring.ts when present). */
-export type UringOpener = (pool: Pool) => Io | string;
-let openUring: UringOpener = () => 'this build of the addon has no registered-I/O datapath';
-
-export function setUringOpener(opener: UringOpener): void {
-  openUring = opener;
-}
 
 class NetIo implements Io {
   readonly datapath = 'net' as const;
@@ -54,7 +55,7 @@ class NetIo implements Io {
   stats(): IoStats {
     return { datapath: 'net', reason: this.reason, opsInFlight: 0, submitCalls: 0, opsSubmitted: 0, completionBatches: 0 };
   }
-  listen(): Promise<AddressInfo> {
+  listen(): Promise<{ address: AddressInfo; stop: () => Promise<void> }> {
     return Promise.reject(new Error('riopool internal error: NetIo.listen'));
   }
   connect(): Promise<Transport> {
@@ -83,7 +84,7 @@ export function ioOf(pool: Pool, asked: Datapath | 'auto'): Io {
 function open(pool: Pool, asked: Datapath | 'auto'): Io {
   if (asked === 'net') return new NetIo('asked for');
   const backend = pool.stats().backend;
-  const uring = backend === 'uring' ? openUring(pool) : `the pool's backend is ${backend}, not uring`;
+  const uring = backend === 'uring' ? openUringIo(pool) : `the pool's backend is ${backend}, not uring`;
   if (typeof uring !== 'string') return uring;
   if (asked === 'uring') throw new RioError('ERR_RIO_DATAPATH', `the uring datapath cannot run: ${uring}`);
   return new NetIo(uring);

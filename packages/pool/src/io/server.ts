@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import { RioError } from '@riopool/core';
 import { adoptSocket } from '../net';
 import { allocatorOf, type Pool } from '../pool';
-import { Connection, netError, type ConnectionOptions } from './connection';
+import { Connection, netError, type ConnectionOptions, type Transport } from './connection';
 import { ioOf, type Datapath } from './io';
 import { NetTransport } from './transport-net';
 
@@ -52,6 +52,7 @@ export class Server extends EventEmitter {
   readonly #receiveSize: number;
   readonly #connections = new Set<Connection>();
   #net: net.Server | undefined;
+  #stopUring: (() => Promise<void>) | undefined;
   #address: AddressInfo | null = null;
 
   constructor(pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) {
@@ -73,10 +74,18 @@ export class Server extends EventEmitter {
 
   /** Starts listening; resolves with the address (port 0 picks a free port). */
   listen(options: ListenOptions = {}): Promise<AddressInfo> {
-    if (this.#net !== undefined) return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
+    if (this.#net !== undefined || this.#stopUring !== undefined) {
+      return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
+    }
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
     const host = options.host ?? '127.0.0.1';
-    if (io.datapath === 'uring') return io.listen(this, host, options.port ?? 0, options.backlog ?? 511, (t) => this.#accepted(t));
+    if (io.datapath === 'uring') {
+      return io.listen(this, host, options.port ?? 0, options.backlog ?? 511, this.#receiveSize, (t) => this.#accepted(t)).then(({ address, stop }) => {
+        this.#stopUring = stop;
+        this.#address = address;
+        return address;
+      });
+    }
     const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
       this.#accepted(new NetTransport(this.#pool, this.#receiveSize, (reader) => adoptSocket(accepted, reader)));
     });
@@ -96,13 +105,16 @@ export class Server extends EventEmitter {
     const waitAll = () =>
       Promise.all([...this.#connections].map((c) => (c.closed ? undefined : new Promise((r) => c.once('close', r))))).then(() => undefined);
     const server = this.#net;
+    const stopUring = this.#stopUring;
     this.#net = undefined;
+    this.#stopUring = undefined;
     this.#address = null;
+    if (stopUring !== undefined) return stopUring().then(waitAll);
     if (server === undefined) return waitAll();
     return new Promise<void>((r) => server.close(() => r())).then(waitAll);
   }
 
-  #accepted(transport: NetTransport | import('./connection').Transport): void {
+  #accepted(transport: Transport): void {
     const conn = new Connection(transport, allocatorOf(this.#pool), this.#options);
     this.#connections.add(conn);
     conn.once('close', () => this.#connections.delete(conn));
@@ -119,7 +131,7 @@ export function connect(pool: Pool, to: { port: number; host?: string }, options
   const { receiveSize } = checkOptions(options, pool);
   const host = to.host ?? '127.0.0.1';
   const io = ioOf(pool, options.datapath ?? 'auto');
-  if (io.datapath === 'uring') return io.connect(host, to.port).then((t) => new Connection(t, allocatorOf(pool), options));
+  if (io.datapath === 'uring') return io.connect(host, to.port, receiveSize).then((t) => new Connection(t, allocatorOf(pool), options));
   return new Promise((resolve, reject) => {
     let settled = false;
     const transport = new NetTransport(pool, receiveSize, (reader) => {

@@ -53,6 +53,9 @@ class MemoryBackend extends MemoryRegistrar implements BackendRegistrar {
     return { pinned: null, locked: null, rss: null };
   }
   close(): void {}
+  openRing(): string {
+    return 'the in-memory registrar has no ring';
+  }
 }
 
 /**

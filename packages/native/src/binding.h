@@ -1,0 +1,71 @@
+// riopool native core: what the binding's files share (addon.cc: mappings and start-up;
+// registrar.cc: the Registrar class and its datapath).
+//
+// Every mapping is a Mapping record shared by the table of live mappings, the ArrayBuffer's
+// finalizer and the registrations on it. Whoever unmaps first marks it `unmapped`; everyone
+// after that leaves the address range alone (it may already belong to a newer mapping).
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "prim.h"
+
+namespace riopool {
+
+struct State;
+
+struct Mapping {
+  void* addr;
+  size_t len;
+  bool unmapped = false;
+  uint32_t registrations = 0;
+  std::weak_ptr<State> state;
+};
+
+// What the environment's teardown closes: each open Registrar.
+class Closable {
+ public:
+  virtual void CloseAll() = 0;
+
+ protected:
+  ~Closable() = default;
+};
+
+struct State {
+  std::unordered_map<void*, std::shared_ptr<Mapping>> live;
+  std::set<Closable*> registrars;
+  // Counters the tests use to prove "freed exactly once".
+  double maps = 0;
+  double explicit_unmaps = 0;
+  double finalizer_unmaps = 0;
+  double finalizer_skips = 0;
+
+  void TearDown();
+  ~State() { TearDown(); }
+};
+
+std::shared_ptr<State>& GetState(Napi::Env env);
+
+// Errors: an Error whose `code` is errno-style and `errno` the OS number; or a TypeError.
+[[noreturn]] void Throw(Napi::Env env, const Status& s);
+[[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message);
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message);
+
+// Arguments, guarded cheaply (the TypeScript layer validates first).
+Napi::ArrayBuffer ArgArrayBuffer(const Napi::CallbackInfo& info, size_t i, const char* name);
+// A byte count or offset: a number (else TypeError), a non-negative integer (else EINVAL).
+double ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The live mapping behind an ArrayBuffer, or EFAULT.
+std::shared_ptr<Mapping> FindMapping(Napi::Env env, Napi::ArrayBuffer ab);
+// Unmaps now and marks the record; the result of os_unmap is reported, never ignored.
+Status UnmapNow(Mapping& m);
+
+// The Registrar class (registrar.cc).
+Napi::Function DefineRegistrar(Napi::Env env);
+
+}  // namespace riopool

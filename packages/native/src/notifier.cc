@@ -1,0 +1,150 @@
+// riopool native core: completions into Node's event loop (see notifier.h).
+#include "notifier.h"
+
+#if defined(__linux__) && defined(RIOPOOL_HAVE_UV)
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace riopool {
+namespace {
+
+// At most this many completions per JavaScript call; a larger drain makes several calls.
+constexpr uint32_t kBatch = 1024;
+
+class UvNotifier final : public Notifier {
+ public:
+  UvNotifier(Napi::Env env, Datapath& io, Napi::Function callback) : env_(env), io_(io) {
+    callback_ = Napi::Persistent(callback);
+    ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
+    results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
+  }
+
+  ~UvNotifier() override {
+    // Destroyed from inside a callback (the last completion closed the pool, which closed the
+    // registrar): tell Deliver to touch nothing of ours once the callback returns.
+    if (delivering_ != nullptr) *delivering_ = false;
+    if (poll_ == nullptr) return;
+    uv_poll_stop(poll_);
+    close(efd_);  // removed from the loop's epoll set by uv_poll_stop: safe to close now
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  }
+
+  Status Open() {
+    efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd_ < 0) return ErrnoStatus(errno, "eventfd");
+    Status s = io_.NotifyOn(efd_);
+    if (!s.ok()) {
+      close(efd_);
+      return s;
+    }
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr) {
+      close(efd_);
+      return Status::Fail("EIO", 0, "no libuv loop for this environment");
+    }
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int r = uv_poll_init(loop, poll_, efd_);
+    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, &UvNotifier::OnReadable);
+    if (r != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      close(efd_);
+      return Status::Fail("EIO", -r, std::string("uv_poll on the ring's eventfd: ") + uv_strerror(r));
+    }
+    KeepLoopAlive(false);
+    return Status::Ok();
+  }
+
+  void KeepLoopAlive(bool alive) override {
+    if (poll_ == nullptr || alive == alive_) return;
+    alive_ = alive;
+    if (alive) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<UvNotifier*>(handle->data);
+    if (status < 0) return;
+    uint64_t count;
+    while (read(self->efd_, &count, sizeof count) > 0) {
+    }
+    self->Deliver();
+  }
+
+  // Drains every ready completion first (so the callback never runs inside the drain), then
+  // hands them to JavaScript in batches of at most kBatch.
+  void Deliver() {
+    ready_.clear();
+    io_.Drain(
+        [](void* context, uint32_t op, int32_t result) {
+          static_cast<std::vector<std::pair<int32_t, int32_t>>*>(context)->emplace_back(static_cast<int32_t>(op), result);
+        },
+        &ready_);
+    KeepLoopAlive(io_.InFlight() > 0);
+    if (ready_.empty()) return;
+    Napi::Env env = env_;
+    Napi::HandleScope scope(env);
+    Napi::Int32Array ops = ops_.Value();
+    Napi::Int32Array results = results_.Value();
+    Napi::Function callback = callback_.Value();
+    bool alive = true;
+    delivering_ = &alive;
+    for (size_t at = 0; at < ready_.size(); at += kBatch) {
+      const size_t n = std::min<size_t>(kBatch, ready_.size() - at);
+      for (size_t i = 0; i < n; i++) {
+        ops[i] = ready_[at + i].first;
+        results[i] = ready_[at + i].second;
+      }
+      try {
+        callback.MakeCallback(env.Global(), {ops, results, Napi::Number::New(env, static_cast<double>(n))});
+      } catch (const Napi::Error& e) {
+        // An exception from the callback is the application's: report it as node would.
+        napi_fatal_exception(env, e.Value());
+      }
+      if (!alive) return;  // this notifier (and the ring) were closed by the callback
+    }
+    delivering_ = nullptr;
+    KeepLoopAlive(io_.InFlight() > 0);
+  }
+
+  Napi::Env env_;
+  Datapath& io_;
+  Napi::FunctionReference callback_;
+  Napi::Reference<Napi::Int32Array> ops_;
+  Napi::Reference<Napi::Int32Array> results_;
+  std::vector<std::pair<int32_t, int32_t>> ready_;
+  uv_poll_t* poll_ = nullptr;
+  int efd_ = -1;
+  bool alive_ = true;
+  // While Deliver runs: its flag that the destructor clears.
+  bool* delivering_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Notifier> Notifier::Start(Napi::Env env, Datapath& io, Napi::Function callback, Status* status) {
+  std::unique_ptr<UvNotifier> n(new UvNotifier(env, io, callback));
+  *status = n->Open();
+  if (!status->ok()) return nullptr;
+  return n;
+}
+
+}  // namespace riopool
+
+#else
+
+namespace riopool {
+std::unique_ptr<Notifier> Notifier::Start(Napi::Env, Datapath&, Napi::Function, Status* status) {
+  *status = Status::Fail("ENOSYS", 0, "this build has no registered-I/O notifier (Linux with libuv's uv.h only)");
+  return nullptr;
+}
+}  // namespace riopool
+
+#endif

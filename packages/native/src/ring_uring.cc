@@ -1,0 +1,125 @@
+// riopool native core: io_uring queues over the raw system calls (see ring_uring.h).
+#if defined(__linux__) && __has_include(<linux/io_uring.h>)
+
+#include "ring_uring.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace riopool {
+namespace {
+
+int SysSetup(unsigned entries, io_uring_params* p) {
+  return static_cast<int>(syscall(__NR_io_uring_setup, entries, p));
+}
+int SysEnter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+  return static_cast<int>(syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, nullptr, 0));
+}
+
+}  // namespace
+
+Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
+  io_uring_params p;
+  std::memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_CQSIZE;
+  p.cq_entries = cq_entries;
+  int fd = SysSetup(sq_entries, &p);
+  if (fd < 0) return ErrnoStatus(errno, "io_uring_setup");
+  fd_ = fd;
+  sq_entries_ = p.sq_entries;
+
+  sq_map_len_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  cq_map_len_ = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+  const bool single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+  if (single && cq_map_len_ > sq_map_len_) sq_map_len_ = cq_map_len_;
+  sq_map_ = mmap(nullptr, sq_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+  if (sq_map_ == MAP_FAILED) {
+    sq_map_ = nullptr;
+    Status s = ErrnoStatus(errno, "mmap(io_uring SQ ring)");
+    Close();
+    return s;
+  }
+  if (single) {
+    cq_map_ = sq_map_;
+  } else {
+    cq_map_ = mmap(nullptr, cq_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+    if (cq_map_ == MAP_FAILED) {
+      cq_map_ = nullptr;
+      Status s = ErrnoStatus(errno, "mmap(io_uring CQ ring)");
+      Close();
+      return s;
+    }
+  }
+  sqes_len_ = p.sq_entries * sizeof(io_uring_sqe);
+  void* sqes = mmap(nullptr, sqes_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+  if (sqes == MAP_FAILED) {
+    Status s = ErrnoStatus(errno, "mmap(io_uring SQEs)");
+    Close();
+    return s;
+  }
+  sqes_ = static_cast<io_uring_sqe*>(sqes);
+
+  char* sq = static_cast<char*>(sq_map_);
+  sq_head_ = reinterpret_cast<unsigned*>(sq + p.sq_off.head);
+  sq_tail_ = reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+  sq_mask_ = reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+  sq_array_ = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
+  char* cq = static_cast<char*>(cq_map_);
+  cq_head_ = reinterpret_cast<unsigned*>(cq + p.cq_off.head);
+  cq_tail_ = reinterpret_cast<unsigned*>(cq + p.cq_off.tail);
+  cq_mask_ = reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask);
+  cqes_ = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
+  sq_local_tail_ = sq_submitted_ = *sq_tail_;
+  return Status::Ok();
+}
+
+void UringQueues::Close() {
+  if (sqes_ != nullptr) munmap(sqes_, sqes_len_);
+  if (cq_map_ != nullptr && cq_map_ != sq_map_) munmap(cq_map_, cq_map_len_);
+  if (sq_map_ != nullptr) munmap(sq_map_, sq_map_len_);
+  sqes_ = nullptr;
+  cq_map_ = sq_map_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+io_uring_sqe* UringQueues::NextSqe() {
+  const unsigned head = __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE);
+  if (sq_local_tail_ - head >= sq_entries_) return nullptr;
+  const unsigned index = sq_local_tail_ & *sq_mask_;
+  io_uring_sqe* sqe = &sqes_[index];
+  std::memset(sqe, 0, sizeof *sqe);
+  sq_array_[index] = index;
+  sq_local_tail_++;
+  return sqe;
+}
+
+int UringQueues::Submit() {
+  const unsigned pending = sq_local_tail_ - sq_submitted_;
+  if (pending == 0) return 0;
+  __atomic_store_n(sq_tail_, sq_local_tail_, __ATOMIC_RELEASE);
+  int r;
+  do {
+    r = SysEnter(fd_, pending, 0, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  sq_submitted_ += static_cast<unsigned>(r);
+  return r;
+}
+
+int UringQueues::WaitOne() {
+  int r;
+  do {
+    r = SysEnter(fd_, 0, 1, IORING_ENTER_GETEVENTS);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+}  // namespace riopool
+
+#endif

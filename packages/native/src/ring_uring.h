@@ -1,0 +1,89 @@
+// riopool native core: one io_uring, its submission and completion queues (Linux).
+//
+// Glossary
+//   SQ / SQE   the submission queue and its entries: operations queued for the kernel
+//   CQ / CQE   the completion queue and its entries: one result per operation
+//   op id      the caller's 32-bit tag of an operation; it is the SQE's user_data
+//
+// A thin layer over the raw system calls and <linux/io_uring.h>, with no policy: the caller
+// decides what to queue and when to submit. Queuing writes shared memory only; Submit() is the
+// one io_uring_enter. The ring's fd is also the fixed-buffer table the `uring` backend
+// registers slabs in, so READ_FIXED / WRITE_FIXED name a slab by its buffer id.
+#pragma once
+#if defined(__linux__) && __has_include(<linux/io_uring.h>)
+
+#include <linux/io_uring.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "prim.h"
+
+namespace riopool {
+
+class UringQueues {
+ public:
+  UringQueues() = default;
+  UringQueues(const UringQueues&) = delete;
+  UringQueues& operator=(const UringQueues&) = delete;
+  ~UringQueues() { Close(); }
+
+  // Sets the ring up: `sq_entries` submission entries, `cq_entries` completion entries.
+  // Pre: not open. Post on success: fd() >= 0.
+  Status Open(unsigned sq_entries, unsigned cq_entries);
+  // Unmaps the queues and closes the ring. Idempotent.
+  void Close();
+
+  int fd() const { return fd_; }
+
+  // A zeroed SQE to fill, or nullptr when the SQ is full (Submit() first).
+  io_uring_sqe* NextSqe();
+  // Hands every queued SQE to the kernel in one io_uring_enter. Returns how many the kernel
+  // took (>= 0) or -errno. SQEs it did not take stay queued for the next call.
+  int Submit();
+  // Waits in the kernel until at least one completion is ready (used only when closing).
+  int WaitOne();
+
+  // Calls f(user_data, res, flags) for every ready CQE, then marks them consumed.
+  template <typename F>
+  unsigned Drain(F&& f) {
+    unsigned head = *cq_head_;
+    const unsigned tail = __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE);
+    unsigned n = 0;
+    while (head != tail) {
+      const io_uring_cqe& cqe = cqes_[head & *cq_mask_];
+      f(cqe.user_data, cqe.res, cqe.flags);
+      head++;
+      n++;
+    }
+    __atomic_store_n(cq_head_, head, __ATOMIC_RELEASE);
+    return n;
+  }
+
+  // Operations queued and not yet taken by the kernel.
+  unsigned Unsubmitted() const { return sq_local_tail_ - sq_submitted_; }
+
+ private:
+  int fd_ = -1;
+  void* sq_map_ = nullptr;
+  size_t sq_map_len_ = 0;
+  void* cq_map_ = nullptr;
+  size_t cq_map_len_ = 0;
+  io_uring_sqe* sqes_ = nullptr;
+  size_t sqes_len_ = 0;
+  unsigned sq_entries_ = 0;
+  unsigned* sq_head_ = nullptr;
+  unsigned* sq_tail_ = nullptr;
+  unsigned* sq_mask_ = nullptr;
+  unsigned* sq_array_ = nullptr;
+  unsigned* cq_head_ = nullptr;
+  unsigned* cq_tail_ = nullptr;
+  unsigned* cq_mask_ = nullptr;
+  io_uring_cqe* cqes_ = nullptr;
+  unsigned sq_local_tail_ = 0;
+  unsigned sq_submitted_ = 0;
+};
+
+}  // namespace riopool
+
+#endif

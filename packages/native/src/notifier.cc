@@ -102,16 +102,27 @@ class UvNotifier final : public Notifier {
         ops[i] = ready_[at + i].first;
         results[i] = ready_[at + i].second;
       }
-      try {
-        callback.MakeCallback(env.Global(), {ops, results, Napi::Number::New(env, static_cast<double>(n))});
-      } catch (const Napi::Error& e) {
-        // An exception from the callback is the application's: report it as node would.
-        napi_fatal_exception(env, e.Value());
-      }
+      Call(env, callback, ops, results, n);
       if (!alive) return;  // this notifier (and the ring) were closed by the callback
     }
     delivering_ = nullptr;
     KeepLoopAlive(io_.InFlight() > 0);
+  }
+
+  // The one call into JavaScript. It uses napi_make_callback directly, not the C++ wrapper,
+  // because a worker or process that is stopping may refuse to run JavaScript here, and the
+  // wrapper's reaction (constructing an Error) is a fatal error then. An exception the callback
+  // throws is the application's and is reported as node would (uncaughtException); a refusal to
+  // run is ignored: the environment is going away and its cleanup closes the ring.
+  static void Call(Napi::Env env, Napi::Function callback, Napi::Int32Array ops, Napi::Int32Array results, size_t n) {
+    napi_value argv[3] = {ops, results, Napi::Number::New(env, static_cast<double>(n))};
+    napi_value result;
+    napi_status status = napi_make_callback(env, nullptr, env.Global(), callback, 3, argv, &result);
+    if (status == napi_ok) return;
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) != napi_ok) return;
+    napi_valuetype type;
+    if (napi_typeof(env, error, &type) == napi_ok && type != napi_undefined) napi_fatal_exception(env, error);
   }
 
   Napi::Env env_;

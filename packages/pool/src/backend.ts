@@ -64,6 +64,8 @@ export interface BackendRegistrar extends Registrar {
   close(): void;
   /** The registered-I/O ring, or why there is none. */
   openRing(): { ring: Ring; sockets: Sockets } | string;
+  /** The reactor on that ring, so that close() can wait for its last operation. */
+  attachReactor?(reactor: { readonly pending: number; onIdle: (() => void) | undefined }): void;
 }
 
 /**
@@ -129,8 +131,23 @@ export class NativeBackendRegistrar implements BackendRegistrar {
     }
   }
 
+  /**
+   * Closes the backend, and with it the ring. With ring operations still in flight (an accept, a
+   * socket's close: operations that hold no lease, so the pool's close did not wait for them),
+   * the ring closes when the last of them completes.
+   */
   close(): void {
-    this.registrar.close();
+    const io = this.io;
+    if (io !== undefined && io.pending > 0) io.onIdle = () => this.registrar.close();
+    else this.registrar.close();
+  }
+
+  /** The reactor of the ring, once the datapath started (see close). */
+  private io: { readonly pending: number; onIdle: (() => void) | undefined } | undefined;
+
+  /** Tells close() which reactor runs on the ring. */
+  attachReactor(reactor: { readonly pending: number; onIdle: (() => void) | undefined }): void {
+    this.io = reactor;
   }
 
   /**

@@ -202,7 +202,10 @@ class UringIo implements Io {
 
 /** The uring datapath of a pool, or why it cannot run. */
 export function openUringIo(pool: Pool): Io | string {
-  const opened = registrarOf(pool).openRing();
+  const backend = registrarOf(pool);
+  const opened = backend.openRing();
   if (typeof opened === 'string') return opened;
-  return new UringIo(pool, new Reactor(opened.ring), opened.sockets);
+  const reactor = new Reactor(opened.ring);
+  backend.attachReactor?.(reactor);
+  return new UringIo(pool, reactor, opened.sockets);
 }

@@ -53,49 +53,39 @@ export class Reactor {
     return n;
   }
 
+  /** Called once whenever the last operation in flight completes (the ring may then close). */
+  onIdle: (() => void) | undefined = undefined;
+
   accept(listenFd: number, done: OpDone): number {
-    const op = this.track(OpKind.Accept, undefined, done);
-    this.ring.accept(op, listenFd);
-    return op;
+    return this.begin(OpKind.Accept, undefined, done, (op) => this.ring.accept(op, listenFd));
   }
 
   connect(fd: number, host: string, port: number, done: OpDone): number {
-    const op = this.track(OpKind.Connect, undefined, done);
-    this.ring.connect(op, fd, host, port);
-    return op;
+    return this.begin(OpKind.Connect, undefined, done, (op) => this.ring.connect(op, fd, host, port));
   }
 
   /** Receives into the first `length` bytes of the lease. Pre: the lease is live. */
   receive(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    const op = this.track(OpKind.Receive, lease.retain(), done);
-    this.ring.receive(op, fd, bufferId, offset, length);
-    return op;
+    return this.begin(OpKind.Receive, lease, done, (op) => this.ring.receive(op, fd, bufferId, offset, length));
   }
 
   /** Sends `length` bytes at `offset` of the lease's slot. Pre: the lease is live. */
   send(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    const op = this.track(OpKind.Send, lease.retain(), done);
-    this.ring.send(op, fd, bufferId, offset, length);
-    return op;
+    return this.begin(OpKind.Send, lease, done, (op) => this.ring.send(op, fd, bufferId, offset, length));
   }
 
   /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its lease). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
-    const op = this.track(OpKind.Cancel, undefined, () => {});
-    this.ring.cancel(op, target);
+    this.begin(OpKind.Cancel, undefined, () => {}, (op) => this.ring.cancel(op, target));
   }
 
   shutdown(fd: number, done: OpDone): number {
-    const op = this.track(OpKind.Shutdown, undefined, done);
-    this.ring.shutdown(op, fd);
-    return op;
+    return this.begin(OpKind.Shutdown, undefined, done, (op) => this.ring.shutdown(op, fd));
   }
 
   close(fd: number, done: OpDone): number {
-    const op = this.track(OpKind.Close, undefined, done);
-    this.ring.close(op, fd);
-    return op;
+    return this.begin(OpKind.Close, undefined, done, (op) => this.ring.close(op, fd));
   }
 
   /** Submits now what is queued (normally done once per turn by the scheduled flush). */
@@ -108,11 +98,16 @@ export class Reactor {
     }
   }
 
-  private track(kind: OpKind, lease: Lease | undefined, done: OpDone): number {
+  /**
+   * Queues one operation: the ring first (if it refuses, nothing is held), then the lease's
+   * reference and the entry, then one flush per turn.
+   */
+  private begin(kind: OpKind, lease: Lease | undefined, done: OpDone, queue: (op: number) => void): number {
     let op = this.nextOp;
     while (this.inFlight.has(op)) op = op === MAX_OP_ID ? 1 : op + 1;
     this.nextOp = op === MAX_OP_ID ? 1 : op + 1;
-    this.inFlight.set(op, { kind, lease, done });
+    queue(op);
+    this.inFlight.set(op, { kind, lease: lease?.retain(), done });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -137,5 +132,6 @@ export class Reactor {
         entry.lease?.release();
       }
     }
+    if (this.inFlight.size === 0) this.onIdle?.();
   }
 }

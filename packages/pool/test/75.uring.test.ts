@@ -1,0 +1,210 @@
+/**
+ * The uring datapath against the kernel: the bytes go through the ring as fixed-buffer
+ * operations (the ring's own counters and strace say so), operations in flight keep their slabs
+ * registered, and nothing is left pinned when connections, pools, workers or processes end with
+ * I/O in flight.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { connect, createPool, createServer, type Connection, type Lease, type Pool } from '@riopool/pool';
+import { loadBinding } from '@riopool/native';
+import { isLinux, POOL_DIST } from './helpers';
+
+const uring = isLinux && createPool().stats().backend === 'uring' ? describe : describe.skip;
+const pinned = () => loadBinding().memoryStatus().pinned!;
+
+function ringFds(): Set<string> {
+  const out = new Set<string>();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).includes('io_uring')) out.add(fd);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+function fdinfo(fd: string): Record<string, string> & { text: string } {
+  const text = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+  const fields: Record<string, string> = {};
+  for (const m of text.matchAll(/^(\w+):\s*(.*)$/gm)) fields[m[1]!] = m[2]!;
+  return { ...fields, text };
+}
+
+/** An echo server and one client on the uring datapath. */
+async function echoPair(pool: Pool): Promise<{ client: Connection; close: () => Promise<void> }> {
+  const server = createServer(pool, { datapath: 'uring' }, (conn) => {
+    conn.on('data', (lease: Lease, n: number) => {
+      conn.write(lease, n);
+      lease.release();
+    });
+  });
+  const { port } = await server.listen();
+  const client = await connect(pool, { port }, { datapath: 'uring' });
+  return {
+    client,
+    close: async () => {
+      client.destroy();
+      await server.close();
+    },
+  };
+}
+
+function exchange(pool: Pool, client: Connection, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const onData = (lease: Lease, n: number) => {
+      lease.release();
+      got += n;
+      if (got >= bytes) {
+        client.off('data', onData);
+        resolve();
+      }
+    };
+    client.on('data', onData);
+    for (let sent = 0; sent < bytes; sent += 4096) {
+      const lease = pool.acquire(Math.min(4096, bytes - sent));
+      client.write(lease);
+      lease.release();
+    }
+  });
+}
+
+uring('uring datapath on the real kernel', () => {
+  test("the ring's own counters: operations went through it, on the registered buffers, receives armed as READ_FIXED", async () => {
+    const before = ringFds();
+    const pool = createPool();
+    const [fd] = [...ringFds()].filter((f) => !before.has(f));
+    expect(fd).toBeDefined();
+    const start = fdinfo(fd!);
+    const { client, close } = await echoPair(pool);
+    await exchange(pool, client, 256 * 1024);
+    const after = fdinfo(fd!);
+    // 64 sends, 64 echoes back, their receives, accept and connect: well over 200 operations.
+    expect(Number(after.SqHead) - Number(start.SqHead)).toBeGreaterThan(200);
+    expect(Number(after.CqHead) - Number(start.CqHead)).toBeGreaterThan(200);
+    // The slabs the leases came from are in the ring's fixed-buffer table...
+    const registered = [...after.text.matchAll(/^\s+(\d+): 0x[0-9a-f]+\/(\d+)$/gm)].map((m) => Number(m[1]));
+    expect(registered.length).toBe(pool.stats().totals.registrations);
+    // ...and the receives waiting for data are armed READ_FIXED operations (opcode 4).
+    expect(after.text).toMatch(/op=4\b/);
+    expect(pool.stats().io).toMatchObject({ datapath: 'uring' });
+    await close();
+    await pool.close();
+  });
+
+  const strace = spawnSync('strace', ['-V']).status === 0 ? test : test.skip;
+  strace('strace: no read or write system call touches a socket on uring (and the same check sees net do so)', () => {
+    const script = (datapath: string) => `
+      const { createPool, createServer, connect } = require(${JSON.stringify(POOL_DIST)});
+      (async () => {
+        const pool = createPool();
+        const server = createServer(pool, { datapath: '${datapath}' }, (c) => c.on('data', (l, n) => { c.write(l, n); l.release(); }));
+        const { port } = await server.listen();
+        const client = await connect(pool, { port }, { datapath: '${datapath}' });
+        let got = 0;
+        await new Promise((resolve) => {
+          client.on('data', (l, n) => { l.release(); got += n; if (got >= 1 << 20) resolve(); });
+          for (let i = 0; i < 256; i++) { const l = pool.acquire(4096); l.bytes.fill(i); client.write(l); l.release(); }
+        });
+        client.destroy();
+        await server.close();
+        await pool.close();
+      })();`;
+    const count = (datapath: string) => {
+      const out = path.join(os.tmpdir(), `riopool-strace-${process.pid}-${datapath}`);
+      const r = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg', '-o', out, process.execPath, '-e', script(datapath)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(0);
+      const lines = fs.readFileSync(out, 'utf8').split('\n');
+      fs.rmSync(out);
+      return lines.filter((l) => /\(\d+<(TCP|socket):/.test(l)).length;
+    };
+    expect(count('uring')).toBe(0);
+    expect(count('net')).toBeGreaterThan(50);
+  }, 120_000);
+
+  test('a slab with a receive in flight survives trim() and close() until its completion; then VmPin is back', async () => {
+    const baseline = pinned();
+    const pool = createPool();
+    const { client, close } = await echoPair(pool);
+    await exchange(pool, client, 4096);
+    // Both ends now wait in a receive: their leases are the only ones outstanding.
+    const leased = pool.stats().totals.leased;
+    expect(leased).toBeGreaterThanOrEqual(2);
+    pool.trim();
+    expect(pool.stats().totals.leased).toBe(leased);
+    expect(pool.stats().totals.registrations).toBeGreaterThanOrEqual(1);
+    expect(pinned()).toBeGreaterThan(baseline);
+    let closed = false;
+    const closing = pool.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(false); // the receives in flight hold their slabs
+    expect(() => pool.acquire(16)).toThrow(expect.objectContaining({ code: 'ERR_RIO_POOL_CLOSED' }));
+    await close(); // cancels the receives; their completions release the leases
+    await closing;
+    expect(pool.stats().totals.leased).toBe(0);
+    expect(pinned()).toBe(baseline);
+  });
+
+  test('a worker that exits with I/O in flight crashes nothing and leaves nothing pinned', async () => {
+    const baseline = pinned();
+    const script = `
+      const { createPool, createServer, connect } = require(${JSON.stringify(POOL_DIST)});
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        const pool = createPool();
+        const server = createServer(pool, { datapath: 'uring' }, (c) => c.on('data', (l) => l.release()));
+        const { port } = await server.listen();
+        const clients = await Promise.all([1, 2, 3, 4].map(() => connect(pool, { port }, { datapath: 'uring' })));
+        for (const c of clients) { const l = pool.acquire(100000); c.write(l); l.release(); }
+        parentPort.postMessage(pool.stats().io.opsInFlight);
+        process.exit(0); // receives, an accept and maybe sends still in flight
+      })();`;
+    const results = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<{ inFlight: number; code: number }>((resolve, reject) => {
+            const w = new Worker(script, { eval: true });
+            let inFlight = -1;
+            w.on('message', (m: number) => (inFlight = m));
+            w.on('error', reject);
+            w.on('exit', (code) => resolve({ inFlight, code }));
+          }),
+      ),
+    );
+    for (const r of results) {
+      expect(r.code).toBe(0);
+      expect(r.inFlight).toBeGreaterThan(0);
+    }
+    expect(pinned()).toBe(baseline);
+  });
+
+  test('a process that exits with I/O in flight exits cleanly', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { createPool, createServer, connect } = require(${JSON.stringify(POOL_DIST)});
+        (async () => {
+          const pool = createPool();
+          const server = createServer(pool, { datapath: 'uring' });
+          const { port } = await server.listen();
+          await connect(pool, { port }, { datapath: 'uring' });
+          console.log(pool.stats().io.opsInFlight);
+          process.exit(0);
+        })();`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(0);
+  });
+});

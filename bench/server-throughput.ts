@@ -1,51 +1,113 @@
 /**
- * Scenario 5: loopback server throughput. The example Redis-protocol server with pool buffers
- * against the same server with plain Buffers, each loaded by redis-benchmark (SET and GET,
- * 50 connections, pipelines of 16) in the same run. Needs redis-benchmark (Debian: redis-tools).
- * READ_SIZE=<bytes> overrides the server's receive lease size (default 16 KiB).
+ * Scenario 5: loopback server throughput. The example Redis-protocol server three ways, and
+ * Debian's C redis-server as the outside reference, each loaded by redis-benchmark (SET and GET,
+ * 256-byte values, 50 connections) at pipelines of 16 and of 1, alternated in one run:
+ *
+ *   plain   node:net, Node's own read buffers, Buffer.allocUnsafe replies (the baseline)
+ *   net     node:net reading into and writing from pool leases
+ *   uring   registered I/O: every receive and send an io_uring fixed-buffer operation
+ *   redis   redis-server (C), if installed
+ *
+ * Reported: the median over ROUNDS (default 3) of requests/s and of redis-benchmark's p50 and
+ * p99 latency, and each server's throughput over plain's. Needs redis-benchmark (redis-tools);
+ * redis-server (Debian: redis-server) is optional.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startRedisServer } from '@riopool/examples/redis-server';
 import { header } from './support';
 
 const run = promisify(execFile);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const PIPELINES = [16, 1];
+const REQUESTS: Record<number, number> = { 16: 400_000, 1: 100_000 };
+type Kind = 'plain' | 'net' | 'uring' | 'redis';
 
-async function load(port: number): Promise<Record<string, number>> {
-  const { stdout } = await run('redis-benchmark', ['-p', String(port), '-t', 'set,get', '-n', '400000', '-c', '50', '-P', '16', '-d', '256', '--csv'], { timeout: 120000 });
-  const rps: Record<string, number> = {};
-  for (const line of stdout.trim().split('\n').slice(1)) {
-    const cells = line.split(',').map((c) => c.replace(/"/g, ''));
-    rps[cells[0]!] = Number(cells[1]);
-  }
-  return rps;
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
 }
 
+async function load(port: number, pipeline: number): Promise<Record<string, Sample>> {
+  const args = ['-p', String(port), '-t', 'set,get', '-n', String(REQUESTS[pipeline]), '-c', '50', '-P', String(pipeline), '-d', '256', '--csv'];
+  const { stdout } = await run('redis-benchmark', args, { timeout: 300_000 });
+  const out: Record<string, Sample> = {};
+  const lines = stdout.trim().split('\n');
+  const head = lines[0]!.split(',').map((c) => c.replace(/"/g, ''));
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',').map((c) => c.replace(/"/g, ''));
+    const col = (name: string) => Number(cells[head.indexOf(name)]);
+    out[cells[0]!] = { rps: col('rps'), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') };
+  }
+  return out;
+}
+
+async function withServer<T>(kind: Kind, f: (port: number) => Promise<T>): Promise<T> {
+  if (kind === 'redis') {
+    const port = 6400 + Math.floor(Math.random() * 500);
+    const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100; i++) {
+        if (spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG')) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return await f(port);
+    } finally {
+      child.kill();
+    }
+  }
+  const server = await startRedisServer({ port: 0, ...(kind === 'plain' ? { buffers: 'plain' as const } : { io: kind }) });
+  if (server.io !== kind) throw new Error(`asked for ${kind}, the example runs ${server.io}: ${server.pool.stats().io.reason}`);
+  try {
+    return await f(server.port);
+  } finally {
+    await server.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
 async function main(): Promise<void> {
-  header('loopback server throughput: example Redis server, pool buffers vs plain Buffers');
+  header('loopback server throughput: the example Redis server (plain, net, uring) and redis-server');
   if (spawnSync('redis-benchmark', ['--version']).status !== 0) {
     console.log('skipped: redis-benchmark is not installed (apt-get install redis-tools)');
     return;
   }
-  const results: Record<string, number[]> = {};
-  for (const buffers of ['plain', 'pool', 'plain', 'pool'] as const) {
-    const server = await startRedisServer({ port: 0, buffers, ...(process.env.READ_SIZE ? { readSize: Number(process.env.READ_SIZE) } : {}) });
-    const r = await load(server.port);
-    await server.close();
-    for (const [k, v] of Object.entries(r)) {
-      const key = `${buffers} ${k}`;
-      results[key] = [...(results[key] ?? []), v];
+  const kinds: Kind[] = ['plain', 'net', 'uring'];
+  if (spawnSync('redis-server', ['--version']).status === 0) kinds.push('redis');
+  else console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
+  const samples = new Map<string, Sample[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round, so no server always runs first or last.
+    const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]!);
+    for (const kind of order) {
+      for (const pipeline of PIPELINES) {
+        const r = await withServer(kind, (port) => load(port, pipeline));
+        for (const [cmd, sample] of Object.entries(r)) {
+          const key = `${kind} ${cmd} P${pipeline}`;
+          samples.set(key, [...(samples.get(key) ?? []), sample]);
+        }
+      }
     }
   }
-  console.log('\n| command | plain Buffers req/s | pool buffers req/s | pool vs plain |');
-  console.log('|---|---:|---:|---:|');
-  for (const cmd of ['SET', 'GET']) {
-    const best = (xs: number[] | undefined) => Math.max(...(xs ?? [NaN]));
-    const plain = best(results[`plain ${cmd}`]);
-    const pool = best(results[`pool ${cmd}`]);
-    console.log(`| ${cmd} | ${Math.round(plain).toLocaleString('en-US')} | ${Math.round(pool).toLocaleString('en-US')} | ${(pool / plain).toFixed(2)}× |`);
+  for (const pipeline of PIPELINES) {
+    console.log(`\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command, median of ${ROUNDS} rounds)\n`);
+    console.log('| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const kind of kinds) {
+      const cells: string[] = [];
+      for (const cmd of ['SET', 'GET']) {
+        const s = samples.get(`${kind} ${cmd} P${pipeline}`) ?? [];
+        const base = samples.get(`plain ${cmd} P${pipeline}`) ?? [];
+        const rps = median(s.map((x) => x.rps));
+        cells.push(fmt(rps), `${(rps / median(base.map((x) => x.rps))).toFixed(2)}×`, `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`);
+      }
+      console.log(`| ${kind} | ${cells.join(' | ')} |`);
+    }
   }
-  console.log('\n(best of two runs each, alternated; redis-benchmark -n 400000 -c 50 -P 16 -d 256)');
+  console.log('\n(redis-benchmark -t set,get -c 50 -d 256; rounds alternate the servers)');
 }
 
 void main();

@@ -6,14 +6,31 @@
  * be RESP arrays or inline commands, pipelined. The admin command RIOPOOL FOOTPRINT (or STATS)
  * answers the pool's footprint (or stats) as JSON; SIGUSR2 prints the footprint to stderr.
  *
- * Receive: each connection reads straight into pool leases (adoptSocket + leaseReader). A
- * command split across reads is carried in a pool lease too. Send: the replies to one read are
- * written into one pool lease, sent with writeLease (held until the write completes).
+ * Three ways to move the bytes (option `io`, and `buffers: 'plain'` for the baseline):
+ *   uring  registered I/O: createServer on the pool's ring; every receive and send is an io_uring
+ *          fixed-buffer operation on a pool lease (falls back to net, with the reason in
+ *          RIOPOOL STATS, where io_uring cannot run)
+ *   net    node:net reading straight into pool leases (adoptSocket + leaseReader), replies sent
+ *          with writeLease
+ *   plain  node:net with Node's own read buffers and Buffer.allocUnsafe replies
+ * A command split across reads is carried in a pool lease too. The replies to one read are
+ * written into one lease and sent with one write, which holds it until sent. When the peer does
+ * not read its replies, the server stops reading its requests (pause until 'drain').
  *
- *   node examples/dist/redis-server.js [port] [plain]     (default 6390, pool buffers)
+ *   node examples/dist/redis-server.js [port] [uring|net|plain]     (default 6390, uring)
  */
 import * as net from 'node:net';
-import { createPool, adoptSocket, leaseReader, writeLease, type Pool, type Lease, type PoolOptions } from '@riopool/pool';
+import {
+  createPool,
+  createServer,
+  adoptSocket,
+  leaseReader,
+  writeLease,
+  type Connection,
+  type Pool,
+  type Lease,
+  type PoolOptions,
+} from '@riopool/pool';
 
 const CR = 13;
 const LF = 10;
@@ -139,8 +156,9 @@ function parseRequest(buf: Uint8Array, start: number, end: number): Parsed {
 const ascii = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
 export interface RedisServer {
-  server: net.Server;
   pool: Pool;
+  /** How bytes move: 'uring' (registered I/O), 'net' (node:net on pool buffers) or 'plain'. */
+  io: 'uring' | 'net' | 'plain';
   port: number;
   /** Connections open now. */
   readonly connections: number;
@@ -161,6 +179,8 @@ export interface RedisServerOptions {
    * buffers and Buffer.allocUnsafe replies, the baseline for bench/server-throughput.ts.
    */
   buffers?: 'pool' | 'plain';
+  /** With pool buffers: 'uring' (default; registered I/O on the pool's ring) or 'net'. */
+  io?: 'uring' | 'net';
   pool?: Pool;
   poolOptions?: PoolOptions;
 }
@@ -169,9 +189,9 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   const pool = options.pool ?? createPool(options.poolOptions);
   const readSize = options.readSize ?? 16384;
   const plain = options.buffers === 'plain';
+  const io = plain ? 'plain' : (options.io ?? 'uring');
   const alloc: Alloc = plain ? plainAlloc : (n) => pool.acquire(n);
   const store = new Map<string, Buffer>();
-  const sockets = new Set<net.Socket>();
 
   function execute(args: Uint8Array[], out: ReplyWriter): 'quit' | void {
     if (args.length === 0) return;
@@ -215,12 +235,13 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
     }
   }
 
-  function serve(accepted: net.Socket): void {
+  /**
+   * One client's requests: `onData(bytes, nread)` takes each read (and owns it), parses what is
+   * complete, and hands the replies to `send`, which returns false to ask for a pause.
+   */
+  function session(send: (out: Bytes, n: number) => boolean, end: () => void, pause: () => void) {
     let pending: Bytes | null = null; // bytes of a request split across reads
     let pendingLength = 0;
-    let socket: net.Socket;
-
-    /** Handles `nread` bytes that arrived in `lease`, which it then owns. */
     const onData = (lease: Bytes, nread: number): void => {
       let owner = lease;
       let length = nread;
@@ -254,31 +275,84 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
         pending.bytes.set(data.subarray(at, length));
       }
       owner.release();
-      if (out.pos > 0) {
-        if (plain) socket.write(out.lease.bytes.subarray(0, out.pos));
-        else writeLease(socket, out.lease as Lease, out.pos);
-      }
-      out.lease.release(); // writeLease holds its own reference until the write completes
-      if (quit) socket.end();
+      const more = out.pos > 0 ? send(out.lease, out.pos) : true;
+      out.lease.release(); // the write holds its own reference until it completes
+      if (quit) end();
+      else if (!more) pause();
     };
+    const dispose = () => {
+      pending?.release();
+      pending = null;
+    };
+    return { onData, dispose };
+  }
 
+  const closers = new Set<() => void>();
+
+  if (io === 'uring') {
+    const server = createServer(pool, { datapath: 'auto', receiveSize: readSize }, (conn: Connection) => {
+      const s = session(
+        (out, n) => conn.write(out as Lease, n),
+        () => conn.end(),
+        () => {
+          conn.pause();
+          conn.once('drain', () => conn.resume());
+        },
+      );
+      conn.on('data', s.onData);
+      conn.on('error', () => conn.destroy());
+      const destroy = () => conn.destroy();
+      closers.add(destroy);
+      conn.on('close', () => {
+        closers.delete(destroy);
+        s.dispose();
+      });
+    });
+    return server.listen({ port: options.port ?? 6390, host: options.host ?? '127.0.0.1' }).then(({ port }) => ({
+      pool,
+      io: pool.stats().io.datapath === 'uring' ? 'uring' : 'net',
+      port,
+      get connections() {
+        return server.connections;
+      },
+      close: async () => {
+        for (const c of closers) c();
+        await server.close();
+        await pool.close();
+      },
+    }));
+  }
+
+  function serve(accepted: net.Socket): void {
+    let socket: net.Socket;
+    const s = session(
+      (out, n) => {
+        if (plain) return socket.write(out.bytes.subarray(0, n));
+        return writeLease(socket, out as Lease, n);
+      },
+      () => socket.end(),
+      () => {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      },
+    );
     if (plain) {
       socket = accepted;
-      socket.on('data', (chunk: Buffer) => onData({ bytes: chunk, length: chunk.length, release() {} }, chunk.length));
+      socket.on('data', (chunk: Buffer) => s.onData({ bytes: chunk, length: chunk.length, release() {} }, chunk.length));
       socket.resume();
     } else {
-      socket = adoptSocket(accepted, leaseReader(pool, readSize, onData));
+      socket = adoptSocket(accepted, leaseReader(pool, readSize, s.onData));
     }
     // Replies to a request split across reads go out in more than one write: without
     // TCP_NODELAY, Nagle holds the second until the client's delayed ACK (as Redis does, set it).
     socket.setNoDelay(true);
-    sockets.add(socket);
+    const destroy = () => socket.destroy();
+    closers.add(destroy);
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.end());
     socket.on('close', () => {
-      sockets.delete(socket);
-      pending?.release();
-      pending = null;
+      closers.delete(destroy);
+      s.dispose();
     });
   }
 
@@ -288,16 +362,16 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
     server.listen(options.port ?? 6390, options.host ?? '127.0.0.1', () => {
       const port = (server.address() as net.AddressInfo).port;
       resolve({
-        server,
         pool,
+        io: plain ? 'plain' : 'net',
         port,
         get connections() {
-          return sockets.size;
+          return closers.size;
         },
         close: async () => {
           await new Promise<void>((r) => {
             server.close(() => r());
-            for (const s of sockets) s.destroy();
+            for (const c of closers) c();
           });
           await pool.close();
         },
@@ -308,9 +382,15 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
 
 if (require.main === module) {
   const port = Number(process.argv[2] ?? 6390);
-  const buffers = process.argv[3] === 'plain' ? 'plain' : 'pool';
-  startRedisServer({ port, buffers }).then((s) => {
-    console.log(`riopool redis example on 127.0.0.1:${s.port} (${buffers} buffers, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
+  const mode = process.argv[3] ?? 'uring';
+  if (mode !== 'uring' && mode !== 'net' && mode !== 'plain') {
+    console.error('usage: redis-server [port] [uring|net|plain]');
+    process.exit(2);
+  }
+  const buffers = mode === 'plain' ? 'plain' : 'pool';
+  startRedisServer({ port, buffers, ...(mode === 'plain' ? {} : { io: mode }) }).then((s) => {
+    const io = s.pool.stats().io;
+    console.log(`riopool redis example on 127.0.0.1:${s.port} (io ${s.io}${s.io === 'net' && mode === 'uring' ? `: ${io.reason}` : ''}, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
     process.on('SIGUSR2', () => console.error(JSON.stringify(s.pool.footprint(), null, 2)));
     const stop = () => void s.close().then(() => process.exit(0));
     process.on('SIGINT', stop);

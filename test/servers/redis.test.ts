@@ -13,108 +13,111 @@ import { checkInvariants } from '@riopool/pool/testing';
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer({ port: 0 });
-});
-afterAll(async () => {
-  await server.close();
-  expect(server.pool.stats().totals.slabs).toBe(0);
-});
-
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Sends `payload` in random fragments; resolves with `count` replies. */
-function exchange(payload: Buffer, count: number, seed: number): Promise<Reply[]> {
-  return new Promise((resolve, reject) => {
-    const reader = new ReplyReader();
-    const socket = net.connect(server.port, '127.0.0.1');
-    socket.on('error', reject);
-    socket.on('data', (d) => {
-      reader.push(d);
-      if (reader.replies.length >= count) {
-        socket.end();
-        resolve(reader.replies);
-      }
-    });
-    socket.on('connect', async () => {
-      let at = 0;
-      let x = seed;
-      while (at < payload.length) {
-        x = (x * 1103515245 + 12345) & 0x7fffffff;
-        const n = 1 + (x % 700);
-        socket.write(payload.subarray(at, at + n));
-        at += n;
-        if (x % 5 === 0) await new Promise((r) => setImmediate(r));
-      }
-    });
+describe.each(['uring', 'net'] as const)('io %s', (io) => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer({ port: 0, io });
+    expect(server.io).toBe(io);
   });
-}
+  afterAll(async () => {
+    await server.close();
+    expect(server.pool.stats().totals.slabs).toBe(0);
+  });
 
-test('64 concurrent clients, 300 pipelined commands each: every reply is right', async () => {
-  const clients = 64;
-  const perClient = 300;
-  const runs = Array.from({ length: clients }, (_, c) => {
-    const parts: Buffer[] = [];
-    const expected: Reply[] = [];
-    for (let i = 0; i < perClient / 6; i++) {
-      const key = `k:${c}:${i}`;
-      const value = Buffer.alloc(1 + ((c * 131 + i * 17) % 3000), `${c}-${i}|`);
-      parts.push(command('SET', key, value), command('GET', key), command('ECHO', `e${i}`));
-      parts.push(command('PING'), command('DEL', key, 'missing'), command('GET', key));
-      expected.push('OK', value, Buffer.from(`e${i}`), 'PONG', 1, null);
+  async function waitFor(cond: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      if (cond()) return;
+      await new Promise((r) => setTimeout(r, 10));
     }
-    return exchange(Buffer.concat(parts), expected.length, c + 1).then((replies) => expect(replies.map(norm)).toEqual(expected.map(norm)));
-  });
-  await Promise.all(runs);
-  await waitFor(() => server.connections === 0, 'the server to see every client go');
-  expect(server.pool.stats().totals.leased).toBe(0);
-  checkInvariants(server.pool);
-});
+    throw new Error(`timed out waiting for ${what}`);
+  }
 
-test('inline commands, errors and the admin command', async () => {
-  const payload = Buffer.concat([
-    Buffer.from('PING\r\nECHO hi\r\n'),
-    command('NOSUCH'),
-    command('GET'),
-    command('RIOPOOL', 'FOOTPRINT'),
-  ]);
-  const replies = await exchange(payload, 5, 7);
-  expect(replies.slice(0, 4)).toEqual(['PONG', Buffer.from('hi'), { error: "ERR unknown command 'NOSUCH'" }, { error: "ERR wrong number of arguments for 'get' command" }]);
-  const footprint = JSON.parse((replies[4] as Buffer).toString());
-  expect(footprint).toMatchObject({ version: 1, model: { registrations: expect.any(Number) } });
-  await waitFor(() => server.connections === 0, 'the client to go');
-  expect(server.pool.stats().totals.leased).toBe(0);
-});
-
-// The server runs in this process: the tools must run asynchronously, never with *Sync.
-const run = promisify(execFile);
-const hasRedisTools = spawnSync('redis-benchmark', ['--version']).status === 0;
-(hasRedisTools ? describe : describe.skip)('standard Redis tools', () => {
-  test('redis-cli: PING, SET, GET, DEL, ECHO', async () => {
-    const cli = async (...args: string[]) => (await run('redis-cli', ['-p', String(server.port), ...args])).stdout.trim();
-    expect(await cli('PING')).toBe('PONG');
-    expect(await cli('SET', 'greeting', 'hello world')).toBe('OK');
-    expect(await cli('GET', 'greeting')).toBe('hello world');
-    expect(await cli('ECHO', 'riopool')).toBe('riopool');
-    expect(await cli('DEL', 'greeting')).toBe('1');
-    expect(await cli('GET', 'greeting')).toBe('');
-  });
-
-  test('redis-benchmark: PING, SET and GET, pipelined, 20 clients; no errors; leases return', async () => {
-    const r = await run('redis-benchmark', ['-p', String(server.port), '-t', 'ping,set,get', '-n', '20000', '-c', '20', '-P', '16', '-q'], {
-      timeout: 60000,
+  /** Sends `payload` in random fragments; resolves with `count` replies. */
+  function exchange(payload: Buffer, count: number, seed: number): Promise<Reply[]> {
+    return new Promise((resolve, reject) => {
+      const reader = new ReplyReader();
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.on('error', reject);
+      socket.on('data', (d) => {
+        reader.push(d);
+        if (reader.replies.length >= count) {
+          socket.end();
+          resolve(reader.replies);
+        }
+      });
+      socket.on('connect', async () => {
+        let at = 0;
+        let x = seed;
+        while (at < payload.length) {
+          x = (x * 1103515245 + 12345) & 0x7fffffff;
+          const n = 1 + (x % 700);
+          socket.write(payload.subarray(at, at + n));
+          at += n;
+          if (x % 5 === 0) await new Promise((r) => setImmediate(r));
+        }
+      });
     });
-    expect(r.stdout).toMatch(/SET: [\d.]+ requests per second/);
-    expect(r.stdout).toMatch(/GET: [\d.]+ requests per second/);
-    expect(r.stdout + r.stderr).not.toMatch(/ERR|error/i);
-    await waitFor(() => server.connections === 0, 'redis-benchmark to disconnect');
+  }
+
+  test('64 concurrent clients, 300 pipelined commands each: every reply is right', async () => {
+    const clients = 64;
+    const perClient = 300;
+    const runs = Array.from({ length: clients }, (_, c) => {
+      const parts: Buffer[] = [];
+      const expected: Reply[] = [];
+      for (let i = 0; i < perClient / 6; i++) {
+        const key = `k:${c}:${i}`;
+        const value = Buffer.alloc(1 + ((c * 131 + i * 17) % 3000), `${c}-${i}|`);
+        parts.push(command('SET', key, value), command('GET', key), command('ECHO', `e${i}`));
+        parts.push(command('PING'), command('DEL', key, 'missing'), command('GET', key));
+        expected.push('OK', value, Buffer.from(`e${i}`), 'PONG', 1, null);
+      }
+      return exchange(Buffer.concat(parts), expected.length, c + 1).then((replies) => expect(replies.map(norm)).toEqual(expected.map(norm)));
+    });
+    await Promise.all(runs);
+    await waitFor(() => server.connections === 0, 'the server to see every client go');
     expect(server.pool.stats().totals.leased).toBe(0);
+    checkInvariants(server.pool);
+  });
+
+  test('inline commands, errors and the admin command', async () => {
+    const payload = Buffer.concat([
+      Buffer.from('PING\r\nECHO hi\r\n'),
+      command('NOSUCH'),
+      command('GET'),
+      command('RIOPOOL', 'FOOTPRINT'),
+    ]);
+    const replies = await exchange(payload, 5, 7);
+    expect(replies.slice(0, 4)).toEqual(['PONG', Buffer.from('hi'), { error: "ERR unknown command 'NOSUCH'" }, { error: "ERR wrong number of arguments for 'get' command" }]);
+    const footprint = JSON.parse((replies[4] as Buffer).toString());
+    expect(footprint).toMatchObject({ version: 1, model: { registrations: expect.any(Number) } });
+    await waitFor(() => server.connections === 0, 'the client to go');
+    expect(server.pool.stats().totals.leased).toBe(0);
+  });
+
+  // The server runs in this process: the tools must run asynchronously, never with *Sync.
+  const run = promisify(execFile);
+  const hasRedisTools = spawnSync('redis-benchmark', ['--version']).status === 0;
+  (hasRedisTools ? describe : describe.skip)('standard Redis tools', () => {
+    test('redis-cli: PING, SET, GET, DEL, ECHO', async () => {
+      const cli = async (...args: string[]) => (await run('redis-cli', ['-p', String(server.port), ...args])).stdout.trim();
+      expect(await cli('PING')).toBe('PONG');
+      expect(await cli('SET', 'greeting', 'hello world')).toBe('OK');
+      expect(await cli('GET', 'greeting')).toBe('hello world');
+      expect(await cli('ECHO', 'riopool')).toBe('riopool');
+      expect(await cli('DEL', 'greeting')).toBe('1');
+      expect(await cli('GET', 'greeting')).toBe('');
+    });
+
+    test('redis-benchmark: PING, SET and GET, pipelined, 20 clients; no errors; leases return', async () => {
+      const r = await run('redis-benchmark', ['-p', String(server.port), '-t', 'ping,set,get', '-n', '20000', '-c', '20', '-P', '16', '-q'], {
+        timeout: 60000,
+      });
+      expect(r.stdout).toMatch(/SET: [\d.]+ requests per second/);
+      expect(r.stdout).toMatch(/GET: [\d.]+ requests per second/);
+      expect(r.stdout + r.stderr).not.toMatch(/ERR|error/i);
+      await waitFor(() => server.connections === 0, 'redis-benchmark to disconnect');
+      expect(server.pool.stats().totals.leased).toBe(0);
+    });
   });
 });

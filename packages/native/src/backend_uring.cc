@@ -209,6 +209,7 @@ class UringBackend final : public Backend, public Datapath {
   }
 
   unsigned Drain(void (*report)(void*, uint32_t, int32_t), void* context) override {
+    queues_.RunTaskWork();
     return queues_.Drain([&](uint64_t user_data, int32_t res, uint32_t /*flags*/) {
       if (user_data & kInternal) return;
       const uint32_t op = static_cast<uint32_t>(user_data);

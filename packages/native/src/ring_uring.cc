@@ -26,11 +26,21 @@ int SysEnter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) 
 Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
   io_uring_params p;
   std::memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_CQSIZE;
+  // Deferred task work (6.1+): the kernel's side of completed socket operations runs when we ask
+  // (RunTaskWork, once per batch) instead of interrupting the thread per operation; the eventfd
+  // is still signalled when such work is pending. Older kernels refuse the flags: set up without.
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
   p.cq_entries = cq_entries;
   int fd = SysSetup(sq_entries, &p);
+  if (fd < 0 && errno == EINVAL) {
+    std::memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = cq_entries;
+    fd = SysSetup(sq_entries, &p);
+  }
   if (fd < 0) return ErrnoStatus(errno, "io_uring_setup");
   fd_ = fd;
+  defer_taskrun_ = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   sq_entries_ = p.sq_entries;
 
   sq_map_len_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
@@ -110,6 +120,14 @@ int UringQueues::Submit() {
   if (r < 0) return -errno;
   sq_submitted_ += static_cast<unsigned>(r);
   return r;
+}
+
+void UringQueues::RunTaskWork() {
+  if (!defer_taskrun_) return;
+  int r;
+  do {
+    r = SysEnter(fd_, 0, 0, IORING_ENTER_GETEVENTS);
+  } while (r < 0 && errno == EINTR);
 }
 
 int UringQueues::WaitOne() {

@@ -43,6 +43,9 @@ class UringQueues {
   int Submit();
   // Waits in the kernel until at least one completion is ready (used only when closing).
   int WaitOne();
+  // With deferred task work: runs the kernel's pending work for this ring, which posts the
+  // completions it finishes. One system call; nothing to do without deferred task work.
+  void RunTaskWork();
 
   // Calls f(user_data, res, flags) for every ready CQE, then marks them consumed.
   template <typename F>
@@ -82,6 +85,7 @@ class UringQueues {
   io_uring_cqe* cqes_ = nullptr;
   unsigned sq_local_tail_ = 0;
   unsigned sq_submitted_ = 0;
+  bool defer_taskrun_ = false;
 };
 
 }  // namespace riopool

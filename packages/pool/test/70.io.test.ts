@@ -178,9 +178,12 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
   });
 });
 
-test('asking for a datapath that does not exist is a typed error', () => {
+test('asking for a datapath that does not exist, or one that cannot run, is a typed error', async () => {
   const pool = createPool({ backend: 'none' });
-  expect(() => createServer(pool, { datapath: 'rdma' as 'net' }).listen()).toThrow(code('ERR_RIO_INVALID_OPTION'));
+  await expect(createServer(pool, { datapath: 'rdma' as 'net' }).listen()).rejects.toEqual(code('ERR_RIO_INVALID_OPTION'));
+  await expect(createServer(pool, { datapath: 'uring' }).listen()).rejects.toEqual(code('ERR_RIO_DATAPATH'));
+  await expect(connect(pool, { port: 1 }, { datapath: 'uring' })).rejects.toEqual(code('ERR_RIO_DATAPATH'));
   expect(() => createServer(pool, { receiveSize: 0 })).toThrow(code('ERR_RIO_INVALID_LENGTH'));
-  return pool.close();
+  expect(pool.stats().io.datapath).toBe('none');
+  await pool.close();
 });

@@ -72,8 +72,16 @@ export class Server extends EventEmitter {
     return this.#address;
   }
 
-  /** Starts listening; resolves with the address (port 0 picks a free port). */
+  /** Starts listening; resolves with the address (port 0 picks a free port); rejects with a RioError. */
   listen(options: ListenOptions = {}): Promise<AddressInfo> {
+    try {
+      return this.#listen(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #listen(options: ListenOptions): Promise<AddressInfo> {
     if (this.#net !== undefined || this.#stopUring !== undefined) {
       return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
     }
@@ -128,6 +136,14 @@ export function createServer(pool: Pool, options: IoOptions = {}, onConnection?:
 
 /** Connects to host:port; resolves with the connection once it is established. */
 export function connect(pool: Pool, to: { port: number; host?: string }, options: IoOptions = {}): Promise<Connection> {
+  try {
+    return connectNow(pool, to, options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function connectNow(pool: Pool, to: { port: number; host?: string }, options: IoOptions): Promise<Connection> {
   const { receiveSize } = checkOptions(options, pool);
   const host = to.host ?? '127.0.0.1';
   const io = ioOf(pool, options.datapath ?? 'auto');

@@ -54,8 +54,6 @@ const { MAX_SLABS, handleOf, slabIdOf, slotOf } = handles;
 const { Lease: LeaseClass, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
-/** The largest request: io_uring registers at most 1 GiB per buffer. */
-export const MAX_LENGTH = 1 << 30;
 
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
 function invalidLength(length: unknown, max: number): RioError {
@@ -110,14 +108,15 @@ export class SlabPool implements SlabOwner {
 
   constructor(registrar: Registrar, options: SlabPoolOptions = {}) {
     this.registrar = registrar;
-    const o = resolveOptions(options, registrar.pageSize);
+    const o = resolveOptions(options, registrar.pageSize, registrar.maxRegistrationBytes);
     this.maxBytes = o.maxBytes;
     this.emptySlabsKept = o.emptySlabsKept;
     this.emptySlabsMax = o.emptySlabsMax;
     const figures = { pageSize: registrar.pageSize, largestClass: o.largestClass, slabBytes: o.slabBytes };
     this.table = new SizeClassTable(figures, (f) => new SlabClass(f, false));
     this.largest = this.table.largestClass;
-    this.maxLength = Math.min(MAX_LENGTH, this.maxBytes);
+    // The largest request: what one registration may hold (the backend's limit), within maxBytes.
+    this.maxLength = Math.min(registrar.maxRegistrationBytes, this.maxBytes);
     this.openMaxLength = this.maxLength;
   }
 

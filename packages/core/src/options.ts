@@ -32,13 +32,13 @@ function intOption(name: string, value: unknown, fallback: number, min: number, 
   return value;
 }
 
-/** Checks the options against a page size and fills in the defaults. */
-export function resolveOptions(options: SlabPoolOptions, pageSize: number): ResolvedOptions {
+/** Checks the options against the page size and the largest registration, and fills in the defaults. */
+export function resolveOptions(options: SlabPoolOptions, pageSize: number, maxRegistrationBytes: number): ResolvedOptions {
   const emptySlabsKept = intOption('emptySlabsKept', options.emptySlabsKept, 1, 0, 1 << 20);
   const emptySlabsMax = intOption('emptySlabsMax', options.emptySlabsMax, Math.max(4, emptySlabsKept), 0, 1 << 20);
   if (emptySlabsMax < emptySlabsKept) throw invalidOption('emptySlabsMax', emptySlabsMax, 'must be at least emptySlabsKept');
   return {
-    slabBytes: intOption('slabBytes', options.slabBytes, 64 * 1024, pageSize, 1 << 30),
+    slabBytes: intOption('slabBytes', options.slabBytes, 64 * 1024, pageSize, maxRegistrationBytes),
     largestClass: intOption('largestClass', options.largestClass, pageSize, 16, 1 << 20),
     maxBytes: intOption('maxBytes', options.maxBytes, Infinity, pageSize, Infinity),
     emptySlabsKept,

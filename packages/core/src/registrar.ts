@@ -29,6 +29,8 @@ export interface Registrar {
   readonly pinning: Pinning;
   /** Registrations that may be live at once. */
   readonly capacity: number;
+  /** The largest registration (io_uring: 1 GiB); the allocator's largest request. */
+  readonly maxRegistrationBytes: number;
   map(bytes: number): ArrayBuffer;
   register(buffer: ArrayBuffer): number;
   deregister(bufferId: number): void;
@@ -53,6 +55,8 @@ export interface MemoryRegistrarOptions {
   outstanding?: (bufferId: number) => number;
   /** Refuse `register` after this many bytes are registered (a memlock limit). */
   lockLimitBytes?: number;
+  /** The largest registration; default 1 GiB, as io_uring's. */
+  maxRegistrationBytes?: number;
 }
 
 /** An in-memory registrar that enforces the native contract; for tests and for `backend: 'memory'`. */
@@ -61,6 +65,7 @@ export class MemoryRegistrar implements Registrar {
   readonly backend = 'memory';
   readonly pinning: Pinning = 'none';
   readonly capacity: number;
+  readonly maxRegistrationBytes: number;
   private readonly outstanding: ((bufferId: number) => number) | undefined;
   private readonly lockLimit: number;
   private readonly live = new Set<ArrayBuffer>();
@@ -74,6 +79,7 @@ export class MemoryRegistrar implements Registrar {
   constructor(options: MemoryRegistrarOptions = {}) {
     this.pageSize = options.pageSize ?? 4096;
     this.capacity = options.capacity ?? 16384;
+    this.maxRegistrationBytes = options.maxRegistrationBytes ?? 2 ** 30;
     this.outstanding = options.outstanding;
     this.lockLimit = options.lockLimitBytes ?? Infinity;
   }

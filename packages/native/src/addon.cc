@@ -4,7 +4,6 @@
 //   pageSize()                       the OS page size
 //   map(bytes)                       page-aligned memory as an external ArrayBuffer
 //   unmap(arrayBuffer)               detach every view, then unmap; idempotent
-//   lock(arrayBuffer) / unlock(...)  lock the mapping's pages
 //   residency(arrayBuffer)           resident pages (mincore), or null where unknown
 //   memoryStatus()                   { pinned, locked, rss } in bytes, null where unknown
 //   info()                           page size, compiled backends, live mappings, counters
@@ -23,7 +22,8 @@
 //   every backend and unmaps whatever is left; finalizers that run later find `unmapped` set.
 //
 // Failures throw an Error whose `code` is errno-style ("EFAULT", "EINVAL", "ENOMEM", "EPERM",
-// "ENOSPC", "EBUSY", ...), with `errno` (the OS number, 0 if none) and `syscall`-free message.
+// "ENOSPC", "EBUSY", ...), with `errno` (the OS number, 0 if none); a refused lock or pin also
+// carries `limit` (its name) and `limitBytes` (its value, null if unlimited).
 // Wrong argument types throw a TypeError. The TypeScript layer maps codes to RioError.
 #include <napi.h>
 
@@ -36,18 +36,45 @@
 
 namespace riopool {
 
+// The boundary between the Code enum and the `code` string of a JavaScript error.
+const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "OK";
+    case Code::kEFAULT: return "EFAULT";
+    case Code::kEINVAL: return "EINVAL";
+    case Code::kENOMEM: return "ENOMEM";
+    case Code::kEPERM: return "EPERM";
+    case Code::kEAGAIN: return "EAGAIN";
+    case Code::kENOSPC: return "ENOSPC";
+    case Code::kENOSYS: return "ENOSYS";
+    case Code::kEBUSY: return "EBUSY";
+    case Code::kEBADF: return "EBADF";
+    case Code::kEADDRINUSE: return "EADDRINUSE";
+    case Code::kEADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case Code::kEACCES: return "EACCES";
+    case Code::kEAFNOSUPPORT: return "EAFNOSUPPORT";
+    case Code::kEIO: return "EIO";
+  }
+  return "EIO";
+}
+
 std::shared_ptr<State>& GetState(Napi::Env env) {
   return *env.GetInstanceData<std::shared_ptr<State>>();
 }
 
 [[noreturn]] void Throw(Napi::Env env, const Status& s) {
   Napi::Error e = Napi::Error::New(env, s.message);
-  e.Set("code", Napi::String::New(env, s.code));
+  e.Set("code", Napi::String::New(env, CodeName(s.code)));
   e.Set("errno", Napi::Number::New(env, s.sys));
+  if (s.refused_by_limit()) {
+    // Facts only: the TypeScript layer writes the advice (packages/native/src/limits.ts).
+    e.Set("limit", Napi::String::New(env, s.limit.name));
+    e.Set("limitBytes", s.limit.bytes < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(s.limit.bytes)));
+  }
   throw e;
 }
 
-[[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message) {
+[[noreturn]] void ThrowCode(Napi::Env env, Code code, const std::string& message) {
   Throw(env, Status::Fail(code, 0, message));
 }
 
@@ -68,7 +95,7 @@ double ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name) {
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v) || v < 0 || std::floor(v) != v) {
-    ThrowCode(info.Env(), "EINVAL", std::string(name) + " must be a non-negative integer");
+    ThrowCode(info.Env(), Code::kEINVAL, std::string(name) + " must be a non-negative integer");
   }
   return v;
 }
@@ -78,7 +105,7 @@ std::shared_ptr<Mapping> FindMapping(Napi::Env env, Napi::ArrayBuffer ab) {
   void* data = ab.Data();
   auto it = data == nullptr ? state->live.end() : state->live.find(data);
   if (it == state->live.end() || it->second->len != ab.ByteLength()) {
-    ThrowCode(env, "EFAULT", "the ArrayBuffer is not a live mapping from map()");
+    ThrowCode(env, Code::kEFAULT, "the ArrayBuffer is not a live mapping from map()");
   }
   return it->second;
 }
@@ -90,8 +117,6 @@ Status UnmapNow(Mapping& m) {
 
 namespace {
 
-// 1 GiB: io_uring's largest registration, and well inside what an ArrayBuffer may hold.
-constexpr double kMaxMapBytes = 1024.0 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Mappings
@@ -119,11 +144,11 @@ Napi::Value PageSize(const Napi::CallbackInfo& info) {
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double bytes = ArgSize(info, 0, "bytes");
-  if (bytes == 0) ThrowCode(env, "EINVAL", "bytes must be greater than zero");
-  if (bytes > kMaxMapBytes) ThrowCode(env, "EINVAL", "bytes must be at most 1 GiB");
+  if (bytes == 0) ThrowCode(env, Code::kEINVAL, "bytes must be greater than zero");
+  if (bytes > static_cast<double>(kMaxRegistrationBytes)) ThrowCode(env, Code::kEINVAL, "bytes must be at most 1 GiB");
   size_t len = static_cast<size_t>(bytes);
   if (len % page_size() != 0) {
-    ThrowCode(env, "EINVAL", "bytes must be a multiple of the page size (" + std::to_string(page_size()) + ")");
+    ThrowCode(env, Code::kEINVAL, "bytes must be a multiple of the page size (" + std::to_string(page_size()) + ")");
   }
   void* addr = nullptr;
   Status s = os_map(len, &addr);
@@ -156,7 +181,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   if (ab.IsDetached() || ab.Data() == nullptr) return Napi::Boolean::New(env, false);
   std::shared_ptr<Mapping> m = FindMapping(env, ab);
   if (m->registrations != 0) {
-    ThrowCode(env, "EBUSY",
+    ThrowCode(env, Code::kEBUSY,
               "the mapping still has " + std::to_string(m->registrations) +
                   " registration(s): deregister before unmapping");
   }
@@ -167,20 +192,6 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   state->explicit_unmaps++;
   if (!s.ok()) Throw(env, s);
   return Napi::Boolean::New(env, true);
-}
-
-Napi::Value Lock(const Napi::CallbackInfo& info) {
-  std::shared_ptr<Mapping> m = FindMapping(info.Env(), ArgArrayBuffer(info, 0, "arrayBuffer"));
-  Status s = os_lock(m->addr, m->len);
-  if (!s.ok()) Throw(info.Env(), s);
-  return info.Env().Undefined();
-}
-
-Napi::Value Unlock(const Napi::CallbackInfo& info) {
-  std::shared_ptr<Mapping> m = FindMapping(info.Env(), ArgArrayBuffer(info, 0, "arrayBuffer"));
-  Status s = os_unlock(m->addr, m->len);
-  if (!s.ok()) Throw(info.Env(), s);
-  return info.Env().Undefined();
 }
 
 Napi::Value Residency(const Napi::CallbackInfo& info) {
@@ -213,6 +224,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto& state = GetState(env);
   Napi::Object o = Napi::Object::New(env);
   o.Set("pageSize", Napi::Number::New(env, static_cast<double>(page_size())));
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("maxRegistrations", Napi::Number::New(env, kMaxRegistrations));
+  limits.Set("maxRegistrationBytes", Napi::Number::New(env, static_cast<double>(kMaxRegistrationBytes)));
+  o.Set("limits", limits);
   Napi::Array names = Napi::Array::New(env);
   uint32_t i = 0;
   for (const char* n : CompiledBackends()) names.Set(i++, Napi::String::New(env, n));
@@ -239,7 +254,7 @@ Napi::Value TcpListen(const Napi::CallbackInfo& info) {
   std::string host = info[0].As<Napi::String>().Utf8Value();
   double port = ArgSize(info, 1, "port");
   double backlog = ArgSize(info, 2, "backlog");
-  if (port > 65535) ThrowCode(env, "EINVAL", "port must be 0 .. 65535");
+  if (port > 65535) ThrowCode(env, Code::kEINVAL, "port must be 0 .. 65535");
   int fd = -1;
   int bound = 0;
   Status s = os_tcp_listen(host.c_str(), static_cast<int>(port), static_cast<int>(std::min(backlog, 65535.0)), &fd, &bound);
@@ -292,8 +307,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pageSize", Napi::Function::New<PageSize>(env, "pageSize"));
   exports.Set("map", Napi::Function::New<Map>(env, "map"));
   exports.Set("unmap", Napi::Function::New<Unmap>(env, "unmap"));
-  exports.Set("lock", Napi::Function::New<Lock>(env, "lock"));
-  exports.Set("unlock", Napi::Function::New<Unlock>(env, "unlock"));
   exports.Set("residency", Napi::Function::New<Residency>(env, "residency"));
   exports.Set("memoryStatus", Napi::Function::New<MemoryStatusJs>(env, "memoryStatus"));
   exports.Set("info", Napi::Function::New<Info>(env, "info"));

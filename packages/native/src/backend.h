@@ -14,12 +14,19 @@
 // which is what "ids are reused after deregistration" needs and costs O(1).
 #pragma once
 
+#include <cassert>
 #include <memory>
 #include <vector>
 
 #include "prim.h"
 
 namespace riopool {
+
+// The limits, in one place (info().limits hands them to TypeScript):
+// io_uring allows at most 16,384 entries in a fixed-buffer table and 1 GiB per registration; the
+// rio backend keeps the same table size, and mappings are capped at what one registration takes.
+constexpr uint32_t kMaxRegistrations = 16384;  // 1 << 14
+constexpr size_t kMaxRegistrationBytes = size_t{1} << 30;  // 1 GiB
 
 class IdTable {
  public:
@@ -40,6 +47,7 @@ class IdTable {
   }
   // Pre: id came from Take and has not been put back.
   void Put(uint32_t id) {
+    assert(id < next_ && used_ > 0);
     free_.push_back(id);
     used_--;
   }

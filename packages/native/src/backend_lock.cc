@@ -25,10 +25,10 @@ class LockBackend final : public Backend {
   uint32_t capacity() const override { return ids_.limit(); }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
-    if (closed_) return Status::Fail("EBADF", EBADF, "the backend is closed");
+    if (closed_) return Status::Fail(Code::kEBADF, EBADF, "the backend is closed");
     uint32_t slot;
     if (!ids_.Take(&slot)) {
-      return Status::Fail("ENOSPC", ENOSPC, "every registration id is in use");
+      return Status::Fail(Code::kENOSPC, ENOSPC, "every registration id is in use");
     }
     Range r{reinterpret_cast<uintptr_t>(addr), len};
     if (lock_) {
@@ -45,7 +45,7 @@ class LockBackend final : public Backend {
   }
 
   Status Deregister(uint32_t id, bool memory_gone) override {
-    if (closed_) return Status::Fail("EBADF", EBADF, "the backend is closed");
+    if (closed_) return Status::Fail(Code::kEBADF, EBADF, "the backend is closed");
     Range r = ranges_[id];
     if (lock_) UnlockPages(r, memory_gone);
     ids_.Put(id);

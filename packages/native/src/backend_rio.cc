@@ -19,19 +19,19 @@ namespace riopool {
 namespace {
 
 Status WsaStatus(int e, const char* what) {
-  const char* code = "EIO";
+  Code code = Code::kEIO;
   switch (e) {
-    case WSAEFAULT: code = "EFAULT"; break;
-    case WSAEINVAL: code = "EINVAL"; break;
+    case WSAEFAULT: code = Code::kEFAULT; break;
+    case WSAEINVAL: code = Code::kEINVAL; break;
     case WSAENOBUFS:
     case WSA_NOT_ENOUGH_MEMORY:
-    case ERROR_WORKING_SET_QUOTA: code = "ENOMEM"; break;
-    case WSAEACCES: code = "EPERM"; break;
+    case ERROR_WORKING_SET_QUOTA: code = Code::kENOMEM; break;
+    case WSAEACCES: code = Code::kEPERM; break;
     default: break;
   }
-  std::string message = std::string(what) + " failed with Winsock error " + std::to_string(e);
-  if (code[1] == 'N' && code[2] == 'O') message += ": " + MemlockHint("registered memory");
-  return Status::Fail(code, e, message);
+  Status s = Status::Fail(code, e, std::string(what) + " failed with Winsock error " + std::to_string(e));
+  if (code == Code::kENOMEM) s.limit = MemlockLimit();
+  return s;
 }
 
 class RioBackend final : public Backend {
@@ -45,11 +45,11 @@ class RioBackend final : public Backend {
   uint32_t capacity() const override { return ids_.limit(); }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
-    if (socket_ == INVALID_SOCKET) return Status::Fail("EBADF", 0, "the rio backend is closed");
-    if (len > 0xFFFFFFFFu) return Status::Fail("EINVAL", 0, "RIORegisterBuffer takes at most 4 GiB");
+    if (socket_ == INVALID_SOCKET) return Status::Fail(Code::kEBADF, 0, "the rio backend is closed");
+    if (len > 0xFFFFFFFFu) return Status::Fail(Code::kEINVAL, 0, "RIORegisterBuffer takes at most 4 GiB");
     uint32_t slot;
     if (!ids_.Take(&slot)) {
-      return Status::Fail("ENOSPC", 0, "every rio registration id is in use");
+      return Status::Fail(Code::kENOSPC, 0, "every rio registration id is in use");
     }
     RIO_BUFFERID handle = table_.RIORegisterBuffer(static_cast<PCHAR>(addr), static_cast<DWORD>(len));
     if (handle == RIO_INVALID_BUFFERID) {
@@ -62,7 +62,7 @@ class RioBackend final : public Backend {
   }
 
   Status Deregister(uint32_t id, bool /*memory_gone*/) override {
-    if (socket_ == INVALID_SOCKET) return Status::Fail("EBADF", 0, "the rio backend is closed");
+    if (socket_ == INVALID_SOCKET) return Status::Fail(Code::kEBADF, 0, "the rio backend is closed");
     table_.RIODeregisterBuffer(handles_[id]);
     handles_[id] = RIO_INVALID_BUFFERID;
     ids_.Put(id);
@@ -125,7 +125,7 @@ std::unique_ptr<Backend> OpenRioBackend(uint32_t entries, Status* status) {
 
 namespace riopool {
 std::unique_ptr<Backend> OpenRioBackend(uint32_t, Status* status) {
-  *status = Status::Fail("ENOSYS", 0, "the rio backend is only built on Windows");
+  *status = Status::Fail(Code::kENOSYS, 0, "the rio backend is only built on Windows");
   return nullptr;
 }
 }  // namespace riopool

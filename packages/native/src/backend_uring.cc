@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -88,10 +89,11 @@ class UringBackend final : public Backend, public Datapath {
   Datapath* datapath() override { return queues_.fd() >= 0 ? this : nullptr; }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
-    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    assert(addr != nullptr && len > 0);
+    if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
     uint32_t slot;
     if (!ids_.Take(&slot)) {
-      return Status::Fail("ENOSPC", ENOSPC,
+      return Status::Fail(Code::kENOSPC, ENOSPC,
                           "the io_uring fixed-buffer table is full (" + std::to_string(ids_.limit()) +
                               " registrations); group buffers into fewer, larger registrations");
     }
@@ -99,9 +101,10 @@ class UringBackend final : public Backend, public Datapath {
     if (err != 0) {
       ids_.Put(slot);
       if (err == ENOMEM || err == EPERM || err == EAGAIN) {
-        return Status::Fail(err == EPERM ? "EPERM" : "ENOMEM", err,
-                            "io_uring could not pin " + std::to_string(len) + " bytes (" + std::strerror(err) +
-                                "): " + MemlockHint("io_uring's pinned-memory accounting (VmPin)"));
+        Status s = Status::Fail(err == EPERM ? Code::kEPERM : Code::kENOMEM, err,
+                                "io_uring could not pin " + std::to_string(len) + " bytes (" + std::strerror(err) + ")");
+        s.limit = MemlockLimit();
+        return s;
       }
       return ErrnoStatus(err, "io_uring_register(IORING_REGISTER_BUFFERS_UPDATE)");
     }
@@ -111,9 +114,10 @@ class UringBackend final : public Backend, public Datapath {
   }
 
   Status Deregister(uint32_t id, bool /*memory_gone*/) override {
-    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
+    if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
+    assert(id < regs_.size() && regs_[id].addr != nullptr);
     if (regs_[id].in_flight != 0) {
-      return Status::Fail("EBUSY", EBUSY,
+      return Status::Fail(Code::kEBUSY, EBUSY,
                           "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) +
                               " operation(s) in flight: deregister after they complete");
     }
@@ -139,28 +143,28 @@ class UringBackend final : public Backend, public Datapath {
   // Datapath
 
   Status Queue(const OpRequest& r) override {
-    if (queues_.fd() < 0) return Status::Fail("EBADF", EBADF, "the io_uring backend is closed");
-    if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail("EINVAL", EINVAL, "op id is 0 or already in flight");
+    if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
+    if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail(Code::kEINVAL, EINVAL, "op id is 0 or already in flight");
     Pending p{-1, nullptr};
     char* addr = nullptr;
     if (r.kind == OpKind::kReceive || r.kind == OpKind::kSend) {
       if (r.buffer_id >= regs_.size() || regs_[r.buffer_id].addr == nullptr) {
-        return Status::Fail("EFAULT", EFAULT, "buffer id " + std::to_string(r.buffer_id) + " is not registered");
+        return Status::Fail(Code::kEFAULT, EFAULT, "buffer id " + std::to_string(r.buffer_id) + " is not registered");
       }
       const Registration& reg = regs_[r.buffer_id];
       if (r.length == 0 || r.offset > reg.len || r.length > reg.len - r.offset) {
-        return Status::Fail("EINVAL", EINVAL, "the range lies outside buffer id " + std::to_string(r.buffer_id));
+        return Status::Fail(Code::kEINVAL, EINVAL, "the range lies outside buffer id " + std::to_string(r.buffer_id));
       }
       addr = reg.addr + r.offset;
       p.buffer_id = r.buffer_id;
     }
     if (r.kind == OpKind::kConnect) {
-      if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail("EINVAL", EINVAL, "bad address");
+      if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail(Code::kEINVAL, EINVAL, "bad address");
       p.address.reset(new sockaddr_storage);
       std::memcpy(p.address.get(), r.address, r.address_len);
     }
     io_uring_sqe* sqe = NextSqe();
-    if (sqe == nullptr) return Status::Fail("ENOSPC", ENOSPC, "the submission queue is full");
+    if (sqe == nullptr) return Status::Fail(Code::kENOSPC, ENOSPC, "the submission queue is full");
     sqe->user_data = r.op;
     sqe->fd = r.fd;
     switch (r.kind) {
@@ -214,8 +218,12 @@ class UringBackend final : public Backend, public Datapath {
       if (user_data & kInternal) return;
       const uint32_t op = static_cast<uint32_t>(user_data);
       auto it = pending_.find(op);
+      assert(it != pending_.end());  // every completion is of an operation we queued
       if (it == pending_.end()) return;
-      if (it->second.buffer_id >= 0) regs_[static_cast<size_t>(it->second.buffer_id)].in_flight--;
+      if (it->second.buffer_id >= 0) {
+        assert(regs_[static_cast<size_t>(it->second.buffer_id)].in_flight > 0);
+        regs_[static_cast<size_t>(it->second.buffer_id)].in_flight--;
+      }
       pending_.erase(it);
       if (report != nullptr) report(context, op, res);
     });
@@ -272,8 +280,8 @@ class UringBackend final : public Backend, public Datapath {
 }  // namespace
 
 std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
-  if (entries == 0 || entries > 16384) {
-    *status = Status::Fail("EINVAL", EINVAL, "io_uring table entries must be 1 .. 16384");
+  if (entries == 0 || entries > kMaxRegistrations) {
+    *status = Status::Fail(Code::kEINVAL, EINVAL, "io_uring table entries must be 1 .. " + std::to_string(kMaxRegistrations));
     return nullptr;
   }
   std::unique_ptr<UringBackend> backend(new UringBackend(entries));
@@ -281,8 +289,8 @@ std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
   if (!s.ok()) {
     if (s.sys == ENOMEM) {
       // The ring's own queue memory is charged to the same locked-memory account.
-      s.message = "io_uring_setup refused the ring's memory (" + std::string(std::strerror(s.sys)) +
-                  "): " + MemlockHint("io_uring's pinned-memory accounting (VmPin)");
+      s.message = "io_uring_setup refused the ring's memory (" + std::string(std::strerror(s.sys)) + ")";
+      s.limit = MemlockLimit();
     } else if (s.sys == EPERM) {
       s.message += " (io_uring is disabled here: see the kernel.io_uring_disabled sysctl)";
     }
@@ -300,7 +308,7 @@ std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
 
 namespace riopool {
 std::unique_ptr<Backend> OpenUringBackend(uint32_t, Status* status) {
-  *status = Status::Fail("ENOSYS", 0, "the uring backend is only built on Linux");
+  *status = Status::Fail(Code::kENOSYS, 0, "the uring backend is only built on Linux");
   return nullptr;
 }
 }  // namespace riopool

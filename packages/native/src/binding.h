@@ -53,7 +53,7 @@ std::shared_ptr<State>& GetState(Napi::Env env);
 
 // Errors: an Error whose `code` is errno-style and `errno` the OS number; or a TypeError.
 [[noreturn]] void Throw(Napi::Env env, const Status& s);
-[[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message);
+[[noreturn]] void ThrowCode(Napi::Env env, Code code, const std::string& message);
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& message);
 
 // Arguments, guarded cheaply (the TypeScript layer validates first).

@@ -25,6 +25,8 @@ export interface MemoryStatus {
 
 export interface NativeInfo {
   pageSize: number;
+  /** The backends' limits, from their one home in the addon (backend.h). */
+  limits: { maxRegistrations: number; maxRegistrationBytes: number };
   /** The backends compiled into this build. */
   backends: BackendKind[];
   liveMappings: number;
@@ -74,8 +76,6 @@ export interface Binding {
   map(bytes: number): ArrayBuffer;
   /** Detaches the ArrayBuffer (every view reads as length 0), then unmaps. False if done before. */
   unmap(arrayBuffer: ArrayBuffer): boolean;
-  lock(arrayBuffer: ArrayBuffer): void;
-  unlock(arrayBuffer: ArrayBuffer): void;
   /** Resident pages of a mapping (mincore), or null where unknown. */
   residency(arrayBuffer: ArrayBuffer): number | null;
   memoryStatus(): MemoryStatus;
@@ -93,7 +93,13 @@ export interface Binding {
 export interface NativeError extends Error {
   code: string;
   errno: number;
+  /** A refused lock or pin: the limit's name (RLIMIT_MEMLOCK on POSIX) ... */
+  limit?: string;
+  /** ... and its value in bytes (null: unlimited). limitAdvice() says how to raise it. */
+  limitBytes?: number | null;
 }
+
+export { limitAdvice } from './limits';
 
 /** By shape, not instanceof: errors from another realm (a vm context, a test runner) count too. */
 export function isNativeError(e: unknown): e is NativeError {

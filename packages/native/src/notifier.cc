@@ -45,7 +45,7 @@ class UvNotifier final : public Notifier {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr) {
       close(efd_);
-      return Status::Fail("EIO", 0, "no libuv loop for this environment");
+      return Status::Fail(Code::kEIO, 0, "no libuv loop for this environment");
     }
     poll_ = new uv_poll_t;
     poll_->data = this;
@@ -55,7 +55,7 @@ class UvNotifier final : public Notifier {
       delete poll_;
       poll_ = nullptr;
       close(efd_);
-      return Status::Fail("EIO", -r, std::string("uv_poll on the ring's eventfd: ") + uv_strerror(r));
+      return Status::Fail(Code::kEIO, -r, std::string("uv_poll on the ring's eventfd: ") + uv_strerror(r));
     }
     KeepLoopAlive(false);
     return Status::Ok();
@@ -153,7 +153,7 @@ std::unique_ptr<Notifier> Notifier::Start(Napi::Env env, Datapath& io, Napi::Fun
 
 namespace riopool {
 std::unique_ptr<Notifier> Notifier::Start(Napi::Env, Datapath&, Napi::Function, Status* status) {
-  *status = Status::Fail("ENOSYS", 0, "this build has no registered-I/O notifier (Linux with libuv's uv.h only)");
+  *status = Status::Fail(Code::kENOSYS, 0, "this build has no registered-I/O notifier (Linux with libuv's uv.h only)");
   return nullptr;
 }
 }  // namespace riopool

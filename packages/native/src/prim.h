@@ -3,9 +3,11 @@
 // Glossary
 //   page      the kernel's page size, asked at run time (page_size()), never a constant.
 //   mapping   whole pages of anonymous, private, read-write memory from os_map().
-//   Status    every primitive that can fail returns one: ok, or an errno-style code
-//             ("EFAULT", "EINVAL", "ENOMEM", "EPERM", ...) with the OS error number and a
-//             message a person can act on. The binding turns it into a JS Error with `code`.
+//   Status    every primitive that can fail returns one: ok, or an errno-style Code (kEFAULT,
+//             kEINVAL, kENOMEM, kEPERM, ...) with the OS error number, a message that states
+//             what failed, and, for a refused lock or pin, the facts of the limit (its name and
+//             value). The binding turns it into a JS Error with `code` = the code's name; the
+//             TypeScript layer writes the advice (how to raise the limit).
 //
 // There is no policy here: no size classes, no reuse, no caching. Each primitive states what it
 // assumes; the caller (the TypeScript core) decides when to call it.
@@ -19,14 +21,44 @@
 
 namespace riopool {
 
-struct Status {
-  const char* code = nullptr;  // nullptr means success
-  int sys = 0;                 // the OS error number (errno, WSAGetLastError, GetLastError), 0 if none
-  std::string message;
+// The failure codes, named after the errno values they stand for (CodeName gives the name the
+// JavaScript error carries).
+enum class Code : uint8_t {
+  kOk = 0,
+  kEFAULT,
+  kEINVAL,
+  kENOMEM,
+  kEPERM,
+  kEAGAIN,
+  kENOSPC,
+  kENOSYS,
+  kEBUSY,
+  kEBADF,
+  kEADDRINUSE,
+  kEADDRNOTAVAIL,
+  kEACCES,
+  kEAFNOSUPPORT,
+  kEIO,
+};
+const char* CodeName(Code code);
 
-  bool ok() const { return code == nullptr; }
+// A limit that refused a lock or pin: its name (RLIMIT_MEMLOCK, the working-set size) and its
+// value in bytes (-1: unlimited or unknown).
+struct Limit {
+  const char* name = nullptr;
+  int64_t bytes = -1;
+};
+
+struct Status {
+  Code code = Code::kOk;
+  int sys = 0;  // the OS error number (errno, WSAGetLastError, GetLastError), 0 if none
+  std::string message;
+  Limit limit;  // set when a lock or pin was refused
+
+  bool ok() const { return code == Code::kOk; }
+  bool refused_by_limit() const { return limit.name != nullptr; }
   static Status Ok() { return Status{}; }
-  static Status Fail(const char* code, int sys, std::string message) {
+  static Status Fail(Code code, int sys, std::string message) {
     Status s;
     s.code = code;
     s.sys = sys;
@@ -78,9 +110,10 @@ Status os_close_socket(int fd);
 // Fills `address` (at least 28 bytes) with host:port; *len is its length.
 Status os_socket_address(const char* host, int port, void* address, uint32_t* len);
 
-// For the backend files: the hint a refused lock or pin carries (which limit, how to raise it),
-// and, on POSIX, a Status from an errno value.
-std::string MemlockHint(const char* who);
+// For the backend files: the limit that governs locking and pinning here (on POSIX the soft
+// RLIMIT_MEMLOCK, on Windows the process's minimum working set), and, on POSIX, a Status from an
+// errno value.
+Limit MemlockLimit();
 #ifndef _WIN32
 Status ErrnoStatus(int e, const char* what);
 #endif

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,36 +23,23 @@
 namespace riopool {
 namespace {
 
-const char* ErrnoCode(int e) {
+Code ErrnoCode(int e) {
   switch (e) {
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOMEM: return "ENOMEM";
-    case EPERM: return "EPERM";
-    case EAGAIN: return "EAGAIN";
-    case ENOSPC: return "ENOSPC";
-    case ENOSYS: return "ENOSYS";
-    case EBUSY: return "EBUSY";
-    case EBADF: return "EBADF";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EACCES: return "EACCES";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    default: return "EIO";
+    case EFAULT: return Code::kEFAULT;
+    case EINVAL: return Code::kEINVAL;
+    case ENOMEM: return Code::kENOMEM;
+    case EPERM: return Code::kEPERM;
+    case EAGAIN: return Code::kEAGAIN;
+    case ENOSPC: return Code::kENOSPC;
+    case ENOSYS: return Code::kENOSYS;
+    case EBUSY: return Code::kEBUSY;
+    case EBADF: return Code::kEBADF;
+    case EADDRINUSE: return Code::kEADDRINUSE;
+    case EADDRNOTAVAIL: return Code::kEADDRNOTAVAIL;
+    case EACCES: return Code::kEACCES;
+    case EAFNOSUPPORT: return Code::kEAFNOSUPPORT;
+    default: return Code::kEIO;
   }
-}
-
-std::string MemlockLimitText() {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0) return "RLIMIT_MEMLOCK (unknown)";
-  char buf[160];
-  if (rl.rlim_cur == RLIM_INFINITY) {
-    std::snprintf(buf, sizeof buf, "RLIMIT_MEMLOCK (soft limit unlimited)");
-  } else {
-    std::snprintf(buf, sizeof buf, "RLIMIT_MEMLOCK (soft limit %llu KiB)",
-                  static_cast<unsigned long long>(rl.rlim_cur / 1024));
-  }
-  return buf;
 }
 
 // mlock / munlock as system calls on Linux: AddressSanitizer intercepts the libc functions and
@@ -77,12 +65,13 @@ Status ErrnoStatus(int e, const char* what) {
   return Status::Fail(ErrnoCode(e), e, std::string(what) + ": " + std::strerror(e));
 }
 
-// The hint every refused lock or pin carries: which limit, and how to raise it.
-std::string MemlockHint(const char* who) {
-  return std::string(who) + " is limited by " + MemlockLimitText() +
-         ". Raise it with `ulimit -l <KiB>` (or `unlimited`) in the shell that starts node, "
-         "LimitMEMLOCK= in a systemd unit, a memlock line in /etc/security/limits.conf, or "
-         "grant CAP_IPC_LOCK; or make the pool smaller (maxBytes).";
+// The limit every refused lock or pin names: the soft RLIMIT_MEMLOCK, in bytes.
+Limit MemlockLimit() {
+  Limit limit;
+  limit.name = "RLIMIT_MEMLOCK";
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) limit.bytes = static_cast<int64_t>(rl.rlim_cur);
+  return limit;
 }
 
 size_t page_size() {
@@ -91,6 +80,7 @@ size_t page_size() {
 }
 
 Status os_map(size_t bytes, void** out) {
+  assert(bytes > 0 && bytes % page_size() == 0);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return ErrnoStatus(errno, "mmap");
   *out = p;
@@ -98,17 +88,20 @@ Status os_map(size_t bytes, void** out) {
 }
 
 Status os_unmap(void* addr, size_t bytes) {
+  assert(reinterpret_cast<uintptr_t>(addr) % page_size() == 0 && bytes % page_size() == 0);
   if (munmap(addr, bytes) != 0) return ErrnoStatus(errno, "munmap");
   return Status::Ok();
 }
 
 Status os_lock(void* addr, size_t bytes) {
+  assert(bytes > 0);
   if (SysMlock(addr, bytes) != 0) {
     int e = errno;
     if (e == ENOMEM || e == EPERM || e == EAGAIN) {
-      return Status::Fail(e == EAGAIN ? "ENOMEM" : ErrnoCode(e), e,
-                          std::string("mlock of ") + std::to_string(bytes) + " bytes refused (" +
-                              std::strerror(e) + "): " + MemlockHint("locked memory"));
+      Status s = Status::Fail(e == EAGAIN ? Code::kENOMEM : ErrnoCode(e), e,
+                              std::string("mlock of ") + std::to_string(bytes) + " bytes refused (" + std::strerror(e) + ")");
+      s.limit = MemlockLimit();
+      return s;
     }
     return ErrnoStatus(e, "mlock");
   }
@@ -138,6 +131,7 @@ MemoryStatus os_memory_status() {
 }
 
 Status os_residency(void* addr, size_t bytes, int64_t* resident) {
+  assert(reinterpret_cast<uintptr_t>(addr) % page_size() == 0);
   const size_t pages = (bytes + page_size() - 1) / page_size();
 #if defined(__linux__)
   std::vector<unsigned char> vec(pages);
@@ -152,7 +146,7 @@ Status os_residency(void* addr, size_t bytes, int64_t* resident) {
 }
 
 Status os_socket_address(const char* host, int port, void* address, uint32_t* len) {
-  if (port < 0 || port > 65535) return Status::Fail("EINVAL", EINVAL, "port must be 0 .. 65535");
+  if (port < 0 || port > 65535) return Status::Fail(Code::kEINVAL, EINVAL, "port must be 0 .. 65535");
   sockaddr_in v4;
   std::memset(&v4, 0, sizeof v4);
   if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
@@ -171,7 +165,7 @@ Status os_socket_address(const char* host, int port, void* address, uint32_t* le
     *len = sizeof v6;
     return Status::Ok();
   }
-  return Status::Fail("EINVAL", EINVAL, std::string("not a numeric IPv4 or IPv6 address: ") + host);
+  return Status::Fail(Code::kEINVAL, EINVAL, std::string("not a numeric IPv4 or IPv6 address: ") + host);
 }
 
 namespace {

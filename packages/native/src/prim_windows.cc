@@ -14,27 +14,31 @@
 namespace riopool {
 
 Status WinStatus(DWORD e, const char* what) {
-  const char* code = "EIO";
+  Code code = Code::kEIO;
   switch (e) {
-    case ERROR_INVALID_PARAMETER: code = "EINVAL"; break;
+    case ERROR_INVALID_PARAMETER: code = Code::kEINVAL; break;
     case ERROR_NOACCESS:
-    case ERROR_INVALID_ADDRESS: code = "EFAULT"; break;
+    case ERROR_INVALID_ADDRESS: code = Code::kEFAULT; break;
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_OUTOFMEMORY:
     case ERROR_WORKING_SET_QUOTA:
-    case ERROR_COMMITMENT_LIMIT: code = "ENOMEM"; break;
+    case ERROR_COMMITMENT_LIMIT: code = Code::kENOMEM; break;
     case ERROR_ACCESS_DENIED:
-    case ERROR_PRIVILEGE_NOT_HELD: code = "EPERM"; break;
+    case ERROR_PRIVILEGE_NOT_HELD: code = Code::kEPERM; break;
     default: break;
   }
   return Status::Fail(code, static_cast<int>(e),
                       std::string(what) + " failed with Windows error " + std::to_string(e));
 }
 
-std::string MemlockHint(const char* who) {
-  return std::string(who) +
-         " is limited by the process minimum working-set size. Raise it with "
-         "SetProcessWorkingSetSize(Ex), or make the pool smaller (maxBytes).";
+// The limit every refused lock names: the process's minimum working-set size, in bytes.
+Limit MemlockLimit() {
+  Limit limit;
+  limit.name = "the minimum working-set size";
+  SIZE_T lo = 0;
+  SIZE_T hi = 0;
+  if (GetProcessWorkingSetSize(GetCurrentProcess(), &lo, &hi)) limit.bytes = static_cast<int64_t>(lo);
+  return limit;
 }
 
 size_t page_size() {
@@ -61,7 +65,7 @@ Status os_unmap(void* addr, size_t /*bytes*/) {
 Status os_lock(void* addr, size_t bytes) {
   if (!VirtualLock(addr, bytes)) {
     Status s = WinStatus(GetLastError(), "VirtualLock");
-    if (s.code[1] == 'N' || s.code[1] == 'P') s.message += ": " + MemlockHint("locked memory");
+    if (s.code == Code::kENOMEM || s.code == Code::kEPERM) s.limit = MemlockLimit();
     return s;
   }
   return Status::Ok();
@@ -89,16 +93,16 @@ Status os_residency(void* /*addr*/, size_t /*bytes*/, int64_t* resident) {
 // The registered-I/O datapath's sockets: not built on Windows yet (the `rio` datapath is
 // declared, not implemented; docs/native.md). Each says so with ENOSYS.
 Status os_tcp_listen(const char*, int, int, int*, int*) {
-  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
 }
 Status os_tcp_socket(const char*, int*) {
-  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
 }
 Status os_close_socket(int) {
-  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
 }
 Status os_socket_address(const char*, int, void*, uint32_t*) {
-  return Status::Fail("ENOSYS", 0, "the registered-I/O datapath is not implemented on Windows yet");
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
 }
 
 }  // namespace riopool

@@ -33,7 +33,7 @@ const napi_type_tag kRegistrarTag = {0x72696f706f6f6c21ULL, 0x5265676973747261UL
 
 Status ErrnoStatusOf(int e, const char* what) {
 #ifdef _WIN32
-  return Status::Fail("EIO", e, std::string(what) + " failed");
+  return Status::Fail(Code::kEIO, e, std::string(what) + " failed");
 #else
   return ErrnoStatus(e, what);
 #endif
@@ -68,10 +68,10 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "kind must be a string");
     std::string kind = info[0].As<Napi::String>().Utf8Value();
-    uint32_t entries = 16384;
+    uint32_t entries = kMaxRegistrations;
     if (info.Length() > 1 && !info[1].IsUndefined()) {
       double e = ArgSize(info, 1, "entries");
-      if (e < 1 || e > 16384) ThrowCode(env, "EINVAL", "entries must be 1 .. 16384");
+      if (e < 1 || e > kMaxRegistrations) ThrowCode(env, Code::kEINVAL, "entries must be 1 .. " + std::to_string(kMaxRegistrations));
       entries = static_cast<uint32_t>(e);
     }
     Status s;
@@ -79,7 +79,7 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     else if (kind == "rio") backend_ = OpenRioBackend(entries, &s);
     else if (kind == "lock") backend_ = OpenLockBackend(true, &s);
     else if (kind == "none") backend_ = OpenLockBackend(false, &s);
-    else ThrowCode(env, "EINVAL", "unknown backend '" + kind + "' (uring, rio, lock, none)");
+    else ThrowCode(env, Code::kEINVAL, "unknown backend '" + kind + "' (uring, rio, lock, none)");
     if (!backend_) Throw(env, s);
     state_ = GetState(env);
     state_->registrars.insert(this);
@@ -111,7 +111,7 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
   }
 
   Backend& Open(Napi::Env env) {
-    if (!backend_) ThrowCode(env, "EBADF", "the registrar is closed");
+    if (!backend_) ThrowCode(env, Code::kEBADF, "the registrar is closed");
     return *backend_;
   }
 
@@ -124,9 +124,9 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     double length = info.Length() > 2 && !info[2].IsUndefined()
                         ? ArgSize(info, 2, "length")
                         : static_cast<double>(m->len) - offset;
-    if (length == 0) ThrowCode(env, "EINVAL", "length must be greater than zero");
+    if (length == 0) ThrowCode(env, Code::kEINVAL, "length must be greater than zero");
     if (offset + length > static_cast<double>(m->len)) {
-      ThrowCode(env, "EINVAL", "offset + length lies outside the mapping");
+      ThrowCode(env, Code::kEINVAL, "offset + length lies outside the mapping");
     }
     uint32_t id = 0;
     Status s = Open(env).Register(static_cast<char*>(m->addr) + static_cast<size_t>(offset),
@@ -143,7 +143,7 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     double id = ArgSize(info, 0, "bufferId");
     Backend& backend = Open(env);
     auto it = id > 0xFFFFFFFFu ? regs_.end() : regs_.find(static_cast<uint32_t>(id));
-    if (it == regs_.end()) ThrowCode(env, "EINVAL", "buffer id is not registered here");
+    if (it == regs_.end()) ThrowCode(env, Code::kEINVAL, "buffer id is not registered here");
     Status s = backend.Deregister(it->first, it->second->unmapped);
     if (!s.ok()) Throw(env, s);
     it->second->registrations--;
@@ -176,19 +176,19 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
   Datapath& Io(Napi::Env env) {
     Datapath* d = backend_ ? backend_->datapath() : nullptr;
     if (d == nullptr) {
-      ThrowCode(env, "ENOSYS", std::string("the ") + (backend_ ? backend_->kind() : "closed") + " backend has no registered-I/O datapath");
+      ThrowCode(env, Code::kENOSYS, std::string("the ") + (backend_ ? backend_->kind() : "closed") + " backend has no registered-I/O datapath");
     }
     return *d;
   }
 
   static uint32_t ArgOp(const Napi::CallbackInfo& info, size_t i) {
     double v = ArgSize(info, i, "op");
-    if (v < 1 || v > 2147483647.0) ThrowCode(info.Env(), "EINVAL", "op id must be 1 .. 2^31 - 1");
+    if (v < 1 || v > 2147483647.0) ThrowCode(info.Env(), Code::kEINVAL, "op id must be 1 .. 2^31 - 1");
     return static_cast<uint32_t>(v);
   }
   static int ArgFd(const Napi::CallbackInfo& info, size_t i) {
     double v = ArgSize(info, i, "fd");
-    if (v > 2147483647.0) ThrowCode(info.Env(), "EINVAL", "fd out of range");
+    if (v > 2147483647.0) ThrowCode(info.Env(), Code::kEINVAL, "fd out of range");
     return static_cast<int>(v);
   }
 
@@ -204,7 +204,7 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     Napi::Env env = info.Env();
     Datapath& io = Io(env);
     if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(env, "callback must be a function");
-    if (notifier_) ThrowCode(env, "EINVAL", "the datapath is already started");
+    if (notifier_) ThrowCode(env, Code::kEINVAL, "the datapath is already started");
     Status s;
     notifier_ = Notifier::Start(env, io, info[0].As<Napi::Function>(), &s);
     if (!notifier_) Throw(env, s);
@@ -232,7 +232,7 @@ class Registrar : public Napi::ObjectWrap<Registrar>, public Closable {
     double id = ArgSize(info, 2, "bufferId");
     double offset = ArgSize(info, 3, "offset");
     double length = ArgSize(info, 4, "length");
-    if (id > 65535 || length > 4294967295.0) ThrowCode(info.Env(), "EINVAL", "buffer id or length out of range");
+    if (id > 65535 || length > 4294967295.0) ThrowCode(info.Env(), Code::kEINVAL, "buffer id or length out of range");
     return Queue(info, OpRequest{kind, ArgOp(info, 0), ArgFd(info, 1), static_cast<uint32_t>(id), static_cast<uint64_t>(offset),
                                  static_cast<uint32_t>(length), 0, nullptr, 0});
   }

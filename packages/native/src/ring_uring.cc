@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -24,6 +25,7 @@ int SysEnter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) 
 }  // namespace
 
 Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
+  assert(fd_ < 0);
   io_uring_params p;
   std::memset(&p, 0, sizeof p);
   // Deferred task work (6.1+): the kernel's side of completed socket operations runs when we ask

@@ -119,16 +119,6 @@ linux('lock backend', () => {
     r.close();
     native.unmap(ab);
   });
-
-  test('lock() / unlock() of a whole mapping', () => {
-    const ab = native.map(8 * PAGE);
-    const before = locked();
-    native.lock(ab);
-    expect(locked() - before).toBe(8 * PAGE);
-    native.unlock(ab);
-    expect(locked()).toBe(before);
-    native.unmap(ab);
-  });
 });
 
 describe('none backend', () => {

@@ -12,7 +12,7 @@ function fillUntilRefused(kind: 'uring' | 'lock') {
     let ok = 0, err = null;
     for (let i = 0; i < 64; i++) {
       try { r.register(ab, i << 20, 1 << 20); ok++; }
-      catch (e) { err = { code: e.code, message: e.message }; break; }
+      catch (e) { err = { code: e.code, message: e.message, limit: e.limit, limitBytes: e.limitBytes, advice: require(${JSON.stringify(require.resolve('../src/index.ts').replace(/src[\\/]index\.ts$/, 'dist/index.js'))}).limitAdvice(e) }; break; }
     }
     const status = native.memoryStatus();
     // The process goes on: smaller registrations still work after the refusal.
@@ -36,8 +36,10 @@ unprivileged('memlock limits in an unprivileged child', () => {
     expect(json.ok).toBeLessThanOrEqual(Math.floor(limitMiB));
     expect(json.err.code).toBe('ENOMEM');
     expect(json.err.message).toMatch(/io_uring/);
-    expect(json.err.message).toMatch(/RLIMIT_MEMLOCK \(soft limit \d+ KiB\)/);
-    expect(json.err.message).toMatch(/ulimit -l/);
+    // The addon states the facts; limitAdvice (TypeScript) writes how to raise the limit.
+    expect(json.err).toMatchObject({ limit: 'RLIMIT_MEMLOCK', limitBytes: Number(json.limit) * 1024 });
+    expect(json.err.advice).toMatch(/RLIMIT_MEMLOCK \(soft limit \d+ KiB\)/);
+    expect(json.err.advice).toMatch(/ulimit -l/);
     expect(json.status.pinned).toBe(json.ok * (1 << 20));
     expect(json.after.pinned).toBe(0);
   });
@@ -50,7 +52,7 @@ unprivileged('memlock limits in an unprivileged child', () => {
     expect(json.ok).toBe(Math.floor(limitMiB));
     expect(json.err.code).toBe('ENOMEM');
     expect(json.err.message).toMatch(/mlock/);
-    expect(json.err.message).toMatch(/RLIMIT_MEMLOCK/);
+    expect(json.err).toMatchObject({ limit: 'RLIMIT_MEMLOCK', limitBytes: Number(json.limit) * 1024 });
     expect(json.status.locked).toBe(json.ok * (1 << 20));
     expect(json.after.locked).toBe(0);
   });

@@ -8,7 +8,7 @@
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
 import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
-import { loadBinding, isNativeError, type BackendKind, type Binding, type MemoryStatus, type NativeRegistrar } from '@riopool/native';
+import { loadBinding, isNativeError, limitAdvice, type BackendKind, type Binding, type MemoryStatus, type NativeRegistrar } from '@riopool/native';
 import type { Ring } from './io/ring';
 
 export type { BackendKind };
@@ -46,11 +46,12 @@ const NATIVE_TO_RIO: Record<string, RioErrorCode> = {
   ENOSPC: 'ERR_RIO_TOO_MANY_REGISTRATIONS',
 };
 
-/** Turns an addon error into a RioError with the same message (it carries the limit's hint). */
+/** Turns an addon error into a RioError: its message, the advice for a limit it names, its code. */
 export function fromNative(e: unknown, what: string, codes: Record<string, RioErrorCode> = NATIVE_TO_RIO): unknown {
   if (isRioError(e) || !isNativeError(e)) return e;
   const code = codes[e.code] ?? 'ERR_RIO_BACKEND';
-  return new RioError(code, `${what}: ${e.message} [${e.code}]`, { cause: e });
+  const advice = limitAdvice(e);
+  return new RioError(code, `${what}: ${e.message}${advice === undefined ? '' : `: ${advice}`} [${e.code}]`, { cause: e });
 }
 
 // A failed map is not a lock limit: ENOMEM there means the address space or memory is short.
@@ -77,6 +78,7 @@ export class NativeBackendRegistrar implements BackendRegistrar {
   readonly backend: BackendKind;
   readonly pinning: Pinning;
   readonly capacity: number;
+  readonly maxRegistrationBytes: number;
 
   constructor(
     private readonly native: Binding,
@@ -86,6 +88,7 @@ export class NativeBackendRegistrar implements BackendRegistrar {
     this.backend = registrar.kind as BackendKind;
     this.pinning = PINNING[this.backend];
     this.capacity = registrar.capacity;
+    this.maxRegistrationBytes = native.info().limits.maxRegistrationBytes;
   }
 
   /** Resident bytes of a mapping (mincore), or null where the OS cannot tell. */
@@ -239,8 +242,9 @@ export function openBackend(options: OpenOptions = {}): { registrar: NativeBacke
     throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${String(options.fallback)}`);
   }
   const entries = options.entries;
-  if (entries !== undefined && (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > 16384)) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to 16384, got ${String(entries)}`);
+  const { maxRegistrations } = native.info().limits;
+  if (entries !== undefined && (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > maxRegistrations)) {
+    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to ${maxRegistrations}, got ${String(entries)}`);
   }
   const floor = options.fallback !== undefined ? STRENGTH.indexOf(options.fallback) : STRENGTH.indexOf(asked);
   const chain = [asked, ...STRENGTH.filter((k, i) => i > STRENGTH.indexOf(asked) && i <= floor && compiled.includes(k))];

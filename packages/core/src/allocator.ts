@@ -73,8 +73,20 @@ export function notAHandle(what: string, handle: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${String(handle)} is not a handle of this pool`);
 }
 
+/**
+ * Watches leases as they are handed out and given back (the pool package's leak detection and
+ * checked mode). Called after the slot is taken and before it is freed. A hook, not a subclass,
+ * so that every pool is one class and the hot path's calls stay monomorphic.
+ */
+export interface LeaseTracker {
+  acquired(lease: Lease, slab: Slab, slot: number): void;
+  released(lease: object, slab: Slab, slot: number): void;
+}
+
 export class SlabPool implements SlabOwner {
   readonly registrar: Registrar;
+  /** The tracker of the safety nets, or undefined (the default: nothing to call). */
+  readonly tracker: LeaseTracker | undefined;
   readonly table: SizeClassTable<SlabClass>;
   readonly maxLength: number;
   readonly maxBytes: number;
@@ -106,8 +118,9 @@ export class SlabPool implements SlabOwner {
   private closePromise: Promise<void> | undefined;
   private settleClose: ((error?: unknown) => void) | undefined;
 
-  constructor(registrar: Registrar, options: SlabPoolOptions = {}) {
+  constructor(registrar: Registrar, options: SlabPoolOptions = {}, tracker?: LeaseTracker) {
     this.registrar = registrar;
+    this.tracker = tracker;
     const o = resolveOptions(options, registrar.pageSize, registrar.maxRegistrationBytes);
     this.maxBytes = o.maxBytes;
     this.emptySlabsKept = o.emptySlabsKept;
@@ -126,7 +139,9 @@ export class SlabPool implements SlabOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    return new LeaseClass(slab, this.takenSlot, length);
+    const lease = new LeaseClass(slab, this.takenSlot, length);
+    if (this.tracker !== undefined) this.tracker.acquired(lease, slab, this.takenSlot);
+    return lease;
   }
 
   /**
@@ -167,7 +182,8 @@ export class SlabPool implements SlabOwner {
   }
 
   /** Called by a lease at its last release. */
-  releaseLease(_lease: object, slab: Slab, slot: number): void {
+  releaseLease(lease: object, slab: Slab, slot: number): void {
+    if (this.tracker !== undefined) this.tracker.released(lease, slab, slot);
     this.releaseSlot(slab, slot);
   }
 

@@ -22,7 +22,7 @@ export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, describeHand
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, releasedError, type RioBuf } from './lease';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
-export { SlabPool, notAHandle } from './allocator';
+export { SlabPool, notAHandle, type LeaseTracker } from './allocator';
 export type { SlabPoolOptions } from './options';
 export { WINDOW, slabsToRetire, type ClassLoad } from './retirement';
 export { checkInvariants } from './invariants';

@@ -1,7 +1,7 @@
 // riopool native core: registration backends.
 //
 // A backend turns a byte range of a live mapping into a registration with a small integer
-// buffer id, and back. It is the "registration" of DESIGN.md:
+// buffer id, and back. It is the "registration" of docs/design.md:
 //   uring  an io_uring instance whose sparse fixed-buffer table holds the registrations; the id
 //          is the table index (Linux; backend_uring.cc).
 //   rio    RIORegisterBuffer / RIODeregisterBuffer; the id indexes a table of RIO_BUFFERIDs

@@ -67,5 +67,7 @@ Status UnmapNow(Mapping& m);
 
 // The Registrar class (registrar.cc).
 Napi::Function DefineRegistrar(Napi::Env env);
+// tcpListen, tcpSocket, closeSocket (sockets.cc).
+void DefineSockets(Napi::Env env, Napi::Object exports);
 
 }  // namespace riopool

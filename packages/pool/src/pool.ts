@@ -11,7 +11,7 @@
 import { RioError, SlabPool, type Lease, type PoolStats, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
 import { openBackend, type BackendKind, type BackendRegistrar, type Fallback, type FallbackRecord } from './backend';
 import type { IoStats } from './io/io';
-import { TrackedSlabPool, type PoolReport } from './tracking';
+import { Tracker, type PoolReport } from './tracking';
 
 export interface PoolOptions extends SlabPoolOptions {
   /** uring (Linux), rio (Windows), lock (mlock only) or none; default: the platform's best, or RIOPOOL_BACKEND. */
@@ -88,10 +88,12 @@ export class Pool {
     this.#fallbacks = fallbacks;
     this.#checked = options.checked === true;
     this.#leakDetection = options.leakDetection ?? this.#checked;
-    const tracking = this.#checked || this.#leakDetection;
-    this.#alloc = tracking
-      ? new TrackedSlabPool(registrar, options, { checked: this.#checked, leakDetection: this.#leakDetection, onReport: options.onReport ?? defaultReport })
-      : new SlabPool(registrar, options);
+    const tracker =
+      this.#checked || this.#leakDetection
+        ? new Tracker({ checked: this.#checked, leakDetection: this.#leakDetection, onReport: options.onReport ?? defaultReport })
+        : undefined;
+    this.#alloc = new SlabPool(registrar, options, tracker);
+    if (tracker !== undefined) tracker.pool = this.#alloc;
   }
 
   static {
@@ -130,7 +132,7 @@ export class Pool {
 
   stats(): PoolStatsWithBackend {
     const alloc = this.#alloc;
-    const tracked = alloc instanceof TrackedSlabPool ? alloc : undefined;
+    const tracked = alloc.tracker as Tracker | undefined;
     const fallbacks = this.#fallbacks;
     return {
       ...alloc.stats(),
@@ -178,8 +180,8 @@ export class Pool {
 
   /** Checked mode: verifies every released slot still holds its poison (empty otherwise). */
   checkPoison(): PoolReport[] {
-    const alloc = this.#alloc;
-    return alloc instanceof TrackedSlabPool && this.#checked ? alloc.checkPoison() : [];
+    const tracker = this.#alloc.tracker as Tracker | undefined;
+    return tracker !== undefined && this.#checked ? tracker.checkPoison() : [];
   }
 }
 

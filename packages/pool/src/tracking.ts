@@ -13,10 +13,10 @@
  * whose poison was overwritten is reported as a write after release, with the stack of the
  * release that preceded it.
  *
- * Neither adds a native call to acquire or release. A pool without either uses SlabPool itself,
- * so the default hot path pays nothing for this file.
+ * Neither adds a native call to acquire or release. A pool without either has no tracker, and
+ * its hot path pays one field test for this file.
  */
-import { SlabPool, describeHandle, handleOf, leaseSlot, type Lease, type Registrar, type Slab, type SlabPoolOptions } from '@riopool/core';
+import { describeHandle, handleOf, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
 
 export const POISON = 0xdb;
 
@@ -44,25 +44,24 @@ function stackHere(): string {
 
 type Held = number | { handle: number; stack: string };
 
-export class TrackedSlabPool extends SlabPool {
+export class Tracker implements LeaseTracker {
   leaksReclaimed = 0;
   writesAfterRelease = 0;
+  /** The allocator this tracker watches (set once, right after the allocator is made). */
+  pool!: SlabPool;
   private readonly checked: boolean;
   private readonly report: (r: PoolReport) => void;
   private readonly leaks: FinalizationRegistry<Held> | undefined;
   /** Checked mode: poisoned slots by handle, with the stack of their release. */
   private readonly poisoned = new Map<number, string>();
 
-  constructor(registrar: Registrar, options: SlabPoolOptions, tracking: TrackingOptions) {
-    super(registrar, options);
+  constructor(tracking: TrackingOptions) {
     this.checked = tracking.checked;
     this.report = tracking.onReport;
     this.leaks = tracking.leakDetection ? new FinalizationRegistry<Held>((held) => this.reclaim(held)) : undefined;
   }
 
-  override acquire(length: number): Lease {
-    const lease = super.acquire(length);
-    const { slab, slot } = leaseSlot(lease)!;
+  acquired(lease: Lease, slab: Slab, slot: number): void {
     const handle = handleOf(slab.id, slot);
     if (this.checked) {
       const size = slab.cls.slotSize;
@@ -71,17 +70,15 @@ export class TrackedSlabPool extends SlabPool {
     } else {
       this.leaks?.register(lease, handle, lease);
     }
-    return lease;
   }
 
-  override releaseLease(lease: object, slab: Slab, slot: number): void {
+  released(lease: object, slab: Slab, slot: number): void {
     this.leaks?.unregister(lease);
     if (this.checked) {
       const offset = slab.cls.offsetOf(slot);
       slab.view.fill(POISON, offset, offset + slab.cls.slotSize);
       this.poisoned.set(handleOf(slab.id, slot), stackHere());
     }
-    super.releaseLease(lease, slab, slot);
   }
 
   /** Checked mode: verifies every released slot still holds its poison; returns the reports. */
@@ -89,12 +86,12 @@ export class TrackedSlabPool extends SlabPool {
     const found: PoolReport[] = [];
     const out = { bufferId: 0, offset: 0, length: 0 };
     for (const handle of [...this.poisoned.keys()]) {
-      const size = describeHandle(this.slabs, handle, out);
+      const size = describeHandle(this.pool.slabs, handle, out);
       if (size === undefined) {
         this.poisoned.delete(handle); // its slab was retired
         continue;
       }
-      const r = this.verifyPoison(handle, this.view(out.bufferId), out.offset, size, out.bufferId, false);
+      const r = this.verifyPoison(handle, this.pool.view(out.bufferId), out.offset, size, out.bufferId, false);
       if (r !== undefined) found.push(r);
     }
     return found;
@@ -127,9 +124,9 @@ export class TrackedSlabPool extends SlabPool {
   private reclaim(held: Held): void {
     const handle = typeof held === 'number' ? held : held.handle;
     const out = { bufferId: 0, offset: 0, length: 0 };
-    if (describeHandle(this.slabs, handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
+    if (describeHandle(this.pool.slabs, handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
     try {
-      this.releaseHandle(handle);
+      this.pool.releaseHandle(handle);
     } catch {
       return;
     }

@@ -49,7 +49,7 @@ import { poolStats, type PoolStats } from './stats';
 // What the hot path uses from other modules, read once into module constants: compiled to
 // CommonJS, an imported name is a property load from the other module's exports object on
 // every call (and not a constant one), which the low-level pair measurably pays for
-// (docs/performance.md, "What the hot path pays for").
+// (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLABS, handleOf, slabIdOf, slotOf } = handles;
 const { Lease: LeaseClass, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;

@@ -43,7 +43,7 @@ export class Slab {
    * Per slot, the last view a lease handed out, reused while the requested length repeats
    * (lease.bytes would otherwise make a Uint8Array per lease). Made on first use: a slab whose
    * leases never read `bytes` pays nothing. Cost: one array entry per slot plus one view per
-   * slot read (docs/performance.md, "Memory").
+   * slot read (docs/performance.md, section 1).
    */
   private views: (Uint8Array | undefined)[] | undefined = undefined;
 

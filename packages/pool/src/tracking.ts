@@ -6,7 +6,7 @@
  * (`onReport`, by default a process warning) and its slot is reclaimed. The held value is the
  * lease's handle, a number, so nothing keeps the lease alive. In checked mode the report also
  * carries the allocation stack. It is off by default because registering costs more than the
- * allocation it guards (docs/performance.md, "Leak detection").
+ * allocation it guards (docs/performance.md, section 1: the leakDetection row).
  *
  * Checked mode (off by default; for tests and debugging): released slots are filled with a
  * poison byte (0xdb); when a poisoned slot is handed out again, or on checkPoison(), a slot

@@ -30,7 +30,21 @@ interface Sample {
 }
 
 async function load(port: number, pipeline: number): Promise<Record<string, Sample>> {
-  const args = ['-p', String(port), '-t', 'set,get', '-n', String(REQUESTS[pipeline]), '-c', '50', '-P', String(pipeline), '-d', '256', '--csv'];
+  const args = [
+    '-p',
+    String(port),
+    '-t',
+    'set,get',
+    '-n',
+    String(REQUESTS[pipeline]),
+    '-c',
+    '50',
+    '-P',
+    String(pipeline),
+    '-d',
+    '256',
+    '--csv',
+  ];
   const { stdout } = await run('redis-benchmark', args, { timeout: 300_000 });
   const out: Record<string, Sample> = {};
   const lines = stdout.trim().split('\n');
@@ -49,7 +63,12 @@ async function withServer<T>(kind: Kind, f: (port: number) => Promise<T>): Promi
     const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 100; i++) {
-        if (spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG')) break;
+        if (
+          spawnSync('redis-cli', ['-p', String(port), 'PING'])
+            .stdout?.toString()
+            .includes('PONG')
+        )
+          break;
         await new Promise((r) => setTimeout(r, 20));
       }
       return await f(port);
@@ -102,7 +121,11 @@ async function main(): Promise<void> {
         const s = samples.get(`${kind} ${cmd} P${pipeline}`) ?? [];
         const base = samples.get(`plain ${cmd} P${pipeline}`) ?? [];
         const rps = median(s.map((x) => x.rps));
-        cells.push(fmt(rps), `${(rps / median(base.map((x) => x.rps))).toFixed(2)}×`, `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`);
+        cells.push(
+          fmt(rps),
+          `${(rps / median(base.map((x) => x.rps))).toFixed(2)}×`,
+          `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`,
+        );
       }
       console.log(`| ${kind} | ${cells.join(' | ')} |`);
     }

@@ -31,7 +31,9 @@ function main(): void {
   console.log(`|---|---:|---:|---:|`);
   console.log(`| per-buffer registration | ${registrations[0]} | ${us(median(per.setup))} | ${us(median(per.teardown))} |`);
   console.log(`| riopool slabs | ${registrations[1]} | ${us(median(slab.setup))} | ${us(median(slab.teardown))} |`);
-  console.log(`\nriopool sets up ${(median(per.setup) / median(slab.setup)).toFixed(2)}× faster and tears down ${(median(per.teardown) / median(slab.teardown)).toFixed(2)}× faster (medians of ${RUNS})`);
+  console.log(
+    `\nriopool sets up ${(median(per.setup) / median(slab.setup)).toFixed(2)}× faster and tears down ${(median(per.teardown) / median(slab.teardown)).toFixed(2)}× faster (medians of ${RUNS})`,
+  );
 }
 
 main();

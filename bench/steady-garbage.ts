@@ -38,12 +38,20 @@ async function main(): Promise<void> {
   const rows = [
     await run('Buffer.allocUnsafe(512)', () => {
       let s = 0;
-      for (let i = 0; i < PAIRS; i++) { const b = Buffer.allocUnsafe(512); b[0] = i; s = (s + b[0]!) | 0; }
+      for (let i = 0; i < PAIRS; i++) {
+        const b = Buffer.allocUnsafe(512);
+        b[0] = i;
+        s = (s + b[0]!) | 0;
+      }
       return s;
     }),
     await run('riopool lease', () => {
       let s = 0;
-      for (let i = 0; i < PAIRS; i++) { const l = pool.acquire(512); s = (s + l.length) | 0; l.release(); }
+      for (let i = 0; i < PAIRS; i++) {
+        const l = pool.acquire(512);
+        s = (s + l.length) | 0;
+        l.release();
+      }
       return s;
     }),
     await run('riopool low-level', () => {

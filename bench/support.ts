@@ -85,7 +85,9 @@ export function ratioTable(rows: Measured[], baseline: string): void {
   for (const r of rows) {
     const perRound = r.rounds.map((ns, i) => base.rounds[i]! / ns);
     const range = `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}×`;
-    console.log(`| ${r.name.padEnd(width)} | ${r.nsPerOp.toFixed(1)} | ${r.spread.toFixed(1)} | ${(base.nsPerOp / r.nsPerOp).toFixed(2)}× | ${range} |`);
+    console.log(
+      `| ${r.name.padEnd(width)} | ${r.nsPerOp.toFixed(1)} | ${r.spread.toFixed(1)} | ${(base.nsPerOp / r.nsPerOp).toFixed(2)}× | ${range} |`,
+    );
   }
 }
 

@@ -42,4 +42,4 @@ for (const size of [16, 512, 4096]) {
   const withBytes = measure(size, true);
   console.log(`| ${size} B | ${without.toFixed(0)} B | ${withBytes.toFixed(0)} B | ${(withBytes - without).toFixed(0)} B |`);
 }
-console.log('\n(heap per leased slot includes the Lease object each slot\'s holder keeps here)');
+console.log("\n(heap per leased slot includes the Lease object each slot's holder keeps here)");

@@ -51,7 +51,10 @@ const plainAlloc: Alloc = (n) => ({ bytes: Buffer.allocUnsafe(n), length: n, rel
 class ReplyWriter {
   lease: Bytes;
   pos = 0;
-  constructor(private readonly alloc: Alloc, size: number) {
+  constructor(
+    private readonly alloc: Alloc,
+    size: number,
+  ) {
     this.lease = alloc(size);
   }
   private ensure(n: number): void {
@@ -390,7 +393,9 @@ if (require.main === module) {
   const buffers = mode === 'plain' ? 'plain' : 'pool';
   startRedisServer({ port, buffers, ...(mode === 'plain' ? {} : { io: mode }) }).then((s) => {
     const io = s.pool.stats().io;
-    console.log(`riopool redis example on 127.0.0.1:${s.port} (io ${s.io}${s.io === 'net' && mode === 'uring' ? `: ${io.reason}` : ''}, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`);
+    console.log(
+      `riopool redis example on 127.0.0.1:${s.port} (io ${s.io}${s.io === 'net' && mode === 'uring' ? `: ${io.reason}` : ''}, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`,
+    );
     process.on('SIGUSR2', () => console.error(JSON.stringify(s.pool.footprint(), null, 2)));
     const stop = () => void s.close().then(() => process.exit(0));
     process.on('SIGINT', stop);

@@ -171,9 +171,7 @@ describe('the three manifests', () => {
   test('native: the prebuilds on disk are exactly the ones packed', () => {
     const prebuilds = path.join(dir('native'), 'prebuilds');
     const onDisk = fs.existsSync(prebuilds)
-      ? fs.readdirSync(prebuilds).flatMap((target) =>
-          fs.readdirSync(path.join(prebuilds, target)).map((f) => `prebuilds/${target}/${f}`),
-        )
+      ? fs.readdirSync(prebuilds).flatMap((target) => fs.readdirSync(path.join(prebuilds, target)).map((f) => `prebuilds/${target}/${f}`))
       : [];
     expect(files.native.filter((f) => f.startsWith('prebuilds/'))).toEqual(onDisk.sort());
   });

@@ -51,14 +51,17 @@ linux('20,000 × 512 B', () => {
   });
 });
 
-(canDropPrivileges ? test : test.skip)('under the memlock limit (unprivileged): per-buffer reports ERR_RIO_MEMLOCK as a result, the slabs fit', () => {
-  const out = cli(['report', '--json'], true);
-  expect(out.status).toBe(0);
-  const r = JSON.parse(out.stdout);
-  expect(r.strategies.perBuffer.error.code).toBe('ERR_RIO_MEMLOCK');
-  expect(r.strategies.perBuffer.error.message).toMatch(/RLIMIT_MEMLOCK/);
-  expect(r.strategies.slab.error).toBeNull();
-});
+(canDropPrivileges ? test : test.skip)(
+  'under the memlock limit (unprivileged): per-buffer reports ERR_RIO_MEMLOCK as a result, the slabs fit',
+  () => {
+    const out = cli(['report', '--json'], true);
+    expect(out.status).toBe(0);
+    const r = JSON.parse(out.stdout);
+    expect(r.strategies.perBuffer.error.code).toBe('ERR_RIO_MEMLOCK');
+    expect(r.strategies.perBuffer.error.message).toMatch(/RLIMIT_MEMLOCK/);
+    expect(r.strategies.slab.error).toBeNull();
+  },
+);
 
 (canDropPrivileges ? test : test.skip)('a backend that cannot even open (ulimit -l 0) is a result for both strategies, not a crash', () => {
   const script = `ulimit -l 0 && exec "$0" "$1" report --json --buffers 100`;

@@ -72,7 +72,9 @@ describe.each(['uring', 'net'] as const)('io %s', (io) => {
         parts.push(command('PING'), command('DEL', key, 'missing'), command('GET', key));
         expected.push('OK', value, Buffer.from(`e${i}`), 'PONG', 1, null);
       }
-      return exchange(Buffer.concat(parts), expected.length, c + 1).then((replies) => expect(replies.map(norm)).toEqual(expected.map(norm)));
+      return exchange(Buffer.concat(parts), expected.length, c + 1).then((replies) =>
+        expect(replies.map(norm)).toEqual(expected.map(norm)),
+      );
     });
     await Promise.all(runs);
     await waitFor(() => server.connections === 0, 'the server to see every client go');
@@ -81,14 +83,14 @@ describe.each(['uring', 'net'] as const)('io %s', (io) => {
   });
 
   test('inline commands, errors and the admin command', async () => {
-    const payload = Buffer.concat([
-      Buffer.from('PING\r\nECHO hi\r\n'),
-      command('NOSUCH'),
-      command('GET'),
-      command('RIOPOOL', 'FOOTPRINT'),
-    ]);
+    const payload = Buffer.concat([Buffer.from('PING\r\nECHO hi\r\n'), command('NOSUCH'), command('GET'), command('RIOPOOL', 'FOOTPRINT')]);
     const replies = await exchange(payload, 5, 7);
-    expect(replies.slice(0, 4)).toEqual(['PONG', Buffer.from('hi'), { error: "ERR unknown command 'NOSUCH'" }, { error: "ERR wrong number of arguments for 'get' command" }]);
+    expect(replies.slice(0, 4)).toEqual([
+      'PONG',
+      Buffer.from('hi'),
+      { error: "ERR unknown command 'NOSUCH'" },
+      { error: "ERR wrong number of arguments for 'get' command" },
+    ]);
     const footprint = JSON.parse((replies[4] as Buffer).toString());
     expect(footprint).toMatchObject({ version: 1, model: { registrations: expect.any(Number) } });
     await waitFor(() => server.connections === 0, 'the client to go');
@@ -110,9 +112,13 @@ describe.each(['uring', 'net'] as const)('io %s', (io) => {
     });
 
     test('redis-benchmark: PING, SET and GET, pipelined, 20 clients; no errors; leases return', async () => {
-      const r = await run('redis-benchmark', ['-p', String(server.port), '-t', 'ping,set,get', '-n', '20000', '-c', '20', '-P', '16', '-q'], {
-        timeout: 60000,
-      });
+      const r = await run(
+        'redis-benchmark',
+        ['-p', String(server.port), '-t', 'ping,set,get', '-n', '20000', '-c', '20', '-P', '16', '-q'],
+        {
+          timeout: 60000,
+        },
+      );
       expect(r.stdout).toMatch(/SET: [\d.]+ requests per second/);
       expect(r.stdout).toMatch(/GET: [\d.]+ requests per second/);
       expect(r.stdout + r.stderr).not.toMatch(/ERR|error/i);

@@ -107,11 +107,22 @@ check("a pool with fallback: 'lock' does acquire, write, retain, release, stats,
 
 check("registered I/O on Windows: 'uring' is a typed ERR_RIO_DATAPATH; 'auto' runs net, and echoes", async () => {
   const refused = riopool.createPool({ backend: 'none' });
-  const err = await riopool.createServer(refused, { datapath: 'uring' }).listen().then(() => null, (e) => e);
+  const err = await riopool
+    .createServer(refused, { datapath: 'uring' })
+    .listen()
+    .then(
+      () => null,
+      (e) => e,
+    );
   assert(err && err.code === 'ERR_RIO_DATAPATH', `ERR_RIO_DATAPATH, got ${err && err.code}`);
   await refused.close();
   const pool = riopool.createPool({ backend: 'lock', fallback: 'none' });
-  const server = riopool.createServer(pool, {}, (c) => c.on('data', (l, n) => { c.write(l, n); l.release(); }));
+  const server = riopool.createServer(pool, {}, (c) =>
+    c.on('data', (l, n) => {
+      c.write(l, n);
+      l.release();
+    }),
+  );
   const { port } = await server.listen();
   const client = await riopool.connect(pool, { port });
   const lease = pool.acquire(5000);
@@ -137,7 +148,10 @@ check("registered I/O on Windows: 'uring' is a typed ERR_RIO_DATAPATH; 'auto' ru
 });
 
 check('riopool report --json on the lock backend', () => {
-  const r = spawnSync(process.execPath, [CLI, 'report', '--json', '--backend', 'lock', '--buffers', '200'], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(process.execPath, [CLI, 'report', '--json', '--backend', 'lock', '--buffers', '200'], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   assert(r.status === 0, `exit 0, got ${r.status}: ${r.stderr}`);
   const report = JSON.parse(r.stdout);
   assert(report.backend === 'lock' && report.strategies.slab.registrations >= 1, 'a report');

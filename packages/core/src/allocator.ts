@@ -54,7 +54,6 @@ const { MAX_SLABS, handleOf, slabIdOf, slotOf } = handles;
 const { Lease: LeaseClass, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
-
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
 function invalidLength(length: unknown, max: number): RioError {
   const got = typeof length === 'number' ? length : typeof length;

@@ -28,7 +28,6 @@ export interface FootprintFigures {
   lockedBytes: number;
 }
 
-
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
@@ -77,5 +76,11 @@ export function modelSlabs(lengths: readonly number[], table: SizeClassTable, pi
     registrations += slabs;
     mapped += slabs * c.slabBytes;
   }
-  return { registrations, requestedBytes: requested, reservedBytes: reserved, mappedBytes: mapped, lockedBytes: pinning === 'none' ? 0 : mapped };
+  return {
+    registrations,
+    requestedBytes: requested,
+    reservedBytes: reserved,
+    mappedBytes: mapped,
+    lockedBytes: pinning === 'none' ? 0 : mapped,
+  };
 }

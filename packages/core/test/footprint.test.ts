@@ -5,7 +5,13 @@ const PAGE = 4096;
 describe('modelPerBuffer', () => {
   test("RIORegisterBuffer's warning: 1,000 × 512 B, one page pinned per registration on uring", () => {
     const m = modelPerBuffer(new Array(1000).fill(512), PAGE, 'per-registration');
-    expect(m).toEqual({ registrations: 1000, requestedBytes: 512000, reservedBytes: 512000, mappedBytes: 512000, lockedBytes: 1000 * PAGE });
+    expect(m).toEqual({
+      registrations: 1000,
+      requestedBytes: 512000,
+      reservedBytes: 512000,
+      mappedBytes: 512000,
+      lockedBytes: 1000 * PAGE,
+    });
   });
 
   test('mlock counts each page once, however many registrations share it', () => {
@@ -29,7 +35,13 @@ describe('modelSlabs', () => {
 
   test('10,000 × 512 B: 79 slabs of 64 KiB', () => {
     const m = modelSlabs(new Array(10000).fill(512), table, 'per-registration');
-    expect(m).toEqual({ registrations: 79, requestedBytes: 5120000, reservedBytes: 5120000, mappedBytes: 79 * 65536, lockedBytes: 79 * 65536 });
+    expect(m).toEqual({
+      registrations: 79,
+      requestedBytes: 5120000,
+      reservedBytes: 5120000,
+      mappedBytes: 79 * 65536,
+      lockedBytes: 79 * 65536,
+    });
   });
 
   test('requests above the largest class take dedicated page-rounded slabs', () => {
@@ -38,6 +50,11 @@ describe('modelSlabs', () => {
   });
 
   test('classes round requests up', () => {
-    expect(modelSlabs([100, 500], table, 'none')).toMatchObject({ requestedBytes: 600, reservedBytes: 112 + 512, registrations: 2, lockedBytes: 0 });
+    expect(modelSlabs([100, 500], table, 'none')).toMatchObject({
+      requestedBytes: 600,
+      reservedBytes: 112 + 512,
+      registrations: 2,
+      lockedBytes: 0,
+    });
   });
 });

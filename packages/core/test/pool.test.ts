@@ -263,9 +263,7 @@ describe('stats', () => {
     expect(s.version).toBe(1);
     expect(s.backend).toBe('memory');
     expect(s.locked).toBe(false);
-    expect(s.classes).toEqual([
-      expect.objectContaining({ slotSize: 512, slabs: 1, leased: 1, free: 127, peak: 128, totalAcquired: 128 }),
-    ]);
+    expect(s.classes).toEqual([expect.objectContaining({ slotSize: 512, slabs: 1, leased: 1, free: 127, peak: 128, totalAcquired: 128 })]);
     expect(s.totals).toMatchObject({
       slabs: 1,
       registrations: 1,

@@ -1,7 +1,6 @@
 import { withCode as code } from '../../../test/support';
 import { MemoryRegistrar, isRioError } from '@riopool/core';
 
-
 describe('MemoryRegistrar enforces the native contract', () => {
   test('maps whole pages only', () => {
     const r = new MemoryRegistrar();

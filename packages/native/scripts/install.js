@@ -24,8 +24,7 @@ const root = path.join(__dirname, '..');
 const log = (line) => process.stderr.write(`@riopool/native: ${line}\n`);
 
 const sourceCheckout = fs.existsSync(path.join(root, 'tsconfig.json'));
-const forced =
-  process.env.RIOPOOL_BUILD_FROM_SOURCE === '1' || process.env.npm_config_build_from_source === 'true';
+const forced = process.env.RIOPOOL_BUILD_FROM_SOURCE === '1' || process.env.npm_config_build_from_source === 'true';
 
 if (!sourceCheckout && !forced) {
   const { prebuildPath, prebuildTarget } = require('../dist/load.js');
@@ -79,8 +78,7 @@ if (process.platform !== 'win32') {
 if (missing.length > 0) {
   const hints = {
     linux:
-      'Debian/Ubuntu: `apt-get install cmake g++ make`; Fedora: `dnf install cmake gcc-c++ make`; ' +
-      'Alpine: `apk add cmake g++ make`',
+      'Debian/Ubuntu: `apt-get install cmake g++ make`; Fedora: `dnf install cmake gcc-c++ make`; ' + 'Alpine: `apk add cmake g++ make`',
     darwin: '`xcode-select --install` and `brew install cmake`',
     win32: 'Visual Studio Build Tools with "Desktop development with C++", and CMake',
   };

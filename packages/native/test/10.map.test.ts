@@ -123,12 +123,13 @@ describe('bad input', () => {
     expect(() => native.map(bytes)).toThrow(withCode('EINVAL'));
   });
 
-  test.each([['a string', '4096'], ['undefined', undefined], ['an object', {}]])(
-    'map(%s) throws TypeError',
-    (_name, bytes) => {
-      expect(() => native.map(bytes as any)).toThrow(aTypeError);
-    },
-  );
+  test.each([
+    ['a string', '4096'],
+    ['undefined', undefined],
+    ['an object', {}],
+  ])('map(%s) throws TypeError', (_name, bytes) => {
+    expect(() => native.map(bytes as any)).toThrow(aTypeError);
+  });
 
   test('unmap and residency of a buffer that is not ours: TypeError or EFAULT', () => {
     expect(() => native.unmap({} as any)).toThrow(aTypeError);

@@ -49,5 +49,4 @@ linux('teardown', () => {
     expect(status).toBe(0);
     expect(json.pinned).toBe(1 << 20);
   });
-
 });

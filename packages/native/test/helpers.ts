@@ -21,4 +21,3 @@ export { runNode as runChild } from '../../../test/support';
 export const requireNative = `const native = require(${JSON.stringify(
   require.resolve('../src/index.ts').replace(/src[\\/]index\.ts$/, 'dist/index.js'),
 )}).loadBinding();`;
-

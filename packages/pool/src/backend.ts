@@ -8,7 +8,15 @@
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
 import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
-import { loadBinding, isNativeError, limitAdvice, type BackendKind, type Binding, type MemoryStatus, type NativeRegistrar } from '@riopool/native';
+import {
+  loadBinding,
+  isNativeError,
+  limitAdvice,
+  type BackendKind,
+  type Binding,
+  type MemoryStatus,
+  type NativeRegistrar,
+} from '@riopool/native';
 import type { Ring } from './io/ring';
 
 export type { BackendKind };

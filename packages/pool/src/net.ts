@@ -30,11 +30,7 @@ export interface LeaseReader {
 /** How attachReader releases the waiting lease; kept out of the public surface. */
 const disposers = new WeakMap<LeaseReader, () => void>();
 
-export function leaseReader(
-  pool: Pool,
-  size: number,
-  onLease: (lease: Lease, nread: number) => boolean | void,
-): LeaseReader {
+export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nread: number) => boolean | void): LeaseReader {
   const maxLength = allocatorOf(pool).maxLength; // throws a TypeError for a value that is not a pool
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > maxLength) {
     throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${maxLength}`);
@@ -97,12 +93,7 @@ export function adoptSocket(accepted: net.Socket, reader: LeaseReader): net.Sock
  * Writes the first `length` bytes of a lease. Holds one reference while the write is in
  * flight and drops it in the write callback, on success and on error.
  */
-export function writeLease(
-  socket: net.Socket,
-  lease: Lease,
-  length: number = lease.length,
-  cb?: (err?: Error | null) => void,
-): boolean {
+export function writeLease(socket: net.Socket, lease: Lease, length: number = lease.length, cb?: (err?: Error | null) => void): boolean {
   if (!(socket instanceof net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
   if (!(lease instanceof Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > lease.length) {

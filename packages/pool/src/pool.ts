@@ -136,7 +136,14 @@ export class Pool {
     const fallbacks = this.#fallbacks;
     return {
       ...alloc.stats(),
-      io: ioStatsOf.get(this)?.() ?? { datapath: 'none', reason: 'no server or connection yet', opsInFlight: 0, submitCalls: 0, opsSubmitted: 0, completionBatches: 0 },
+      io: ioStatsOf.get(this)?.() ?? {
+        datapath: 'none',
+        reason: 'no server or connection yet',
+        opsInFlight: 0,
+        submitCalls: 0,
+        opsSubmitted: 0,
+        completionBatches: 0,
+      },
       pool: {
         requestedBackend: fallbacks.length > 0 ? fallbacks[0]!.from : this.#registrar.backend,
         fallbacks: fallbacks.length,

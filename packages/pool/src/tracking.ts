@@ -97,7 +97,14 @@ export class Tracker implements LeaseTracker {
     return found;
   }
 
-  private verifyPoison(handle: number, view: Uint8Array, offset: number, size: number, bufferId: number, consume = true): PoolReport | undefined {
+  private verifyPoison(
+    handle: number,
+    view: Uint8Array,
+    offset: number,
+    size: number,
+    bufferId: number,
+    consume = true,
+  ): PoolReport | undefined {
     const releasedAt = this.poisoned.get(handle);
     if (releasedAt === undefined) return undefined;
     if (consume) this.poisoned.delete(handle);

@@ -105,7 +105,11 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
     expect(() => pool.acquireInto(bad as number, { bufferId: 0, offset: 0, length: 0 })).toThrow(code('ERR_RIO_INVALID_LENGTH'));
     checkInvariants(pool);
   });
-  test.each([['null', null], ['number', 3], ['string', 'x']])('acquireInto with out = %s → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
+  test.each([
+    ['null', null],
+    ['number', 3],
+    ['string', 'x'],
+  ])('acquireInto with out = %s → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
     expect(() => pool.acquireInto(64, bad as any)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
     expect(pool.stats().totals.leased).toBe(0);
   });
@@ -150,12 +154,15 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
     pool.releaseHandle(h);
     expect(() => pool.releaseHandle(h)).toThrow(code('ERR_RIO_RELEASED'));
   });
-  test.each([['negative', -1], ['NaN', NaN], ['string', '0'], ['huge', 2 ** 40], ['wrong object', {}]])(
-    'view(%s) → ERR_RIO_INVALID_BUFFER',
-    (_n, bad) => {
-      expect(() => pool.view(bad as number)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
-    },
-  );
+  test.each([
+    ['negative', -1],
+    ['NaN', NaN],
+    ['string', '0'],
+    ['huge', 2 ** 40],
+    ['wrong object', {}],
+  ])('view(%s) → ERR_RIO_INVALID_BUFFER', (_n, bad) => {
+    expect(() => pool.view(bad as number)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+  });
   test('released lease: release, retain, buf, bytes → ERR_RIO_RELEASED', () => {
     expect(() => released.release()).toThrow(code('ERR_RIO_RELEASED'));
     expect(() => released.retain()).toThrow(code('ERR_RIO_RELEASED'));

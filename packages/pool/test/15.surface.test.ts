@@ -39,7 +39,7 @@ function reachable(obj: object): string[] {
 let pool: Pool;
 afterEach(() => pool.close());
 
-test('the snippet that once freed another lease\'s slot cannot be written any more', () => {
+test("the snippet that once freed another lease's slot cannot be written any more", () => {
   pool = createPool({ backend: 'none' });
   const a = pool.acquire(64);
   const p = pool as unknown as Record<string, unknown>;
@@ -84,7 +84,9 @@ test('every member reachable from a pool and a lease is documented in docs/api.m
   expect(reachable(lease).filter((k) => !leaseDoc.has(k))).toEqual([]);
   // The classes behind them carry no static members either.
   expect(reachable(pool.constructor).filter((k) => !['length', 'name', 'prototype'].includes(k) && !(k in Function.prototype))).toEqual([]);
-  expect(reachable(lease.constructor).filter((k) => !['length', 'name', 'prototype'].includes(k) && !(k in Function.prototype))).toEqual([]);
+  expect(reachable(lease.constructor).filter((k) => !['length', 'name', 'prototype'].includes(k) && !(k in Function.prototype))).toEqual(
+    [],
+  );
   lease.release();
 });
 

@@ -111,9 +111,13 @@ describe('checked mode', () => {
         pool.acquire(512).release();
         pool.close().then(() => setImmediate(() => console.log(JSON.stringify({ backend: s.backend, locked: s.locked, pool: s.pool, warnings }))));
       } catch (e) { console.log(JSON.stringify({ error: e.code, message: e.message })); }`;
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', 'ulimit -l 0 && exec "$0" -e "$1"', process.execPath, script], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', 'ulimit -l 0 && exec "$0" -e "$1"', process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    );
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
 

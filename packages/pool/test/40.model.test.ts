@@ -14,7 +14,13 @@ test('the public Pool behaves like the allocator model, stale and foreign calls 
   fc.assert(
     fc.property(commandsArb, fc.integer({ min: 0, max: 2 }), (cmds, kept) => {
       const model = newModel();
-      const pool = createMemoryPool({ pageSize: PAGE, slabBytes: SLAB_BYTES, emptySlabsKept: kept, emptySlabsMax: kept + 2, outstanding: outstandingIn(model) });
+      const pool = createMemoryPool({
+        pageSize: PAGE,
+        slabBytes: SLAB_BYTES,
+        emptySlabsKept: kept,
+        emptySlabsMax: kept + 2,
+        outstanding: outstandingIn(model),
+      });
       const alloc = allocatorOf(pool);
       const real: Real = { pool, alloc, registrar: alloc.registrar as Real['registrar'], closed: undefined };
       fc.modelRun(() => ({ model, real }), cmds);

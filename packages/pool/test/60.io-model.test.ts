@@ -51,7 +51,8 @@ function check(m: Model, r: Real): void {
       throw new Error(`buffer ${h.bufferId} deregistered with ${h.ops.size} operation(s) in flight`);
     }
   }
-  for (const h of m.held) if (h.userRefs === 0 && h.ops.size === 0 && !h.lease.released) throw new Error('a lease nobody holds is not released');
+  for (const h of m.held)
+    if (h.userRefs === 0 && h.ops.size === 0 && !h.lease.released) throw new Error('a lease nobody holds is not released');
   const ops = m.held.reduce((n, h) => n + h.ops.size, 0);
   if (r.reactor.leasesHeld !== ops) throw new Error(`reactor holds ${r.reactor.leasesHeld} leases, model ${ops}`);
 }
@@ -97,7 +98,9 @@ class Submit implements Cmd {
     const done = () => {
       h.ops.delete(op);
     };
-    const op = this.send ? r.reactor.send(FD, h.lease, bufferId, offset, n, done) : r.reactor.receive(FD, h.lease, bufferId, offset, n, done);
+    const op = this.send
+      ? r.reactor.send(FD, h.lease, bufferId, offset, n, done)
+      : r.reactor.receive(FD, h.lease, bufferId, offset, n, done);
     h.ops.add(op);
     check(m, r);
   }

@@ -98,8 +98,10 @@ uring('uring datapath on the real kernel', () => {
   });
 
   const strace = spawnSync('strace', ['-V']).status === 0 ? test : test.skip;
-  strace('strace: no read or write system call touches a socket on uring (and the same check sees net do so)', () => {
-    const script = (datapath: string) => `
+  strace(
+    'strace: no read or write system call touches a socket on uring (and the same check sees net do so)',
+    () => {
+      const script = (datapath: string) => `
       const { createPool, createServer, connect } = require(${JSON.stringify(POOL_DIST)});
       (async () => {
         const pool = createPool();
@@ -115,20 +117,37 @@ uring('uring datapath on the real kernel', () => {
         await server.close();
         await pool.close();
       })();`;
-    const count = (datapath: string) => {
-      const out = path.join(os.tmpdir(), `riopool-strace-${process.pid}-${datapath}`);
-      const r = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg', '-o', out, process.execPath, '-e', script(datapath)], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      expect(r.status).toBe(0);
-      const lines = fs.readFileSync(out, 'utf8').split('\n');
-      fs.rmSync(out);
-      return lines.filter((l) => /\(\d+<(TCP|socket):/.test(l)).length;
-    };
-    expect(count('uring')).toBe(0);
-    expect(count('net')).toBeGreaterThan(50);
-  }, 120_000);
+      const count = (datapath: string) => {
+        const out = path.join(os.tmpdir(), `riopool-strace-${process.pid}-${datapath}`);
+        const r = spawnSync(
+          'strace',
+          [
+            '-f',
+            '-qq',
+            '-y',
+            '-e',
+            'trace=read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg',
+            '-o',
+            out,
+            process.execPath,
+            '-e',
+            script(datapath),
+          ],
+          {
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
+        expect(r.status).toBe(0);
+        const lines = fs.readFileSync(out, 'utf8').split('\n');
+        fs.rmSync(out);
+        return lines.filter((l) => /\(\d+<(TCP|socket):/.test(l)).length;
+      };
+      expect(count('uring')).toBe(0);
+      expect(count('net')).toBeGreaterThan(50);
+    },
+    120_000,
+  );
 
   test('a slab with a receive in flight survives trim() and close() until its completion; then VmPin is back', async () => {
     const baseline = pinned();

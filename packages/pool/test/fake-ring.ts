@@ -96,7 +96,11 @@ export class FakeRing implements Ring {
       done.push([o.op, o.kind === OpKind.Receive || o.kind === OpKind.Send ? Math.min(bytes, o.length) : 0]);
     }
     if (done.length === 0) return;
-    this.handler!(Int32Array.from(done, (d) => d[0]), Int32Array.from(done, (d) => d[1]), done.length);
+    this.handler!(
+      Int32Array.from(done, (d) => d[0]),
+      Int32Array.from(done, (d) => d[1]),
+      done.length,
+    );
   }
 
   private queue(o: FakeOp): void {
@@ -107,6 +111,7 @@ export class FakeRing implements Ring {
     if (o.kind !== OpKind.Receive && o.kind !== OpKind.Send) return;
     const size = this.registrar.registeredLength(o.bufferId);
     if (size === undefined) throw new Error(`fake ring: op ${o.op} uses buffer ${o.bufferId}, not registered at ${when}`);
-    if (o.offset < 0 || o.length < 1 || o.offset + o.length > size) throw new Error(`fake ring: op ${o.op} lies outside buffer ${o.bufferId}`);
+    if (o.offset < 0 || o.length < 1 || o.offset + o.length > size)
+      throw new Error(`fake ring: op ${o.op} lies outside buffer ${o.bufferId}`);
   }
 }

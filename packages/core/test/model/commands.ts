@@ -215,7 +215,16 @@ export class BadAcquireCommand implements Cmd {
     return true;
   }
   run(m: Model, r: Real): void {
-    expectCode(() => r.pool.acquire(this.bad as number), m.closing && typeof this.bad === 'number' && Number.isInteger(this.bad) && (this.bad as number) >= 1 && (this.bad as number) <= r.alloc.maxLength ? 'ERR_RIO_POOL_CLOSED' : 'ERR_RIO_INVALID_LENGTH');
+    expectCode(
+      () => r.pool.acquire(this.bad as number),
+      m.closing &&
+        typeof this.bad === 'number' &&
+        Number.isInteger(this.bad) &&
+        (this.bad as number) >= 1 &&
+        (this.bad as number) <= r.alloc.maxLength
+        ? 'ERR_RIO_POOL_CLOSED'
+        : 'ERR_RIO_INVALID_LENGTH',
+    );
     checkAll(m, r);
   }
   toString(): string {
@@ -341,10 +350,7 @@ export const commandsArb = fc.commands(
     fc.nat().map((i) => new ForeignCallCommand(i)),
     badLengthArb.map((b) => new BadAcquireCommand(b)),
     // close() ends a run's acquires, so it comes rarely: 1 in 16 of this entry.
-    fc.oneof(
-      { arbitrary: fc.constant(new TrimCommand()), weight: 15 },
-      { arbitrary: fc.constant(new CloseCommand()), weight: 1 },
-    ),
+    fc.oneof({ arbitrary: fc.constant(new TrimCommand()), weight: 15 }, { arbitrary: fc.constant(new CloseCommand()), weight: 1 }),
   ],
   { maxCommands: 150, size: 'max' },
 );

@@ -34,10 +34,14 @@ export function sweepSvg(reports: Report[]): string {
   const y = (v: number) => H - M.bottom - (v / yMax) * (H - M.top - M.bottom);
   const what = backend === 'lock' ? 'locked (VmLck)' : 'pinned (VmPin)';
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   const size = reports[0]?.workload.size ?? '';
-  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`kB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`);
+  parts.push(
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`kB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`,
+  );
   for (let i = 0; i <= 5; i++) {
     const yv = (yMax / 5) * i;
     parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y(yv)}" y2="${y(yv)}" stroke="#ddd"/>`);
@@ -76,7 +80,12 @@ export function sweepHtml(reports: Report[]): string {
       const backend = r.backend;
       const a = heldBytes(r.strategies.perBuffer, backend);
       const b = heldBytes(r.strategies.slab, backend);
-      const cell = (v: number | null, e: { code: string } | null) => (e ? `${v === null ? '' : Math.round(v / 1024).toLocaleString('en-US')} (${esc(e.code)})` : v === null ? 'n/a' : Math.round(v / 1024).toLocaleString('en-US'));
+      const cell = (v: number | null, e: { code: string } | null) =>
+        e
+          ? `${v === null ? '' : Math.round(v / 1024).toLocaleString('en-US')} (${esc(e.code)})`
+          : v === null
+            ? 'n/a'
+            : Math.round(v / 1024).toLocaleString('en-US');
       return `<tr><td>${r.workload.buffers.toLocaleString('en-US')}</td><td>${cell(a, r.strategies.perBuffer.error)}</td><td>${cell(b, r.strategies.slab.error)}</td><td>${r.strategies.perBuffer.registrations.toLocaleString('en-US')}</td><td>${r.strategies.slab.registrations}</td></tr>`;
     })
     .join('\n');

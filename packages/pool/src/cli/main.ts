@@ -86,9 +86,14 @@ function table(r: Report): string {
     lines.push(`per-buffer registration holds ${r.ratios.perBufferOverSlab.toFixed(2)}× the memory of the slabs`);
   }
   if (r.ratios.slabOverIdeal !== null) {
-    lines.push(`slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${kB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`);
+    lines.push(
+      `slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${kB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`,
+    );
   }
-  for (const [name, s] of [['per-buffer', a], ['slab', b]] as const) {
+  for (const [name, s] of [
+    ['per-buffer', a],
+    ['slab', b],
+  ] as const) {
     if (s.error !== null) lines.push(`${name}: ${s.error.message}`);
   }
   if (heldBytes(b, r.backend) === null) lines.push(`backend ${r.backend} neither pins nor locks: nothing to measure against the kernel`);
@@ -100,7 +105,10 @@ function sweepTable(reports: Report[]): string {
   for (const r of reports) {
     const a = heldBytes(r.strategies.perBuffer, r.backend);
     const b = heldBytes(r.strategies.slab, r.backend);
-    const errors = [r.strategies.perBuffer.error && `per-buffer ${r.strategies.perBuffer.error.code}`, r.strategies.slab.error && `slab ${r.strategies.slab.error.code}`]
+    const errors = [
+      r.strategies.perBuffer.error && `per-buffer ${r.strategies.perBuffer.error.code}`,
+      r.strategies.slab.error && `slab ${r.strategies.slab.error.code}`,
+    ]
       .filter(Boolean)
       .join(', ');
     lines.push(

@@ -145,7 +145,17 @@ function timedSetup(count: number, step: (i: number) => void, onProgress: (done:
 /** A strategy that could not start: its backend did not open. */
 function notStarted(e: unknown): StrategyResult {
   const model = { registrations: 0, requestedBytes: 0, reservedBytes: 0, mappedBytes: 0, lockedBytes: 0 };
-  return { ...model, pinnedBytes: null, lockedBytes: null, modelBytes: 0, model, setupMs: 0, teardownMs: 0, completedBuffers: 0, error: errorOf(e) };
+  return {
+    ...model,
+    pinnedBytes: null,
+    lockedBytes: null,
+    modelBytes: 0,
+    model,
+    setupMs: 0,
+    teardownMs: 0,
+    completedBuffers: 0,
+    error: errorOf(e),
+  };
 }
 
 /** Each buffer registered on its own. */
@@ -190,7 +200,11 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
 }
 
 /** riopool: one lease per buffer. Returns the result and the ideal footprint. */
-function measureSlabs(lengths: number[], backend: BackendKind, onProgress: (done: number) => void): { result: StrategyResult; idealBytes: number } {
+function measureSlabs(
+  lengths: number[],
+  backend: BackendKind,
+  onProgress: (done: number) => void,
+): { result: StrategyResult; idealBytes: number } {
   let pool: Pool;
   try {
     pool = createPool({ backend });

@@ -116,7 +116,11 @@ export class Connection extends EventEmitter {
     const slot = lease instanceof Lease ? leaseSlot(lease) : undefined;
     if (!(lease instanceof Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'write: not a lease of a riopool pool');
     if (slot === undefined) throw new RioError('ERR_RIO_RELEASED', 'write: the lease is already released');
-    if (slot.slab.owner !== this.#alloc) throw new RioError('ERR_RIO_INVALID_BUFFER', "write: the lease belongs to another pool, whose buffers this connection's ring cannot use");
+    if (slot.slab.owner !== this.#alloc)
+      throw new RioError(
+        'ERR_RIO_INVALID_BUFFER',
+        "write: the lease belongs to another pool, whose buffers this connection's ring cannot use",
+      );
     const n = length ?? lease.length;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > lease.length) {
       throw new RioError('ERR_RIO_INVALID_LENGTH', `write: length must be an integer from 1 to ${lease.length}`);

@@ -10,7 +10,7 @@
  * turn's submissions go to the kernel in one submit (reactor.ts).
  */
 import * as os from 'node:os';
-import { RioError, leaseSlot, type Lease, type SlabPool } from '@riopool/core';
+import { type RioError, leaseSlot, type Lease, type SlabPool } from '@riopool/core';
 import type { Sockets } from '../backend';
 import { allocatorOf, registrarOf, type Pool } from '../pool';
 import { netError, type Transport, type TransportSink } from './connection';

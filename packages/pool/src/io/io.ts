@@ -48,7 +48,6 @@ export interface Io {
   connect(host: string, port: number, receiveSize: number): Promise<Transport>;
 }
 
-
 class NetIo implements Io {
   readonly datapath = 'net' as const;
   constructor(readonly reason: string) {}

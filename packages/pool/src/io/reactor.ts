@@ -77,7 +77,12 @@ export class Reactor {
   /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its lease). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
-    this.begin(OpKind.Cancel, undefined, () => {}, (op) => this.ring.cancel(op, target));
+    this.begin(
+      OpKind.Cancel,
+      undefined,
+      () => {},
+      (op) => this.ring.cancel(op, target),
+    );
   }
 
   shutdown(fd: number, done: OpDone): number {

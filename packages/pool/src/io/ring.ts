@@ -11,7 +11,7 @@
  */
 
 /** What an operation does; the reactor keeps it beside the op id. */
-export const enum OpKind {
+export enum OpKind {
   Accept = 1,
   Connect = 2,
   Receive = 3,

@@ -42,7 +42,8 @@ function checkOptions(options: IoOptions, pool: Pool): Required<Pick<IoOptions, 
     throw new RioError('ERR_RIO_INVALID_LENGTH', `receiveSize must be an integer from 1 to ${max}`);
   }
   const hwm = options.highWaterMark;
-  if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0))) throw new RioError('ERR_RIO_INVALID_OPTION', 'highWaterMark must be a number >= 0');
+  if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0)))
+    throw new RioError('ERR_RIO_INVALID_OPTION', 'highWaterMark must be a number >= 0');
   return { receiveSize };
 }
 
@@ -88,11 +89,13 @@ export class Server extends EventEmitter {
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
     const host = options.host ?? '127.0.0.1';
     if (io.datapath === 'uring') {
-      return io.listen(this, host, options.port ?? 0, options.backlog ?? 511, this.#receiveSize, (t) => this.#accepted(t)).then(({ address, stop }) => {
-        this.#stopUring = stop;
-        this.#address = address;
-        return address;
-      });
+      return io
+        .listen(this, host, options.port ?? 0, options.backlog ?? 511, this.#receiveSize, (t) => this.#accepted(t))
+        .then(({ address, stop }) => {
+          this.#stopUring = stop;
+          this.#address = address;
+          return address;
+        });
     }
     const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
       this.#accepted(new NetTransport(this.#pool, this.#receiveSize, (reader) => adoptSocket(accepted, reader)));

@@ -3,7 +3,7 @@
  * (leaseReader) and sending from them. Used where io_uring cannot run (another OS, an old
  * kernel, io_uring disabled, a backend that is not `uring`), and said so in stats().io.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { Lease } from '@riopool/core';
 import { attachReader, leaseReader, type LeaseReader } from '../net';
 import type { Pool } from '../pool';

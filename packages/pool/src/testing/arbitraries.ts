@@ -22,17 +22,16 @@ function fastCheck(): typeof FastCheck {
     try {
       loaded = require('fast-check') as typeof FastCheck;
     } catch (e) {
-      throw new RioError('ERR_RIO_INVALID_OPTION', '@riopool/pool/testing: the arbitraries need fast-check (npm i -D fast-check)', { cause: e });
+      throw new RioError('ERR_RIO_INVALID_OPTION', '@riopool/pool/testing: the arbitraries need fast-check (npm i -D fast-check)', {
+        cause: e,
+      });
     }
   }
   return loaded;
 }
 
 /** One step of a workload: acquire a length, or retain / release the live lease at `pick`. */
-export type WorkloadStep =
-  | { kind: 'acquire'; length: number }
-  | { kind: 'retain'; pick: number }
-  | { kind: 'release'; pick: number };
+export type WorkloadStep = { kind: 'acquire'; length: number } | { kind: 'retain'; pick: number } | { kind: 'release'; pick: number };
 
 /**
  * Request lengths weighted like a server's: a few hot sizes, then small, page-sized and (up to
@@ -52,7 +51,9 @@ export function lengthArbitrary(options: { max?: number; pageSize?: number } = {
 }
 
 /** Sequences of acquire / retain / release steps (releases outnumber retains). */
-export function workloadArbitrary(options: { maxSteps?: number; max?: number; pageSize?: number } = {}): FastCheck.Arbitrary<WorkloadStep[]> {
+export function workloadArbitrary(
+  options: { maxSteps?: number; max?: number; pageSize?: number } = {},
+): FastCheck.Arbitrary<WorkloadStep[]> {
   const fc = fastCheck();
   const step: FastCheck.Arbitrary<WorkloadStep> = fc.oneof(
     { arbitrary: lengthArbitrary(options).map((length) => ({ kind: 'acquire' as const, length })), weight: 3 },

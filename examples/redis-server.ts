@@ -2,7 +2,8 @@
  * A small Redis-protocol server whose every receive and send buffer comes from a riopool pool.
  *
  * Commands: PING [msg], ECHO msg, SET key value, GET key, DEL key [key ...], QUIT, and for
- * tools that ask on connect, COMMAND and CONFIG GET (both answer an empty array). Requests may
+ * tools and client libraries that ask on connect, COMMAND and CONFIG GET (both answer an empty
+ * array), HELLO 2 (HELLO 3 is refused: this server speaks RESP2), CLIENT and SELECT (+OK). Requests may
  * be RESP arrays or inline commands, pipelined. The admin command RIOPOOL FOOTPRINT (or STATS)
  * answers the pool's footprint (or stats) as JSON; SIGUSR2 prints the footprint to stderr.
  *
@@ -224,6 +225,36 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
       case 'COMMAND':
       case 'CONFIG':
         return out.ascii('*0\r\n');
+      case 'HELLO': {
+        // Clients that speak RESP3 first ask with HELLO; this server speaks RESP2 only.
+        const proto = args.length > 1 ? ascii(args[1]!) : '2';
+        if (proto !== '2') return out.error('NOPROTO sorry, this protocol version is not supported');
+        out.ascii('*14\r\n');
+        for (const [k, v] of [
+          ['server', 'riopool-example'],
+          ['version', '7.0.0'],
+        ]) {
+          out.bulk(Buffer.from(k!));
+          out.bulk(Buffer.from(v!));
+        }
+        out.bulk(Buffer.from('proto'));
+        out.integer(2);
+        out.bulk(Buffer.from('id'));
+        out.integer(1);
+        for (const [k, v] of [
+          ['mode', 'standalone'],
+          ['role', 'master'],
+        ]) {
+          out.bulk(Buffer.from(k!));
+          out.bulk(Buffer.from(v!));
+        }
+        out.bulk(Buffer.from('modules'));
+        return out.ascii('*0\r\n');
+      }
+      case 'CLIENT':
+      case 'SELECT':
+        // CLIENT SETINFO / SETNAME, SELECT 0: what client libraries send on connect.
+        return out.simple('OK');
       case 'QUIT':
         out.simple('OK');
         return 'quit';

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { startRedisServer, type RedisServer } from '../../examples/redis-server';
 import { ReplyReader, command, type Reply } from './resp';
 import { checkInvariants } from '@riopool/pool/testing';
+import { createClient } from '@redis/client';
+import Redis from 'ioredis';
 
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
@@ -80,6 +82,31 @@ describe.each(['uring', 'net'] as const)('io %s', (io) => {
     await waitFor(() => server.connections === 0, 'the server to see every client go');
     expect(server.pool.stats().totals.leased).toBe(0);
     checkInvariants(server.pool);
+  });
+
+  test('client libraries: ioredis and @redis/client, pipelined, as applications use them', async () => {
+    // ioredis asks INFO before it is ready (this server does not implement it): no ready check.
+    const io = new Redis({ port: server.port, host: '127.0.0.1', enableReadyCheck: false, lazyConnect: true, maxRetriesPerRequest: 0 });
+    await io.connect();
+    const p = io.pipeline();
+    for (let i = 0; i < 200; i++) p.set(`io:${i}`, `value ${i}`);
+    for (let i = 0; i < 200; i++) p.get(`io:${i}`);
+    const results = await p.exec();
+    expect(results!.slice(0, 200).every(([err, v]) => err === null && v === 'OK')).toBe(true);
+    expect(results!.slice(200).map(([, v]) => v)).toEqual(Array.from({ length: 200 }, (_, i) => `value ${i}`));
+    expect(await io.del('io:1', 'io:2', 'missing')).toBe(2);
+    io.disconnect();
+    // node-redis pipelines concurrent commands on one connection; RESP2 (HELLO 3 is refused).
+    const nr = createClient({ RESP: 2, socket: { port: server.port, host: '127.0.0.1' } });
+    await nr.connect();
+    const sets = await Promise.all(Array.from({ length: 100 }, (_, i) => nr.set(`nr:${i}`, Buffer.alloc(1000 + i, i))));
+    expect(sets.every((r) => r === 'OK')).toBe(true);
+    const gets = await Promise.all(Array.from({ length: 100 }, (_, i) => nr.get(`nr:${i}`)));
+    expect(gets.map((g) => g?.length)).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i));
+    expect(await nr.ping()).toBe('PONG');
+    await nr.quit();
+    await waitFor(() => server.connections === 0, 'the clients to go');
+    expect(server.pool.stats().totals.leased).toBe(0);
   });
 
   test('inline commands, errors and the admin command', async () => {

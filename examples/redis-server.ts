@@ -76,7 +76,8 @@ class ReplyWriter {
     this.pos += bytes.length;
   }
   simple(s: string): void {
-    this.ascii(`+${s}\r\n`);
+    if (s === 'OK') this.raw(OK);
+    else this.ascii(`+${s}\r\n`);
   }
   error(s: string): void {
     this.ascii(`-${s}\r\n`);
@@ -86,7 +87,7 @@ class ReplyWriter {
   }
   bulk(bytes: Uint8Array | null): void {
     if (bytes === null) {
-      this.ascii('$-1\r\n');
+      this.raw(NULL_BULK);
       return;
     }
     this.ascii(`$${bytes.length}\r\n`);
@@ -97,8 +98,14 @@ class ReplyWriter {
 
 type Parsed = { args: Uint8Array[]; next: number } | 'incomplete' | { error: string };
 
-/** Reads a decimal integer line starting at i (after the type byte); returns [value, next]. */
-function readLine(buf: Uint8Array, i: number, end: number): [number, number] | null {
+/** Where readLine stopped: the index after the line's CR LF (a module variable: no array per line). */
+let lineNext = 0;
+
+/**
+ * Reads a decimal integer line starting at i (after the type byte): returns its value (NaN for
+ * a byte that is not a digit) and sets lineNext, or returns null when the line is incomplete.
+ */
+function readLine(buf: Uint8Array, i: number, end: number): number | null {
   let n = 0;
   let neg = false;
   if (i < end && buf[i] === 45 /* - */) {
@@ -109,9 +116,13 @@ function readLine(buf: Uint8Array, i: number, end: number): [number, number] | n
     const c = buf[i]!;
     if (c === CR) {
       if (i + 1 >= end) return null;
-      return [neg ? -n : n, i + 2];
+      lineNext = i + 2;
+      return neg ? -n : n;
     }
-    if (c < 48 || c > 57) return [NaN, i];
+    if (c < 48 || c > 57) {
+      lineNext = i;
+      return NaN;
+    }
     n = n * 10 + (c - 48);
   }
   return null;
@@ -120,18 +131,18 @@ function readLine(buf: Uint8Array, i: number, end: number): [number, number] | n
 /** Parses one request at `start`. Args are views into `buf`: valid until its lease is released. */
 function parseRequest(buf: Uint8Array, start: number, end: number): Parsed {
   if (buf[start] === 42 /* * */) {
-    const head = readLine(buf, start + 1, end);
-    if (head === null) return 'incomplete';
-    const [count, afterHead] = head;
+    const count = readLine(buf, start + 1, end);
+    if (count === null) return 'incomplete';
+    const afterHead = lineNext;
     if (!Number.isInteger(count) || count < 0 || count > 1024 * 1024) return { error: 'ERR Protocol error: invalid multibulk length' };
     const args: Uint8Array[] = [];
     let i = afterHead;
     for (let k = 0; k < count; k++) {
       if (i >= end) return 'incomplete';
       if (buf[i] !== 36 /* $ */) return { error: "ERR Protocol error: expected '$'" };
-      const line = readLine(buf, i + 1, end);
-      if (line === null) return 'incomplete';
-      const [len, afterLen] = line;
+      const len = readLine(buf, i + 1, end);
+      if (len === null) return 'incomplete';
+      const afterLen = lineNext;
       if (!Number.isInteger(len) || len < 0 || len > MAX_REQUEST) return { error: 'ERR Protocol error: invalid bulk length' };
       if (afterLen + len + 2 > end) return 'incomplete';
       args.push(buf.subarray(afterLen, afterLen + len));
@@ -158,6 +169,16 @@ function parseRequest(buf: Uint8Array, start: number, end: number): Parsed {
 }
 
 const ascii = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** True when the bytes spell `name` (upper case ASCII), in any case: no string is made. */
+function isCommand(b: Uint8Array, name: string): boolean {
+  if (b.length !== name.length) return false;
+  for (let i = 0; i < b.length; i++) if ((b[i]! & 0xdf) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+const OK = Buffer.from('+OK\r\n');
+const NULL_BULK = Buffer.from('$-1\r\n');
 
 export interface RedisServer {
   pool: Pool;
@@ -199,6 +220,13 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
 
   function execute(args: Uint8Array[], out: ReplyWriter): 'quit' | void {
     if (args.length === 0) return;
+    // The two commands a cache serves most, matched on bytes; the rest below.
+    const first = args[0]!;
+    if (args.length === 2 && isCommand(first, 'GET')) return out.bulk(store.get(ascii(args[1]!)) ?? null);
+    if (args.length === 3 && isCommand(first, 'SET')) {
+      store.set(ascii(args[1]!), Buffer.from(args[2]!)); // the value outlives the receive lease: copy it
+      return out.simple('OK');
+    }
     const name = ascii(args[0]!).toUpperCase();
     switch (name) {
       case 'PING':

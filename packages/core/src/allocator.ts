@@ -68,7 +68,7 @@ function poolClosed(): RioError {
 function notAnOut(): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
 }
-export function notAHandle(what: string, handle: unknown): RioError {
+function notAHandle(what: string, handle: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${String(handle)} is not a handle of this pool`);
 }
 

@@ -6,7 +6,8 @@
  * be a use after free in the kernel).
  */
 import type { MemoryRegistrar } from '@riopool/core';
-import { OpKind, type Ring, ERRNO } from '../src/io/ring';
+import * as os from 'node:os';
+import { OpKind, type Ring } from '../src/io/ring';
 
 export interface FakeOp {
   op: number;
@@ -87,7 +88,7 @@ export class FakeRing implements Ring {
         if (target !== undefined) {
           this.inKernel.splice(this.inKernel.indexOf(target), 1);
           this.checkBuffer(target, 'completion');
-          done.push([target.op, -ERRNO.ECANCELED]);
+          done.push([target.op, -os.constants.errno.ECANCELED]);
         }
         done.push([o.op, target === undefined ? -2 : 0]); // -ENOENT: nothing to cancel
         continue;

@@ -16,7 +16,6 @@ import { allocatorOf, registrarOf, type Pool } from '../pool';
 import { netError, type Transport, type TransportSink } from './connection';
 import type { Io, IoStats } from './io';
 import { Reactor } from './reactor';
-import { ERRNO } from './ring';
 import type { AddressInfo, Server } from './server';
 
 const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -165,7 +164,7 @@ class UringIo implements Io {
           return;
         }
         if (result >= 0) accepted(new UringTransport(this.reactor, alloc, result, receiveSize));
-        else if (result !== -ERRNO.ECANCELED) server.emit('error', resultError(result, 'accept'));
+        else if (result !== -os.constants.errno.ECANCELED) server.emit('error', resultError(result, 'accept'));
         next();
       });
     };

@@ -41,14 +41,3 @@ export interface Ring {
   /** Where completions go: `count` op ids and results, one call per batch. */
   onCompletions(handler: (ops: Int32Array, results: Int32Array, count: number) => void): void;
 }
-
-/** errno values the datapath treats specially (Linux numbering; the addon reports these). */
-export const ERRNO = {
-  ECANCELED: 125,
-  ECONNRESET: 104,
-  EPIPE: 32,
-  ECONNREFUSED: 111,
-  ENOTCONN: 107,
-  EAGAIN: 11,
-  EINTR: 4,
-} as const;

@@ -51,28 +51,32 @@ const plainAlloc: Alloc = (n) => ({ bytes: Buffer.allocUnsafe(n), length: n, rel
 /** Replies to one batch of requests, written into one buffer that grows by doubling. */
 class ReplyWriter {
   lease: Bytes;
+  /** lease.bytes, read once per buffer (a lease's getter checks that it is live). */
+  bytes: Uint8Array;
   pos = 0;
   constructor(
     private readonly alloc: Alloc,
     size: number,
   ) {
     this.lease = alloc(size);
+    this.bytes = this.lease.bytes;
   }
   private ensure(n: number): void {
-    if (this.pos + n <= this.lease.length) return;
+    if (this.pos + n <= this.bytes.length) return;
     const bigger = this.alloc(Math.max(this.lease.length * 2, this.pos + n));
-    bigger.bytes.set(this.lease.bytes.subarray(0, this.pos));
+    bigger.bytes.set(this.bytes.subarray(0, this.pos));
     this.lease.release();
     this.lease = bigger;
+    this.bytes = bigger.bytes;
   }
   ascii(s: string): void {
     this.ensure(s.length);
-    const b = this.lease.bytes;
+    const b = this.bytes;
     for (let i = 0; i < s.length; i++) b[this.pos++] = s.charCodeAt(i);
   }
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
-    this.lease.bytes.set(bytes, this.pos);
+    this.bytes.set(bytes, this.pos);
     this.pos += bytes.length;
   }
   simple(s: string): void {
@@ -96,9 +100,20 @@ class ReplyWriter {
   }
 }
 
-type Parsed = { args: Uint8Array[]; next: number } | 'incomplete' | { error: string };
+/*
+ * The parser leaves what it read in module variables, so a request costs no object and no view
+ * per argument: argument k is bytes [argStart[k], argEnd[k]) of the buffer it parsed.
+ */
+const argStart: number[] = [];
+const argEnd: number[] = [];
+let argCount = 0;
+/** parseRequest's results other than the index after the request. */
+const INCOMPLETE = -1;
+const PROTOCOL_ERROR = -2;
+/** Why parseRequest returned PROTOCOL_ERROR. */
+let protocolError = '';
 
-/** Where readLine stopped: the index after the line's CR LF (a module variable: no array per line). */
+/** Where readLine stopped: the index after the line's CR LF. */
 let lineNext = 0;
 
 /**
@@ -128,53 +143,81 @@ function readLine(buf: Uint8Array, i: number, end: number): number | null {
   return null;
 }
 
-/** Parses one request at `start`. Args are views into `buf`: valid until its lease is released. */
-function parseRequest(buf: Uint8Array, start: number, end: number): Parsed {
+function fail(message: string): number {
+  protocolError = message;
+  return PROTOCOL_ERROR;
+}
+
+/**
+ * Parses one request at `start`: returns the index after it (its arguments in argStart / argEnd /
+ * argCount), INCOMPLETE, or PROTOCOL_ERROR (the reason in protocolError).
+ */
+function parseRequest(buf: Uint8Array, start: number, end: number): number {
+  argCount = 0;
   if (buf[start] === 42 /* * */) {
     const count = readLine(buf, start + 1, end);
-    if (count === null) return 'incomplete';
-    const afterHead = lineNext;
-    if (!Number.isInteger(count) || count < 0 || count > 1024 * 1024) return { error: 'ERR Protocol error: invalid multibulk length' };
-    const args: Uint8Array[] = [];
-    let i = afterHead;
+    if (count === null) return INCOMPLETE;
+    if (!Number.isInteger(count) || count < 0 || count > 1024 * 1024) return fail('ERR Protocol error: invalid multibulk length');
+    let i = lineNext;
     for (let k = 0; k < count; k++) {
-      if (i >= end) return 'incomplete';
-      if (buf[i] !== 36 /* $ */) return { error: "ERR Protocol error: expected '$'" };
+      if (i >= end) return INCOMPLETE;
+      if (buf[i] !== 36 /* $ */) return fail("ERR Protocol error: expected '$'");
       const len = readLine(buf, i + 1, end);
-      if (len === null) return 'incomplete';
-      const afterLen = lineNext;
-      if (!Number.isInteger(len) || len < 0 || len > MAX_REQUEST) return { error: 'ERR Protocol error: invalid bulk length' };
-      if (afterLen + len + 2 > end) return 'incomplete';
-      args.push(buf.subarray(afterLen, afterLen + len));
-      i = afterLen + len + 2;
+      if (len === null) return INCOMPLETE;
+      if (!Number.isInteger(len) || len < 0 || len > MAX_REQUEST) return fail('ERR Protocol error: invalid bulk length');
+      const at = lineNext;
+      if (at + len + 2 > end) return INCOMPLETE;
+      argStart[k] = at;
+      argEnd[k] = at + len;
+      i = at + len + 2;
     }
-    return { args, next: i };
+    argCount = count;
+    return i;
   }
   // Inline command: one line, words separated by spaces.
   for (let i = start; i < end; i++) {
     if (buf[i] === LF) {
       const lineEnd = i > start && buf[i - 1] === CR ? i - 1 : i;
-      const args: Uint8Array[] = [];
       let w = start;
       for (let j = start; j <= lineEnd; j++) {
         if (j === lineEnd || buf[j] === 32) {
-          if (j > w) args.push(buf.subarray(w, j));
+          if (j > w) {
+            argStart[argCount] = w;
+            argEnd[argCount++] = j;
+          }
           w = j + 1;
         }
       }
-      return { args, next: i + 1 };
+      return i + 1;
     }
   }
-  return end - start > MAX_REQUEST ? { error: 'ERR Protocol error: too big inline request' } : 'incomplete';
+  return end - start > MAX_REQUEST ? fail('ERR Protocol error: too big inline request') : INCOMPLETE;
 }
 
-const ascii = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+/** Argument k of the last request, as a string (one byte per character) or as a view. */
+const argString = (data: Buffer, k: number) => data.toString('latin1', argStart[k], argEnd[k]);
+const argBytes = (data: Buffer, k: number) => data.subarray(argStart[k], argEnd[k]);
 
-/** True when the bytes spell `name` (upper case ASCII), in any case: no string is made. */
-function isCommand(b: Uint8Array, name: string): boolean {
-  if (b.length !== name.length) return false;
-  for (let i = 0; i < b.length; i++) if ((b[i]! & 0xdf) !== name.charCodeAt(i)) return false;
+/** True when argument k spells `name` (upper case ASCII), in any case: no string is made. */
+function argIs(data: Uint8Array, k: number, name: string): boolean {
+  const s = argStart[k]!;
+  if (argEnd[k]! - s !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if ((data[s + i]! & 0xdf) !== name.charCodeAt(i)) return false;
   return true;
+}
+
+/** The bytes as a Buffer (one view per read, for Buffer's string and copy methods). */
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** A value as the store keeps it: its whole bulk reply (`$<length>\r\n<bytes>\r\n`), so GET is one copy. */
+function bulkReply(data: Buffer, start: number, end: number): Buffer {
+  const head = `$${end - start}\r\n`;
+  const reply = Buffer.allocUnsafe(head.length + (end - start) + 2);
+  reply.write(head, 0, 'latin1');
+  data.copy(reply, head.length, start, end);
+  reply[reply.length - 2] = CR;
+  reply[reply.length - 1] = LF;
+  return reply;
 }
 
 const OK = Buffer.from('+OK\r\n');
@@ -216,38 +259,38 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   const plain = options.buffers === 'plain';
   const io = plain ? 'plain' : (options.io ?? 'uring');
   const alloc: Alloc = plain ? plainAlloc : (n) => pool.acquire(n);
+  /** Key -> the value's whole bulk reply (bulkReply). */
   const store = new Map<string, Buffer>();
 
-  function execute(args: Uint8Array[], out: ReplyWriter): 'quit' | void {
-    if (args.length === 0) return;
+  /** Runs the request parseRequest read last (its arguments are in `data`). */
+  function execute(data: Buffer, out: ReplyWriter): 'quit' | void {
+    const argc = argCount;
+    if (argc === 0) return;
     // The two commands a cache serves most, matched on bytes; the rest below.
-    const first = args[0]!;
-    if (args.length === 2 && isCommand(first, 'GET')) return out.bulk(store.get(ascii(args[1]!)) ?? null);
-    if (args.length === 3 && isCommand(first, 'SET')) {
-      store.set(ascii(args[1]!), Buffer.from(args[2]!)); // the value outlives the receive lease: copy it
+    if (argc === 2 && argIs(data, 0, 'GET')) return out.raw(store.get(argString(data, 1)) ?? NULL_BULK);
+    if (argc === 3 && argIs(data, 0, 'SET')) {
+      // The value outlives the receive buffer: the store keeps a copy, as its bulk reply.
+      store.set(argString(data, 1), bulkReply(data, argStart[2]!, argEnd[2]!));
       return out.simple('OK');
     }
-    const name = ascii(args[0]!).toUpperCase();
+    const name = argString(data, 0).toUpperCase();
     switch (name) {
       case 'PING':
-        if (args.length === 1) out.simple('PONG');
-        else if (args.length === 2) out.bulk(args[1]!);
+        if (argc === 1) out.simple('PONG');
+        else if (argc === 2) out.bulk(argBytes(data, 1));
         else out.error("ERR wrong number of arguments for 'ping' command");
         return;
       case 'ECHO':
-        if (args.length !== 2) return out.error("ERR wrong number of arguments for 'echo' command");
-        return out.bulk(args[1]!);
+        if (argc !== 2) return out.error("ERR wrong number of arguments for 'echo' command");
+        return out.bulk(argBytes(data, 1));
       case 'SET':
-        if (args.length !== 3) return out.error(args.length < 3 ? "ERR wrong number of arguments for 'set' command" : 'ERR syntax error');
-        store.set(ascii(args[1]!), Buffer.from(args[2]!)); // the value outlives the receive lease: copy it
-        return out.simple('OK');
+        return out.error(argc < 3 ? "ERR wrong number of arguments for 'set' command" : 'ERR syntax error');
       case 'GET':
-        if (args.length !== 2) return out.error("ERR wrong number of arguments for 'get' command");
-        return out.bulk(store.get(ascii(args[1]!)) ?? null);
+        return out.error("ERR wrong number of arguments for 'get' command");
       case 'DEL': {
-        if (args.length < 2) return out.error("ERR wrong number of arguments for 'del' command");
+        if (argc < 2) return out.error("ERR wrong number of arguments for 'del' command");
         let n = 0;
-        for (let i = 1; i < args.length; i++) if (store.delete(ascii(args[i]!))) n++;
+        for (let k = 1; k < argc; k++) if (store.delete(argString(data, k))) n++;
         return out.integer(n);
       }
       case 'COMMAND':
@@ -255,7 +298,7 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
         return out.ascii('*0\r\n');
       case 'HELLO': {
         // Clients that speak RESP3 first ask with HELLO; this server speaks RESP2 only.
-        const proto = args.length > 1 ? ascii(args[1]!) : '2';
+        const proto = argc > 1 ? argString(data, 1) : '2';
         if (proto !== '2') return out.error('NOPROTO sorry, this protocol version is not supported');
         out.ascii('*14\r\n');
         for (const [k, v] of [
@@ -287,7 +330,7 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
         out.simple('OK');
         return 'quit';
       case 'RIOPOOL': {
-        const sub = args.length > 1 ? ascii(args[1]!).toUpperCase() : '';
+        const sub = argc > 1 ? argString(data, 1).toUpperCase() : '';
         if (sub === 'FOOTPRINT') return out.bulk(Buffer.from(JSON.stringify(pool.footprint())));
         if (sub === 'STATS') return out.bulk(Buffer.from(JSON.stringify(pool.stats())));
         return out.error('ERR RIOPOOL takes FOOTPRINT or STATS');
@@ -316,20 +359,20 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
         lease.release();
         pending = null;
       }
-      const data = owner.bytes;
+      const data = asBuffer(owner.bytes);
       const out = new ReplyWriter(alloc, 4096);
       let at = 0;
       let quit = false;
       while (at < length && !quit) {
-        const parsed = parseRequest(data, at, length);
-        if (parsed === 'incomplete') break;
-        if ('error' in parsed) {
-          out.error(parsed.error);
+        const next = parseRequest(data, at, length);
+        if (next === INCOMPLETE) break;
+        if (next === PROTOCOL_ERROR) {
+          out.error(protocolError);
           quit = true;
           break;
         }
-        at = parsed.next;
-        quit = execute(parsed.args, out) === 'quit';
+        at = next;
+        quit = execute(data, out) === 'quit';
       }
       if (at < length && !quit) {
         pendingLength = length - at;

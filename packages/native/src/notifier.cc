@@ -72,9 +72,11 @@ class UvNotifier final : public Notifier {
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<UvNotifier*>(handle->data);
     if (status < 0) return;
+    // One read resets the counter (no EFD_SEMAPHORE): a second would only return EAGAIN. Its
+    // result does not matter: Deliver drains whatever is ready either way.
     uint64_t count;
-    while (read(self->efd_, &count, sizeof count) > 0) {
-    }
+    ssize_t r = read(self->efd_, &count, sizeof count);
+    (void)r;
     self->Deliver();
   }
 

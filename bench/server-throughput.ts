@@ -9,10 +9,17 @@
  *   redis   redis-server (C), if installed
  *
  * Reported: the median over ROUNDS (default 3) of requests/s and of redis-benchmark's p50 and
- * p99 latency, and each server's throughput over plain's. Needs redis-benchmark (redis-tools);
- * redis-server (Debian: redis-server) is optional.
+ * p99 latency, each server's throughput over plain's, and the server's CPU time per request (user
+ * + system, SET and GET together): what the datapath changes, whatever the client can do.
+ *
+ * With two or more CPUs the server runs on the last one and redis-benchmark on the first
+ * (taskset, util-linux; PIN=0 turns it off): unpinned, the scheduler sometimes puts both on one
+ * CPU and single runs swing by 2x. Needs redis-benchmark (redis-tools); redis-server (Debian:
+ * redis-server) is optional.
  */
 import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { startRedisServer } from '@riopool/examples/redis-server';
 import { header } from './support';
@@ -30,7 +37,30 @@ interface Sample {
   p99: number;
 }
 
-async function load(port: number, pipeline: number): Promise<Record<string, Sample>> {
+/** CPUs for the server and the client, or none (one CPU, no taskset, or PIN=0). */
+const pin = ((): { server: string; client: string } | undefined => {
+  const cpus = os.availableParallelism();
+  if (process.env.PIN === '0' || cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
+  return { server: String(cpus - 1), client: '0' };
+})();
+
+/** `command args` as argv, run on `cpu` when pinning. */
+const onCpu = (cpu: string | undefined, command: string, args: string[]): [string, string[]] =>
+  cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+
+/** CPU time (user + system) of a process so far, in microseconds: /proc/<pid>/stat, in clock ticks. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat(5); after "pid (comm) " they are the 12th and 13th.
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+/** Loads the server on `port`; returns each command's sample and the server's CPU per request. */
+async function load(
+  port: number,
+  pipeline: number,
+  serverCpu: () => number,
+): Promise<{ samples: Record<string, Sample>; cpuPerRequest: number }> {
   const args = [
     '-p',
     String(port),
@@ -46,7 +76,9 @@ async function load(port: number, pipeline: number): Promise<Record<string, Samp
     '256',
     '--csv',
   ];
-  const { stdout } = await run('redis-benchmark', args, { timeout: 300_000 });
+  const before = serverCpu();
+  const { stdout } = await run(...onCpu(pin?.client, 'redis-benchmark', args), { timeout: 300_000 });
+  const cpuPerRequest = (serverCpu() - before) / (2 * REQUESTS[pipeline]!);
   const out: Record<string, Sample> = {};
   const lines = stdout.trim().split('\n');
   const head = lines[0]!.split(',').map((c) => c.replace(/"/g, ''));
@@ -55,13 +87,21 @@ async function load(port: number, pipeline: number): Promise<Record<string, Samp
     const col = (name: string) => Number(cells[head.indexOf(name)]);
     out[cells[0]!] = { rps: col('rps'), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') };
   }
-  return out;
+  return { samples: out, cpuPerRequest };
 }
 
-async function withServer<T>(kind: Kind, f: (port: number) => Promise<T>): Promise<T> {
+/** This process's CPU time in microseconds (the example servers run in it). */
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+async function withServer<T>(kind: Kind, f: (port: number, serverCpu: () => number) => Promise<T>): Promise<T> {
   if (kind === 'redis') {
     const port = 6400 + Math.floor(Math.random() * 500);
-    const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child: ChildProcess = spawn(...onCpu(pin?.server, 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']), {
+      stdio: 'ignore',
+    });
     try {
       for (let i = 0; i < 100; i++) {
         if (
@@ -72,7 +112,7 @@ async function withServer<T>(kind: Kind, f: (port: number) => Promise<T>): Promi
           break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      return await f(port);
+      return await f(port, () => cpuMicros(child.pid!));
     } finally {
       child.kill();
     }
@@ -80,7 +120,7 @@ async function withServer<T>(kind: Kind, f: (port: number) => Promise<T>): Promi
   const server = await startRedisServer({ port: 0, ...(kind === 'plain' ? { buffers: 'plain' as const } : { io: kind }) });
   if (server.io !== kind) throw new Error(`asked for ${kind}, the example runs ${server.io}: ${server.pool.stats().io.reason}`);
   try {
-    return await f(server.port);
+    return await f(server.port, ownCpu);
   } finally {
     await server.close();
   }
@@ -98,14 +138,21 @@ async function main(): Promise<void> {
   const kinds: Kind[] = ['plain', 'net', 'uring'];
   if (spawnSync('redis-server', ['--version']).status === 0) kinds.push('redis');
   else console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
+  if (pin !== undefined) {
+    // Every thread of this process (the example servers run here) on the server's CPU.
+    spawnSync('taskset', ['-a', '-p', '-c', pin.server, String(process.pid)]);
+    console.log(`server on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
+  } else console.log('not pinned: one CPU, no taskset, or PIN=0');
   const samples = new Map<string, Sample[]>();
+  const cpu = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round, so no server always runs first or last.
     const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]!);
     for (const kind of order) {
       for (const pipeline of PIPELINES) {
-        const r = await withServer(kind, (port) => load(port, pipeline));
-        for (const [cmd, sample] of Object.entries(r)) {
+        const r = await withServer(kind, (port, serverCpu) => load(port, pipeline, serverCpu));
+        cpu.set(`${kind} P${pipeline}`, [...(cpu.get(`${kind} P${pipeline}`) ?? []), r.cpuPerRequest]);
+        for (const [cmd, sample] of Object.entries(r.samples)) {
           const key = `${kind} ${cmd} P${pipeline}`;
           samples.set(key, [...(samples.get(key) ?? []), sample]);
         }
@@ -114,8 +161,8 @@ async function main(): Promise<void> {
   }
   for (const pipeline of PIPELINES) {
     console.log(`\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command, median of ${ROUNDS} rounds)\n`);
-    console.log('| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    console.log('| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms | server CPU µs/req |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const kind of kinds) {
       const cells: string[] = [];
       for (const cmd of ['SET', 'GET']) {
@@ -128,6 +175,7 @@ async function main(): Promise<void> {
           `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`,
         );
       }
+      cells.push(median(cpu.get(`${kind} P${pipeline}`) ?? [NaN]).toFixed(2));
       console.log(`| ${kind} | ${cells.join(' | ')} |`);
     }
   }

@@ -14,6 +14,7 @@ export type { BackendKind, Fallback, FallbackRecord } from './backend';
 export { leaseReader, attachReader, adoptSocket, writeLease, type LeaseReader } from './net';
 export { createServer, connect, type Server, type IoOptions, type ListenOptions, type AddressInfo } from './io/server';
 export type { Connection, ConnectionOptions } from './io/connection';
+export { toDuplex, type DuplexOptions } from './io/stream';
 export type { Datapath, IoStats } from './io/io';
 export {
   RioError,

@@ -3,7 +3,7 @@
  *
  *   conn.on('data', (lease, length) => { ...; lease.release(); })   // the listener owns the lease
  *   conn.write(lease, length?)    // false above the high-water mark; 'drain' when below again
- *   conn.end()                    // after the queued writes, shut down the sending side
+ *   conn.end()                    // after the queued writes, shut down the sending side ('finish')
  *   conn.destroy()                // cancel what is in flight; 'close' once it has completed
  *
  * A Transport moves the bytes (transport.ts: the uring datapath's ring, or node:net); this file
@@ -57,6 +57,9 @@ export function netError(code: string | undefined, message: string, cause?: unkn
   return new RioError(c, message, cause === undefined ? undefined : { cause });
 }
 
+/** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */
+export let connectionAllocator: (conn: Connection) => SlabPool;
+
 interface Queued {
   lease: Lease;
   offset: number;
@@ -105,6 +108,15 @@ export class Connection extends EventEmitter {
   /** True once 'close' has been emitted. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True once end() has sent every queued write and shut the sending side down ('finish'). */
+  get finished(): boolean {
+    return this.#shutdownSent;
+  }
+
+  static {
+    connectionAllocator = (conn) => conn.#alloc;
   }
 
   /**
@@ -187,6 +199,7 @@ export class Connection extends EventEmitter {
       if (this.#ending && !this.#shutdownSent) {
         this.#shutdownSent = true;
         this.#transport.shutdown();
+        this.emit('finish');
         if (this.#readEnded) this.destroy();
       }
       return;

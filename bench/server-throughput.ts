@@ -1,11 +1,12 @@
 /**
- * Scenario 5: loopback server throughput. The example Redis-protocol server three ways, and
+ * Scenario 5: loopback server throughput. The example Redis-protocol server four ways, and
  * Debian's C redis-server as the outside reference, each loaded by redis-benchmark (SET and GET,
  * 256-byte values, 50 connections) at pipelines of 16 and of 1, alternated in one run:
  *
  *   plain   node:net, Node's own read buffers, Buffer.allocUnsafe replies (the baseline)
  *   net     node:net reading into and writing from pool leases
  *   uring   registered I/O: every receive and send an io_uring fixed-buffer operation
+ *   stream  the same ring through toDuplex (node:stream): a copy each way, Buffers in and out
  *   redis   redis-server (C), if installed
  *
  * Reported: the median over ROUNDS (default 3) of requests/s and of redis-benchmark's p50 and
@@ -29,7 +30,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PIPELINES = [16, 1];
 // Enough requests per run that each server runs warm (JIT) for most of it.
 const REQUESTS: Record<number, number> = { 16: 1_000_000, 1: 100_000 };
-type Kind = 'plain' | 'net' | 'uring' | 'redis';
+type Kind = 'plain' | 'net' | 'uring' | 'stream' | 'redis';
 
 interface Sample {
   rps: number;
@@ -130,12 +131,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
-  header('loopback server throughput: the example Redis server (plain, net, uring) and redis-server');
+  header('loopback server throughput: the example Redis server (plain, net, uring, stream) and redis-server');
   if (spawnSync('redis-benchmark', ['--version']).status !== 0) {
     console.log('skipped: redis-benchmark is not installed (apt-get install redis-tools)');
     return;
   }
-  const kinds: Kind[] = ['plain', 'net', 'uring'];
+  const kinds: Kind[] = ['plain', 'net', 'uring', 'stream'];
   if (spawnSync('redis-server', ['--version']).status === 0) kinds.push('redis');
   else console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
   if (pin !== undefined) {

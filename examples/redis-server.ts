@@ -14,16 +14,20 @@
  *   net    node:net reading straight into pool leases (adoptSocket + leaseReader), replies sent
  *          with writeLease
  *   plain  node:net with Node's own read buffers and Buffer.allocUnsafe replies
+ *   stream registered I/O through toDuplex (node:stream): the same ring, with a copy from each
+ *          receive lease into a Buffer and from each reply into a lease (what code that wants
+ *          streams pays)
  * A command split across reads is carried in a pool lease too. The replies to one read are
  * written into one lease and sent with one write, which holds it until sent. When the peer does
  * not read its replies, the server stops reading its requests (pause until 'drain').
  *
- *   node examples/dist/redis-server.js [port] [uring|net|plain]     (default 6390, uring)
+ *   node examples/dist/redis-server.js [port] [uring|net|plain|stream]     (default 6390, uring)
  */
 import * as net from 'node:net';
 import {
   createPool,
   createServer,
+  toDuplex,
   adoptSocket,
   leaseReader,
   writeLease,
@@ -225,8 +229,11 @@ const NULL_BULK = Buffer.from('$-1\r\n');
 
 export interface RedisServer {
   pool: Pool;
-  /** How bytes move: 'uring' (registered I/O), 'net' (node:net on pool buffers) or 'plain'. */
-  io: 'uring' | 'net' | 'plain';
+  /**
+   * How bytes move: 'uring' (registered I/O), 'stream' (registered I/O through toDuplex), 'net'
+   * (node:net on pool buffers) or 'plain'.
+   */
+  io: 'uring' | 'stream' | 'net' | 'plain';
   port: number;
   /** Connections open now. */
   readonly connections: number;
@@ -247,8 +254,11 @@ export interface RedisServerOptions {
    * buffers and Buffer.allocUnsafe replies, the baseline for bench/server-throughput.ts.
    */
   buffers?: 'pool' | 'plain';
-  /** With pool buffers: 'uring' (default; registered I/O on the pool's ring) or 'net'. */
-  io?: 'uring' | 'net';
+  /**
+   * With pool buffers: 'uring' (default; registered I/O on the pool's ring), 'stream' (the same
+   * through toDuplex: Buffers in and out, copied) or 'net'.
+   */
+  io?: 'uring' | 'stream' | 'net';
   pool?: Pool;
   poolOptions?: PoolOptions;
 }
@@ -258,7 +268,8 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   const readSize = options.readSize ?? 16384;
   const plain = options.buffers === 'plain';
   const io = plain ? 'plain' : (options.io ?? 'uring');
-  const alloc: Alloc = plain ? plainAlloc : (n) => pool.acquire(n);
+  // Streams take and give Buffers: in 'stream' mode the example works in plain Buffers too.
+  const alloc: Alloc = plain || io === 'stream' ? plainAlloc : (n) => pool.acquire(n);
   /** Key -> the value's whole bulk reply (bulkReply). */
   const store = new Map<string, Buffer>();
 
@@ -394,8 +405,28 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
 
   const closers = new Set<() => void>();
 
-  if (io === 'uring') {
+  if (io === 'uring' || io === 'stream') {
     const server = createServer(pool, { datapath: 'auto', receiveSize: readSize }, (conn: Connection) => {
+      const destroy = () => conn.destroy();
+      closers.add(destroy);
+      if (io === 'stream') {
+        const stream = toDuplex(conn);
+        const s = session(
+          (out, n) => stream.write(out.bytes.subarray(0, n)),
+          () => stream.end(),
+          () => {
+            stream.pause();
+            stream.once('drain', () => stream.resume());
+          },
+        );
+        stream.on('data', (chunk: Buffer) => s.onData({ bytes: chunk, length: chunk.length, release() {} }, chunk.length));
+        stream.on('error', () => {});
+        stream.on('close', () => {
+          closers.delete(destroy);
+          s.dispose();
+        });
+        return;
+      }
       const s = session(
         (out, n) => conn.write(out as Lease, n),
         () => conn.end(),
@@ -406,8 +437,6 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
       );
       conn.on('data', s.onData);
       conn.on('error', () => conn.destroy());
-      const destroy = () => conn.destroy();
-      closers.add(destroy);
       conn.on('close', () => {
         closers.delete(destroy);
         s.dispose();
@@ -415,7 +444,7 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
     });
     return server.listen({ port: options.port ?? 6390, host: options.host ?? '127.0.0.1' }).then(({ port }) => ({
       pool,
-      io: pool.stats().io.datapath === 'uring' ? 'uring' : 'net',
+      io: pool.stats().io.datapath !== 'uring' ? 'net' : io,
       port,
       get connections() {
         return server.connections;
@@ -488,15 +517,15 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
 if (require.main === module) {
   const port = Number(process.argv[2] ?? 6390);
   const mode = process.argv[3] ?? 'uring';
-  if (mode !== 'uring' && mode !== 'net' && mode !== 'plain') {
-    console.error('usage: redis-server [port] [uring|net|plain]');
+  if (mode !== 'uring' && mode !== 'net' && mode !== 'plain' && mode !== 'stream') {
+    console.error('usage: redis-server [port] [uring|net|plain|stream]');
     process.exit(2);
   }
   const buffers = mode === 'plain' ? 'plain' : 'pool';
   startRedisServer({ port, buffers, ...(mode === 'plain' ? {} : { io: mode }) }).then((s) => {
     const io = s.pool.stats().io;
     console.log(
-      `riopool redis example on 127.0.0.1:${s.port} (io ${s.io}${s.io === 'net' && mode === 'uring' ? `: ${io.reason}` : ''}, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`,
+      `riopool redis example on 127.0.0.1:${s.port} (io ${s.io}${s.io === 'net' && mode !== 'net' ? `: ${io.reason}` : ''}, backend ${s.pool.stats().backend}); SIGUSR2 prints the footprint`,
     );
     process.on('SIGUSR2', () => console.error(JSON.stringify(s.pool.footprint(), null, 2)));
     const stop = () => void s.close().then(() => process.exit(0));

@@ -15,7 +15,7 @@ import Redis from 'ioredis';
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
 
-describe.each(['uring', 'net'] as const)('io %s', (io) => {
+describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
   let server: RedisServer;
   beforeAll(async () => {
     server = await startRedisServer({ port: 0, io });

@@ -9,27 +9,32 @@
  *   stream  the same ring through toDuplex (node:stream): a copy each way, Buffers in and out
  *   redis   redis-server (C), if installed
  *
- * Reported: the median over ROUNDS (default 3) of requests/s and of redis-benchmark's p50 and
- * p99 latency, each server's throughput over plain's, and the server's CPU time per request (user
- * + system, SET and GET together): what the datapath changes, whatever the client can do.
+ * Every server is its own process (this Node for the example, `node examples/dist/redis-server.js
+ * 0 <mode>`), started once and warmed up, so a load meets a server whose JIT is warm; then ROUNDS
+ * rounds (default 7) each load every server once per pipeline, in an order that rotates. The
+ * machine's speed drifts over minutes (a shared host): many short alternated loads spread that
+ * drift over every server instead of favouring the one that ran in a fast stretch.
  *
- * With two or more CPUs the server runs on the last one and redis-benchmark on the first
+ * Reported: the median over rounds of requests/s and of redis-benchmark's p50 and p99 latency,
+ * each server's throughput over plain's, and the server's CPU time per request (user + system
+ * from /proc/<pid>/stat, SET and GET together): what the datapath changes, whatever the client
+ * can do. With two or more CPUs the servers run on the last one and redis-benchmark on the first
  * (taskset, util-linux; PIN=0 turns it off): unpinned, the scheduler sometimes puts both on one
- * CPU and single runs swing by 2x. Needs redis-benchmark (redis-tools); redis-server (Debian:
- * redis-server) is optional.
+ * CPU and single runs swing by 2x. Needs redis-benchmark (redis-tools) and Linux's /proc;
+ * redis-server (Debian: redis-server) is optional.
  */
 import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startRedisServer } from '@riopool/examples/redis-server';
 import { header } from './support';
 
 const run = promisify(execFile);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const PIPELINES = [16, 1];
-// Enough requests per run that each server runs warm (JIT) for most of it.
-const REQUESTS: Record<number, number> = { 16: 1_000_000, 1: 100_000 };
+/** Requests per command per load: about a second each. */
+const REQUESTS: Record<number, number> = { 16: 400_000, 1: 50_000 };
 type Kind = 'plain' | 'net' | 'uring' | 'stream' | 'redis';
 
 interface Sample {
@@ -38,7 +43,7 @@ interface Sample {
   p99: number;
 }
 
-/** CPUs for the server and the client, or none (one CPU, no taskset, or PIN=0). */
+/** CPUs for the servers and the client, or none (one CPU, no taskset, or PIN=0). */
 const pin = ((): { server: string; client: string } | undefined => {
   const cpus = os.availableParallelism();
   if (process.env.PIN === '0' || cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
@@ -56,19 +61,63 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
-/** Loads the server on `port`; returns each command's sample and the server's CPU per request. */
+interface Server {
+  kind: Kind;
+  port: number;
+  child: ChildProcess;
+}
+
+/** Starts one server process and resolves once it answers (the example prints its port). */
+async function startServer(kind: Kind): Promise<Server> {
+  if (kind === 'redis') {
+    const port = 6400 + Math.floor(Math.random() * 500);
+    const child = spawn(...onCpu(pin?.server, 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']), {
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 100; i++) {
+      if (
+        spawnSync('redis-cli', ['-p', String(port), 'PING'])
+          .stdout?.toString()
+          .includes('PONG')
+      )
+        return { kind, port, child };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill();
+    throw new Error('redis-server did not answer');
+  }
+  const script = path.join(__dirname, '../../examples/dist/redis-server.js');
+  const child = spawn(...onCpu(pin?.server, process.execPath, [script, '0', kind]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`)));
+  });
+  // "riopool redis example on 127.0.0.1:PORT (io MODE..."
+  const m = /127\.0\.0\.1:(\d+) \(io (\w+)/.exec(line);
+  if (m === null || m[2] !== kind) {
+    child.kill();
+    throw new Error(`asked for ${kind}, the example says: ${line}`);
+  }
+  return { kind, port: Number(m[1]), child };
+}
+
+/** One load: each command's sample, and the server's CPU per request during it. */
 async function load(
-  port: number,
+  server: Server,
   pipeline: number,
-  serverCpu: () => number,
+  requests: number,
 ): Promise<{ samples: Record<string, Sample>; cpuPerRequest: number }> {
   const args = [
     '-p',
-    String(port),
+    String(server.port),
     '-t',
     'set,get',
     '-n',
-    String(REQUESTS[pipeline]),
+    String(requests),
     '-c',
     '50',
     '-P',
@@ -77,9 +126,9 @@ async function load(
     '256',
     '--csv',
   ];
-  const before = serverCpu();
+  const before = cpuMicros(server.child.pid!);
   const { stdout } = await run(...onCpu(pin?.client, 'redis-benchmark', args), { timeout: 300_000 });
-  const cpuPerRequest = (serverCpu() - before) / (2 * REQUESTS[pipeline]!);
+  const cpuPerRequest = (cpuMicros(server.child.pid!) - before) / (2 * requests);
   const out: Record<string, Sample> = {};
   const lines = stdout.trim().split('\n');
   const head = lines[0]!.split(',').map((c) => c.replace(/"/g, ''));
@@ -89,42 +138,6 @@ async function load(
     out[cells[0]!] = { rps: col('rps'), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') };
   }
   return { samples: out, cpuPerRequest };
-}
-
-/** This process's CPU time in microseconds (the example servers run in it). */
-const ownCpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-
-async function withServer<T>(kind: Kind, f: (port: number, serverCpu: () => number) => Promise<T>): Promise<T> {
-  if (kind === 'redis') {
-    const port = 6400 + Math.floor(Math.random() * 500);
-    const child: ChildProcess = spawn(...onCpu(pin?.server, 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']), {
-      stdio: 'ignore',
-    });
-    try {
-      for (let i = 0; i < 100; i++) {
-        if (
-          spawnSync('redis-cli', ['-p', String(port), 'PING'])
-            .stdout?.toString()
-            .includes('PONG')
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return await f(port, () => cpuMicros(child.pid!));
-    } finally {
-      child.kill();
-    }
-  }
-  const server = await startRedisServer({ port: 0, ...(kind === 'plain' ? { buffers: 'plain' as const } : { io: kind }) });
-  if (server.io !== kind) throw new Error(`asked for ${kind}, the example runs ${server.io}: ${server.pool.stats().io.reason}`);
-  try {
-    return await f(server.port, ownCpu);
-  } finally {
-    await server.close();
-  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -139,29 +152,37 @@ async function main(): Promise<void> {
   const kinds: Kind[] = ['plain', 'net', 'uring', 'stream'];
   if (spawnSync('redis-server', ['--version']).status === 0) kinds.push('redis');
   else console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
-  if (pin !== undefined) {
-    // Every thread of this process (the example servers run here) on the server's CPU.
-    spawnSync('taskset', ['-a', '-p', '-c', pin.server, String(process.pid)]);
-    console.log(`server on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
-  } else console.log('not pinned: one CPU, no taskset, or PIN=0');
+  if (pin !== undefined) console.log(`servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
+  else console.log('not pinned: one CPU, no taskset, or PIN=0');
   const samples = new Map<string, Sample[]>();
   const cpu = new Map<string, number[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order each round, so no server always runs first or last.
-    const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]!);
-    for (const kind of order) {
-      for (const pipeline of PIPELINES) {
-        const r = await withServer(kind, (port, serverCpu) => load(port, pipeline, serverCpu));
-        cpu.set(`${kind} P${pipeline}`, [...(cpu.get(`${kind} P${pipeline}`) ?? []), r.cpuPerRequest]);
-        for (const [cmd, sample] of Object.entries(r.samples)) {
-          const key = `${kind} ${cmd} P${pipeline}`;
-          samples.set(key, [...(samples.get(key) ?? []), sample]);
+  const servers: Server[] = [];
+  try {
+    for (const kind of kinds) servers.push(await startServer(kind));
+    // Warm-up: every server's JIT (and redis-server's allocator) before anything is counted.
+    for (const server of servers) for (const pipeline of PIPELINES) await load(server, pipeline, REQUESTS[pipeline]! / 2);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order each round, so no server always runs first or last.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+      for (const server of order) {
+        for (const pipeline of PIPELINES) {
+          const r = await load(server, pipeline, REQUESTS[pipeline]!);
+          const key = `${server.kind} P${pipeline}`;
+          cpu.set(key, [...(cpu.get(key) ?? []), r.cpuPerRequest]);
+          for (const [cmd, sample] of Object.entries(r.samples)) {
+            const k = `${server.kind} ${cmd} P${pipeline}`;
+            samples.set(k, [...(samples.get(k) ?? []), sample]);
+          }
         }
       }
     }
+  } finally {
+    for (const server of servers) server.child.kill();
   }
   for (const pipeline of PIPELINES) {
-    console.log(`\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command, median of ${ROUNDS} rounds)\n`);
+    console.log(
+      `\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command per load, median of ${ROUNDS} rounds)\n`,
+    );
     console.log('| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms | server CPU µs/req |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const kind of kinds) {

@@ -167,6 +167,10 @@ async function main(): Promise<void> {
       for (const server of order) {
         for (const pipeline of PIPELINES) {
           const r = await load(server, pipeline, REQUESTS[pipeline]!);
+          if (process.env.VERBOSE === '1') {
+            const cells = Object.entries(r.samples).map(([cmd, x]) => `${cmd} ${fmt(x.rps)}`);
+            console.log(`round ${round} ${server.kind} -P ${pipeline}: ${cells.join(', ')}, ${r.cpuPerRequest.toFixed(2)} µs/req`);
+          }
           const key = `${server.kind} P${pipeline}`;
           cpu.set(key, [...(cpu.get(key) ?? []), r.cpuPerRequest]);
           for (const [cmd, sample] of Object.entries(r.samples)) {

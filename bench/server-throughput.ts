@@ -11,14 +11,17 @@
  *
  * Every server is its own process (this Node for the example, `node examples/dist/redis-server.js
  * 0 <mode>`), started once and warmed up, so a load meets a server whose JIT is warm; then ROUNDS
- * rounds (default 7) each load every server once per pipeline, in an order that rotates. The
+ * rounds (default 9) each load every server once per pipeline, back to back, in an order that rotates. The
  * machine's speed drifts over minutes (a shared host): many short alternated loads spread that
  * drift over every server instead of favouring the one that ran in a fast stretch.
  *
  * Reported: the median over rounds of requests/s and of redis-benchmark's p50 and p99 latency,
- * each server's throughput over plain's, and the server's CPU time per request (user + system
- * from /proc/<pid>/stat, SET and GET together): what the datapath changes, whatever the client
- * can do. With two or more CPUs the servers run on the last one and redis-benchmark on the first
+ * and the server's CPU time per request (user + system from /proc/<pid>/stat, SET and GET
+ * together: what the datapath changes, whatever the client can do). Ratios to plain are paired:
+ * each round's load over plain's load of the same round and pipeline (seconds apart), then the
+ * median and the middle half of those ratios.
+ *
+ * With two or more CPUs the servers run on the last one and redis-benchmark on the first
  * (taskset, util-linux; PIN=0 turns it off): unpinned, the scheduler sometimes puts both on one
  * CPU and single runs swing by 2x. Needs redis-benchmark (redis-tools) and Linux's /proc;
  * redis-server (Debian: redis-server) is optional.
@@ -31,7 +34,7 @@ import { promisify } from 'node:util';
 import { header } from './support';
 
 const run = promisify(execFile);
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const PIPELINES = [16, 1];
 /** Requests per command per load: about a second each. */
 const REQUESTS: Record<number, number> = { 16: 400_000, 1: 50_000 };
@@ -141,6 +144,16 @@ async function load(
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * Round by round ratios a[i] / b[i] (loads of the same round, seconds apart): their median, and
+ * in brackets the middle half of them (the first to the third quartile).
+ */
+function paired(a: number[], b: number[]): string {
+  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  const q = (f: number) => r[Math.min(r.length - 1, Math.floor(f * r.length))]!.toFixed(2);
+  return `${q(0.5)}× (${q(0.25)}–${q(0.75)})`;
+}
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -162,10 +175,11 @@ async function main(): Promise<void> {
     // Warm-up: every server's JIT (and redis-server's allocator) before anything is counted.
     for (const server of servers) for (const pipeline of PIPELINES) await load(server, pipeline, REQUESTS[pipeline]! / 2);
     for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order each round, so no server always runs first or last.
-      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
-      for (const server of order) {
-        for (const pipeline of PIPELINES) {
+      for (const pipeline of PIPELINES) {
+        // One pipeline's loads back to back (seconds apart, so a drift of the host's speed hits
+        // them alike), in an order that rotates each round.
+        const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+        for (const server of order) {
           const r = await load(server, pipeline, REQUESTS[pipeline]!);
           if (process.env.VERBOSE === '1') {
             const cells = Object.entries(r.samples).map(([cmd, x]) => `${cmd} ${fmt(x.rps)}`);
@@ -185,27 +199,34 @@ async function main(): Promise<void> {
   }
   for (const pipeline of PIPELINES) {
     console.log(
-      `\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command per load, median of ${ROUNDS} rounds)\n`,
+      `\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command per load, medians of ${ROUNDS} rounds)\n`,
     );
-    console.log('| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms | server CPU µs/req |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(
+      '| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms | server CPU µs/req | CPU vs plain |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const kind of kinds) {
       const cells: string[] = [];
       for (const cmd of ['SET', 'GET']) {
         const s = samples.get(`${kind} ${cmd} P${pipeline}`) ?? [];
         const base = samples.get(`plain ${cmd} P${pipeline}`) ?? [];
-        const rps = median(s.map((x) => x.rps));
         cells.push(
-          fmt(rps),
-          `${(rps / median(base.map((x) => x.rps))).toFixed(2)}×`,
+          fmt(median(s.map((x) => x.rps))),
+          paired(
+            s.map((x) => x.rps),
+            base.map((x) => x.rps),
+          ),
           `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`,
         );
       }
-      cells.push(median(cpu.get(`${kind} P${pipeline}`) ?? [NaN]).toFixed(2));
+      const c = cpu.get(`${kind} P${pipeline}`) ?? [NaN];
+      // Less CPU per request is better: plain's over this server's, so > 1 means cheaper.
+      cells.push(median(c).toFixed(2), paired(cpu.get(`plain P${pipeline}`) ?? [NaN], c));
       console.log(`| ${kind} | ${cells.join(' | ')} |`);
     }
   }
-  console.log('\n(redis-benchmark -t set,get -c 50 -d 256; rounds alternate the servers)');
+  console.log('\n(redis-benchmark -t set,get -c 50 -d 256; "vs plain": the median of the per-round ratios, with the');
+  console.log("middle half of the rounds' ratios in brackets; rounds alternate the servers)");
 }
 
 void main();

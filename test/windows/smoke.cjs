@@ -21,7 +21,7 @@ function check(name, fn) {
       console.log(`ok - ${name}${detail ? ` (${detail})` : ''}`);
     } catch (e) {
       failed++;
-      console.log(`not ok - ${name}: ${e && e.stack ? e.stack : e}`);
+      console.log(`not ok - ${name}: ${e?.stack ? e.stack : e}`);
     }
   });
 }
@@ -114,7 +114,7 @@ check("registered I/O on Windows: 'uring' is a typed ERR_RIO_DATAPATH; 'auto' ru
       () => null,
       (e) => e,
     );
-  assert(err && err.code === 'ERR_RIO_DATAPATH', `ERR_RIO_DATAPATH, got ${err && err.code}`);
+  assert(err && err.code === 'ERR_RIO_DATAPATH', `ERR_RIO_DATAPATH, got ${err?.code}`);
   await refused.close();
   const pool = riopool.createPool({ backend: 'lock', fallback: 'none' });
   const server = riopool.createServer(pool, {}, (c) =>

@@ -1,6 +1,6 @@
 // Environments that end with memory still mapped and registered: workers and process exit.
 import { Worker } from 'node:worker_threads';
-import { native, pinned, isLinux, runChild, requireNative } from './helpers';
+import { pinned, isLinux, runChild, requireNative } from './helpers';
 
 const linux = isLinux ? describe : describe.skip;
 

@@ -79,6 +79,8 @@ export function adoptSocket(accepted: net.Socket, reader: LeaseReader): net.Sock
     handle,
     readable: true,
     writable: true,
+    // As the server made it: a server created with allowHalfOpen keeps adopted sockets half open.
+    allowHalfOpen: accepted.allowHalfOpen,
     onread: { buffer: reader.buffer, callback: reader.callback },
   } as net.SocketConstructorOpts);
   attachReader(socket, reader);

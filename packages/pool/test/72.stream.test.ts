@@ -5,6 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connect, createPool, createServer, toDuplex, type Connection, type Lease, type Pool } from '@riopool/pool';
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
@@ -28,18 +29,25 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     await pool.close();
   });
 
-  /** An echo server written with streams: pipeline(stream, stream) per connection. */
-  async function streamEchoServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  /**
+   * An echo server written with streams: pipeline(stream, counter, stream) per connection.
+   * `received` counts the bytes it read; `errors` collects the pipelines' errors.
+   */
+  async function streamEchoServer(): Promise<{ port: number; close: () => Promise<void>; received: () => number; errors: string[] }> {
+    let received = 0;
+    const errors: string[] = [];
     const server = createServer(pool, { datapath }, (conn) => {
       const s = toDuplex(conn);
-      pipeline(s, s).catch(() => {});
+      const counter = new PassThrough();
+      counter.on('data', (chunk: Buffer) => (received += chunk.length));
+      pipeline(s, counter, s).catch((e: { code?: string }) => errors.push(String(e.code)));
     });
     const { port } = await server.listen({ port: 0 });
-    return { port, close: () => server.close() };
+    return { port, close: () => server.close(), received: () => received, errors };
   }
 
   test('pipeline() echo: random binary payloads of 1 B .. 1 MiB come back byte for byte on many connections', async () => {
-    const { port, close } = await streamEchoServer();
+    const { port, close, errors } = await streamEchoServer();
     const sizes = [1, 2, 100, 4095, 4096, 4097, 65536, 100_000, 1 << 20];
     await Promise.all(
       Array.from({ length: 8 }, async (_, k) => {
@@ -65,48 +73,81 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       }),
     );
     await close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  test('a peer that sends and ends at once gets every byte back from a slow echo (nothing lost to the end)', async () => {
+    // The echo passes each chunk on a few milliseconds late, so the peer's end arrives while the
+    // echo still holds data it has not written back. With allowHalfOpen (as net.Socket needs for
+    // this), the stream's side stays open until pipeline() ends it after the last chunk: the
+    // connection must not end its own side at the peer's end.
+    const errors: string[] = [];
+    const server = createServer(pool, { datapath }, (conn) => {
+      const s = toDuplex(conn, { allowHalfOpen: true });
+      const slow = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          setTimeout(() => done(null, chunk), 2);
+        },
+      });
+      pipeline(s, slow, s).catch((e: { code?: string }) => errors.push(String(e.code)));
+    });
+    const { port } = await server.listen({ port: 0 });
+    const close = () => server.close();
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const payload = crypto.randomBytes(1 << 20);
+        const peer = net.connect(port, '127.0.0.1');
+        const got: Buffer[] = [];
+        peer.on('data', (d: Buffer) => got.push(d));
+        const ended = new Promise((r) => peer.once('end', r));
+        peer.end(payload); // the FIN follows the data at once: the server's stream still holds some
+        await ended;
+        expect(Buffer.concat(got).equals(payload)).toBe(true);
+        peer.destroy();
+      }),
+    );
+    await close();
+    expect(errors).toEqual([]);
   }, 60_000);
 
   test('a client that sends but never reads does not make a stream echo hold unbounded memory', async () => {
     // The echo's readable side must stop the connection's receives: the pool's memory and the
-    // stream's own buffer both stay bounded by the high-water marks.
-    let echo: ReturnType<typeof toDuplex> | undefined;
-    const server = createServer(pool, { datapath }, (conn) => {
-      echo = toDuplex(conn);
-      pipeline(echo, echo).catch(() => {});
-    });
-    const { port } = await server.listen({ port: 0 });
+    // streams' buffers stay bounded by the high-water marks while the server reads far more.
+    const { port, close, received } = await streamEchoServer();
     const peer = net.connect(port, '127.0.0.1');
     await new Promise((r) => peer.once('connect', r));
     peer.pause(); // never reads: the echo's writes back up, and the pipeline stops reading
     const chunk = Buffer.alloc(64 * 1024, 7);
-    let written = 0;
     let maxReserved = 0;
-    let maxStreamBuffered = 0;
-    const measure = () => {
-      maxReserved = Math.max(maxReserved, pool.stats().totals.reservedBytes);
-      if (echo !== undefined) maxStreamBuffered = Math.max(maxStreamBuffered, echo.readableLength + echo.writableLength);
-    };
+    const measure = () => (maxReserved = Math.max(maxReserved, pool.stats().totals.reservedBytes));
+    // Offer 12.5 MiB; stop offering once nothing has moved for 200 ms (everything is full).
     for (let i = 0; i < 200; i++) {
       if (!peer.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 10);
-          peer.once('drain', () => {
+        const drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            peer.off('drain', onDrain);
+            resolve(false);
+          }, 200);
+          const onDrain = () => {
             clearTimeout(timer);
-            resolve();
-          });
+            resolve(true);
+          };
+          peer.once('drain', onDrain);
         });
+        measure();
+        if (!drained) break;
       }
-      written += chunk.length;
       measure();
     }
     await new Promise((r) => setTimeout(r, 100));
     measure();
-    expect(written).toBeGreaterThan(8 * 1024 * 1024);
-    expect(maxReserved).toBeLessThan(2 * 1024 * 1024);
-    expect(maxStreamBuffered).toBeLessThan(1024 * 1024);
+    // The server took in several times what it holds: it read, echoed into full socket buffers,
+    // then stopped reading.
+    expect(received()).toBeGreaterThan(2 * 1024 * 1024);
+    expect(maxReserved).toBeLessThan(1024 * 1024);
+    expect(pool.stats().totals.reservedBytes).toBeLessThan(1024 * 1024);
     peer.destroy();
-    await server.close();
+    await close();
   }, 60_000);
 
   test('destroy() with writes queued completes once the connection has closed; its leases come back', async () => {
@@ -118,10 +159,20 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     const { port } = await server.listen({ port: 0 });
     const client = toDuplex(await connect(pool, { port }, { datapath }));
     const big = Buffer.alloc(256 * 1024, 1);
-    for (let i = 0; i < 64 && client.write(big); i++) {}
-    expect(client.connection.bufferedBytes).toBeGreaterThan(0);
+    // Writes until one is held for 'drain' (the connection is above its high-water mark).
+    const callbacks: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 64; i++) {
+      callbacks.push(new Promise((r) => client.write(big, r)));
+      await new Promise((r) => setImmediate(r));
+      if (client.connection.bufferedBytes > 64 * 1024) break;
+    }
+    expect(client.connection.bufferedBytes).toBeGreaterThan(64 * 1024);
+    client.on('error', () => {});
     client.destroy();
-    await new Promise((r) => client.once('close', r));
+    // Every write's callback runs, the one held for 'drain' too (with an error): none is lost.
+    const results = await Promise.all(callbacks);
+    expect(results.some((e) => e instanceof Error)).toBe(true);
+    if (!client.closed) await new Promise((r) => client.once('close', r));
     expect(client.connection.closed).toBe(true);
     expect(client.connection.bufferedBytes).toBe(0);
     for (const c of accepted) c.destroy();

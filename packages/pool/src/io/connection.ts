@@ -59,6 +59,11 @@ export function netError(code: string | undefined, message: string, cause?: unkn
 
 /** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */
 export let connectionAllocator: (conn: Connection) => SlabPool;
+/**
+ * For stream.ts: the connection no longer ends its side when the peer ends; the stream does,
+ * once its reader has seen the end (as net.Socket does), so no unread data is lost to it.
+ */
+export let keepHalfOpen: (conn: Connection) => void;
 
 interface Queued {
   lease: Lease;
@@ -70,7 +75,7 @@ export class Connection extends EventEmitter {
   readonly #transport: Transport;
   readonly #alloc: SlabPool;
   readonly #highWaterMark: number;
-  readonly #allowHalfOpen: boolean;
+  #allowHalfOpen: boolean;
   readonly #queue: Queued[] = [];
   #queued = 0;
   #sending = false;
@@ -110,13 +115,16 @@ export class Connection extends EventEmitter {
     return this.#closed;
   }
 
-  /** True once end() has sent every queued write and shut the sending side down ('finish'). */
+  /** True once end() has sent every queued write and queued the shutdown ('finish'). */
   get finished(): boolean {
     return this.#shutdownSent;
   }
 
   static {
     connectionAllocator = (conn) => conn.#alloc;
+    keepHalfOpen = (conn) => {
+      conn.#allowHalfOpen = true;
+    };
   }
 
   /**

@@ -97,7 +97,8 @@ export class Server extends EventEmitter {
           return address;
         });
     }
-    const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
+    // allowHalfOpen: the Connection, not node:net, decides when to end its side (connection.ts).
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (accepted) => {
       this.#accepted(new NetTransport(this.#pool, this.#receiveSize, (reader) => adoptSocket(accepted, reader)));
     });
     this.#net = server;
@@ -155,7 +156,7 @@ function connectNow(pool: Pool, to: { port: number; host?: string }, options: Io
     let settled = false;
     const transport = new NetTransport(pool, receiveSize, (reader) => {
       const onread = { buffer: reader.buffer, callback: reader.callback } as net.OnReadOpts;
-      const socket = net.connect({ host, port: to.port, onread });
+      const socket = net.connect({ host, port: to.port, onread, allowHalfOpen: true });
       socket.once('connect', () => {
         settled = true;
         resolve(conn);

@@ -16,17 +16,22 @@
  * reader asks for more; a write that puts the connection above its high-water mark holds the
  * stream's callback until 'drain'. end() waits for the connection's 'finish'; destroy() destroys
  * the connection and completes once it has closed (every lease it held is back).
+ *
+ * Ending: the stream, not the connection, decides when to end its side after the peer ended
+ * (the connection is kept half open and the stream's own allowHalfOpen applies): like
+ * net.Socket, it ends once its reader has seen 'end', so an echo sends everything back.
  */
 import { Duplex } from 'node:stream';
 import { RioError, type Lease } from '@riopool/core';
-import { Connection, connectionAllocator } from './connection';
+import { Connection, connectionAllocator, keepHalfOpen } from './connection';
 
 export interface DuplexOptions {
   /** Most bytes per lease a write is copied into; default 64 KiB. */
   chunkBytes?: number;
   /**
    * Keep the writable side open after the readable side ends; default false, as net.Socket's
-   * (the stream ends its side when the peer ends).
+   * (the stream ends its side once its reader has seen the peer's end). The connection's own
+   * allowHalfOpen no longer applies: the stream decides.
    */
   allowHalfOpen?: boolean;
   /** The readable side's buffer, in bytes, before receives pause; default 64 KiB. */
@@ -38,6 +43,8 @@ class ConnectionStream extends Duplex {
   readonly #chunkBytes: number;
   /** The callback of a write that is waiting for the connection's 'drain'. */
   #waitingForDrain: ((error?: Error | null) => void) | undefined;
+  /** The connection's receives have ended (push(null) is done). */
+  #readEnded = false;
 
   constructor(conn: Connection, chunkBytes: number, options: DuplexOptions) {
     super({
@@ -58,7 +65,10 @@ class ConnectionStream extends Duplex {
       }
       if (!this.push(chunk)) conn.pause();
     });
-    conn.on('end', () => this.push(null));
+    conn.on('end', () => {
+      this.#readEnded = true;
+      this.push(null);
+    });
     conn.on('drain', () => {
       const done = this.#waitingForDrain;
       this.#waitingForDrain = undefined;
@@ -66,7 +76,11 @@ class ConnectionStream extends Duplex {
     });
     conn.on('error', (e: RioError) => this.destroy(e));
     conn.on('close', () => {
-      if (!this.destroyed) this.destroy();
+      // A close after both sides ended in order leaves the stream to finish on its own (its
+      // reader may still have data to read; autoDestroy closes it then). Any other close is
+      // abrupt: the stream goes too.
+      if (this.destroyed || (this.#readEnded && this.writableFinished)) return;
+      this.destroy();
     });
   }
 
@@ -126,16 +140,32 @@ class ConnectionStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.#conn.finished) {
+    const conn = this.#conn;
+    if (conn.finished) {
       callback();
       return;
     }
-    this.#conn.once('finish', () => callback());
-    this.#conn.end();
+    // 'finish' once the writes are sent and the shutdown queued; a connection destroyed first
+    // never finishes: its 'close' ends the wait with an error.
+    const finished = () => {
+      conn.off('close', closed);
+      callback();
+    };
+    const closed = () => {
+      conn.off('finish', finished);
+      callback(new RioError('ERR_RIO_CONNECTION_CLOSED', 'end: the connection closed before its writes were sent'));
+    };
+    conn.once('finish', finished);
+    conn.once('close', closed);
+    conn.end();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A write waiting for 'drain' never gets it now: its callback must still run, or the stream
+    // would wait for it for ever (and skip every later write's callback).
+    const waiting = this.#waitingForDrain;
     this.#waitingForDrain = undefined;
+    waiting?.(error ?? new RioError('ERR_RIO_CONNECTION_CLOSED', 'write: the stream was destroyed before the connection drained'));
     if (this.#conn.closed) {
       callback(error);
       return;
@@ -154,8 +184,9 @@ export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex 
   if (!(conn instanceof Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
   if (options === null || typeof options !== 'object') throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: options must be an object');
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: chunkBytes must be a positive integer');
+  const maxLength = connectionAllocator(conn).maxLength;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > maxLength) {
+    throw new RioError('ERR_RIO_INVALID_OPTION', `toDuplex: chunkBytes must be an integer from 1 to ${maxLength} (the pool's largest lease)`);
   }
   const hwm = options.readableHighWaterMark;
   if (hwm !== undefined && (!Number.isInteger(hwm) || hwm < 0)) {
@@ -164,5 +195,6 @@ export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex 
   if (conn.closed || conn.listenerCount('data') > 0) {
     throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: the connection is closed or already has a data listener');
   }
+  keepHalfOpen(conn);
   return new ConnectionStream(conn, chunkBytes, options);
 }

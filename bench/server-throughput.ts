@@ -28,13 +28,14 @@
  */
 import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { header } from './support';
 
 const run = promisify(execFile);
-const ROUNDS = Number(process.env.ROUNDS ?? 9);
+const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 9) || 1);
 const PIPELINES = [16, 1];
 /** Requests per command per load: about a second each. */
 const REQUESTS: Record<number, number> = { 16: 400_000, 1: 50_000 };
@@ -57,11 +58,27 @@ const pin = ((): { server: string; client: string } | undefined => {
 const onCpu = (cpu: string | undefined, command: string, args: string[]): [string, string[]] =>
   cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
 
-/** CPU time (user + system) of a process so far, in microseconds: /proc/<pid>/stat, in clock ticks. */
+/** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** CPU time (user + system) of a process so far, in microseconds, from /proc/<pid>/stat. */
 function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat(5); after "pid (comm) " they are the 12th and 13th.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // utime and stime are fields 14 and 15 of stat(5); after "pid (comm) " (comm may hold ") ")
+  // they are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/** A TCP port nobody listens on now (for redis-server, which cannot be told to pick one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.once('error', reject);
+  });
 }
 
 interface Server {
@@ -73,10 +90,11 @@ interface Server {
 /** Starts one server process and resolves once it answers (the example prints its port). */
 async function startServer(kind: Kind): Promise<Server> {
   if (kind === 'redis') {
-    const port = 6400 + Math.floor(Math.random() * 500);
+    const port = await freePort();
     const child = spawn(...onCpu(pin?.server, 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']), {
       stdio: 'ignore',
     });
+    child.once('error', () => {}); // a missing binary shows as no PONG below
     for (let i = 0; i < 100; i++) {
       if (
         spawnSync('redis-cli', ['-p', String(port), 'PING'])
@@ -98,6 +116,11 @@ async function startServer(kind: Kind): Promise<Server> {
       if (out.includes('\n')) resolve(out.split('\n')[0]!);
     });
     child.once('exit', (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`)));
+    child.once('error', reject);
+    setTimeout(() => reject(new Error(`the ${kind} server did not start in 30 s`)), 30_000).unref();
+  }).catch((e: Error) => {
+    child.kill();
+    throw e;
   });
   // "riopool redis example on 127.0.0.1:PORT (io MODE..."
   const m = /127\.0\.0\.1:(\d+) \(io (\w+)/.exec(line);
@@ -143,15 +166,22 @@ async function load(
   return { samples: out, cpuPerRequest };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+/** The value at fraction f (0..1) of the sorted values, interpolated between neighbours. */
+function quantile(xs: number[], f: number): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const at = (v.length - 1) * f;
+  const lo = Math.floor(at);
+  return v[lo]! + (v[Math.min(lo + 1, v.length - 1)]! - v[lo]!) * (at - lo);
+}
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 /**
  * Round by round ratios a[i] / b[i] (loads of the same round, seconds apart): their median, and
  * in brackets the middle half of them (the first to the third quartile).
  */
 function paired(a: number[], b: number[]): string {
-  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
-  const q = (f: number) => r[Math.min(r.length - 1, Math.floor(f * r.length))]!.toFixed(2);
+  const r = a.map((x, i) => x / b[i]!);
+  const q = (f: number) => quantile(r, f).toFixed(2);
   return `${q(0.5)}× (${q(0.25)}–${q(0.75)})`;
 }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

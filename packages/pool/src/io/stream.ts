@@ -186,7 +186,10 @@ export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex 
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
   const maxLength = connectionAllocator(conn).maxLength;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > maxLength) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `toDuplex: chunkBytes must be an integer from 1 to ${maxLength} (the pool's largest lease)`);
+    throw new RioError(
+      'ERR_RIO_INVALID_OPTION',
+      `toDuplex: chunkBytes must be an integer from 1 to ${maxLength} (the pool's largest lease)`,
+    );
   }
   const hwm = options.readableHighWaterMark;
   if (hwm !== undefined && (!Number.isInteger(hwm) || hwm < 0)) {

@@ -6,26 +6,14 @@
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { connect, createPool, createServer, type Connection, type Lease, type Pool } from '@riopool/pool';
-import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
-import { code } from './helpers';
-
-const DATAPATHS = ['net', 'uring'] as const;
-
-async function settle(pool: Pool): Promise<void> {
-  for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
-}
+import { code, DATAPATHS, settleCheckAndClose } from './helpers';
 
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
   let pool: Pool;
   beforeEach(() => {
     pool = createPool();
   });
-  afterEach(async () => {
-    await settle(pool);
-    checkInvariants(pool);
-    assertNoOutstanding(pool);
-    await pool.close();
-  });
+  afterEach(() => settleCheckAndClose(pool));
 
   /** An echo server: every received lease is written back as is, then released. */
   async function echoServer(): Promise<{ port: number; close: () => Promise<void> }> {

@@ -8,26 +8,14 @@ import * as net from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connect, createPool, createServer, toDuplex, type Connection, type Lease, type Pool } from '@riopool/pool';
-import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
-import { code } from './helpers';
-
-const DATAPATHS = ['net', 'uring'] as const;
-
-async function settle(pool: Pool): Promise<void> {
-  for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
-}
+import { code, DATAPATHS, settle, settleCheckAndClose } from './helpers';
 
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
   let pool: Pool;
   beforeEach(() => {
     pool = createPool();
   });
-  afterEach(async () => {
-    await settle(pool);
-    checkInvariants(pool);
-    assertNoOutstanding(pool);
-    await pool.close();
-  });
+  afterEach(() => settleCheckAndClose(pool));
 
   /**
    * An echo server written with streams: pipeline(stream, counter, stream) per connection.

@@ -2,6 +2,8 @@ import { runNode, type ChildResult } from '../../../test/support';
 
 export { withCode as code, isLinux, isRoot, canDropPrivileges } from '../../../test/support';
 import * as path from 'node:path';
+import type { Pool } from '@riopool/pool';
+import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
 
 /** Where the compiled pool package lives, for child processes and workers (pnpm test builds it). */
 export const POOL_DIST = path.resolve(__dirname, '..', 'dist', 'index.js');
@@ -9,4 +11,20 @@ export const POOL_DIST = path.resolve(__dirname, '..', 'dist', 'index.js');
 /** Runs a script in a child node with `riopool` (the built pool package) in scope. */
 export function runChild(script: string, nodeArgs: string[] = []): ChildResult {
   return runNode(`const riopool = require(${JSON.stringify(POOL_DIST)});\n${script}`, { nodeArgs });
+}
+
+/** The datapaths the I/O tests run on: `net` everywhere, `uring` where the pool's ring can do I/O. */
+export const DATAPATHS = ['net', 'uring'] as const;
+
+/** Waits (up to a second) for the leases that operations still in flight hold to come back. */
+export async function settle(pool: Pool): Promise<void> {
+  for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** After an I/O test: every lease back, the invariants hold, nothing outstanding; then closes the pool. */
+export async function settleCheckAndClose(pool: Pool): Promise<void> {
+  await settle(pool);
+  checkInvariants(pool);
+  assertNoOutstanding(pool);
+  await pool.close();
 }

@@ -22,7 +22,7 @@
  * net.Socket, it ends once its reader has seen 'end', so an echo sends everything back.
  */
 import { Duplex } from 'node:stream';
-import { RioError, type Lease } from '@riopool/core';
+import { RioError, type Lease, type SlabPool } from '@riopool/core';
 import { Connection, connectionAllocator, keepHalfOpen } from './connection';
 
 export interface DuplexOptions {
@@ -40,13 +40,15 @@ export interface DuplexOptions {
 
 class ConnectionStream extends Duplex {
   readonly #conn: Connection;
+  /** The connection's pool, whose leases writes are copied into. */
+  readonly #alloc: SlabPool;
   readonly #chunkBytes: number;
   /** The callback of a write that is waiting for the connection's 'drain'. */
   #waitingForDrain: ((error?: Error | null) => void) | undefined;
   /** The connection's receives have ended (push(null) is done). */
   #readEnded = false;
 
-  constructor(conn: Connection, chunkBytes: number, options: DuplexOptions) {
+  constructor(conn: Connection, alloc: SlabPool, chunkBytes: number, options: DuplexOptions) {
     super({
       allowHalfOpen: options.allowHalfOpen === true,
       readableHighWaterMark: options.readableHighWaterMark ?? 64 * 1024,
@@ -55,6 +57,7 @@ class ConnectionStream extends Duplex {
       decodeStrings: true,
     });
     this.#conn = conn;
+    this.#alloc = alloc;
     this.#chunkBytes = chunkBytes;
     conn.on('data', (lease: Lease, length: number) => {
       let chunk: Buffer;
@@ -105,7 +108,7 @@ class ConnectionStream extends Duplex {
       callback();
       return;
     }
-    const alloc = connectionAllocator(this.#conn);
+    const alloc = this.#alloc;
     let more = true;
     let lease: Lease | undefined;
     try {
@@ -184,7 +187,8 @@ export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex 
   if (!(conn instanceof Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
   if (options === null || typeof options !== 'object') throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: options must be an object');
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
-  const maxLength = connectionAllocator(conn).maxLength;
+  const alloc = connectionAllocator(conn);
+  const maxLength = alloc.maxLength;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > maxLength) {
     throw new RioError(
       'ERR_RIO_INVALID_OPTION',
@@ -199,5 +203,5 @@ export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex 
     throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: the connection is closed or already has a data listener');
   }
   keepHalfOpen(conn);
-  return new ConnectionStream(conn, chunkBytes, options);
+  return new ConnectionStream(conn, alloc, chunkBytes, options);
 }

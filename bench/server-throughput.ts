@@ -30,7 +30,6 @@ import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_proces
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { header } from './support';
 
@@ -107,7 +106,7 @@ async function startServer(kind: Kind): Promise<Server> {
     child.kill();
     throw new Error('redis-server did not answer');
   }
-  const script = path.join(__dirname, '../../examples/dist/redis-server.js');
+  const script = require.resolve('@riopool/examples/redis-server');
   const child = spawn(...onCpu(pin?.server, process.execPath, [script, '0', kind]), { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';

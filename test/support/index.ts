@@ -19,7 +19,7 @@ export const withCode = (code: string) => expect.objectContaining({ code });
  */
 export const aTypeError = expect.objectContaining({ name: 'TypeError' });
 
-/** Runs a node script in a child process (optionally as the unprivileged user 65534). */
+/** Runs a node script in a child process (optionally as an unprivileged user). */
 
 export interface ChildResult {
   /** The last line of stdout, parsed as JSON (null if it is not JSON). */
@@ -28,10 +28,23 @@ export interface ChildResult {
   stderr: string;
 }
 
-/** Runs this node with `args`, as root's child or (asNobody) as the unprivileged user 65534. */
+let unprivilegedCalls = 0;
+
+/**
+ * A user id of its own for an unprivileged child. The kernel charges io_uring's pins to the
+ * *user*, shared by all of that user's processes: two tests that fill the memlock limit as the
+ * same user at once (jest runs files in parallel workers) would see each other's pins. Ids from
+ * 61000 to 64999, none of which has a passwd entry (setpriv does not need one).
+ */
+export function unprivilegedUid(): number {
+  return 61000 + ((process.pid * 64 + unprivilegedCalls++) % 4000);
+}
+
+/** Runs this node with `args`, as root's child or (asNobody) as an unprivileged user of its own. */
 export function spawnNode(args: string[], opts: { asNobody?: boolean; timeout?: number } = {}) {
   const cmd = opts.asNobody ? 'setpriv' : process.execPath;
-  const full = opts.asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args] : args;
+  const uid = opts.asNobody ? unprivilegedUid() : 0;
+  const full = opts.asNobody ? [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, ...args] : args;
   return spawnSync(cmd, full, { encoding: 'utf8', env: { ...process.env }, timeout: opts.timeout ?? 120000 });
 }
 

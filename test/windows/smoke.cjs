@@ -62,7 +62,7 @@ for (const kind of ['lock', 'none']) {
   check(`the ${kind} backend registers and deregisters (VirtualLock for lock)`, () => {
     const ab = native.map(256 * 1024);
     const before = native.memoryStatus();
-    const r = new native.Registrar(kind);
+    const r = new native.Backend(kind);
     const id = r.register(ab);
     new Uint8Array(ab).fill(1);
     const during = native.memoryStatus();

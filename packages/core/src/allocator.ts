@@ -44,7 +44,7 @@ import { WINDOW, slabsToRetire } from './retirement';
 import type { Lease } from './lease';
 import { SizeClassTable } from './size-classes';
 import { Slab, SlabClass, type SlabOwner } from './slab';
-import { poolStats, type PoolStats } from './stats';
+import { allocatorStats, type AllocatorStats } from './stats';
 
 // What the hot path uses from other modules, read once into module constants: compiled to
 // CommonJS, an imported name is a property load from the other module's exports object on
@@ -383,7 +383,22 @@ export class SlabPool implements SlabOwner {
     return n;
   }
 
-  stats(): PoolStats {
-    return poolStats(this);
+  stats(): AllocatorStats {
+    return allocatorStats(this);
+  }
+
+  /**
+   * Decodes a handle: writes the RioBuf of the slot it names into `out` (length = its requested
+   * length, 0 for a free slot) and returns the slot size, or undefined for a value that names no
+   * slot of a live slab. For tests and for checked mode; the hot path decodes inline.
+   */
+  describeHandle(handle: number, out: RioBufOut): number | undefined {
+    const slab = this.slabs[slabIdOf(handle)];
+    const slot = slotOf(handle);
+    if (slab === undefined || slot >= slab.cls.slotsPerSlab) return undefined;
+    out.bufferId = slab.bufferId;
+    out.offset = slab.cls.offsetOf(slot);
+    out.length = Math.max(0, slab.slots[slot]!);
+    return slab.cls.slotSize;
   }
 }

@@ -6,8 +6,6 @@
  * Slab ids stay below MAX_SLABS (1 << 15), so a handle is a non-negative int32 and V8 keeps it
  * a small integer. Encoding and decoding live here and nowhere else.
  */
-import type { Slab } from './slab';
-
 /** Bits of a handle that hold the slot index; a slab holds at most 1 << SLOT_BITS slots. */
 export const SLOT_BITS = 16;
 /** Slots per slab at most: a handle keeps the slot index in 16 bits. */
@@ -39,20 +37,4 @@ export interface RioBufOut {
   bufferId: number;
   offset: number;
   length: number;
-}
-
-/**
- * Decodes a handle against a slab table: writes the RioBuf of the slot it names into `out`
- * (length = its requested length, 0 for a free slot) and returns the slot size, or undefined for
- * a value that names no slot of a live slab. For tests and for checked mode; the hot path
- * decodes inline with slabIdOf and slotOf.
- */
-export function describeHandle(slabs: readonly (Slab | undefined)[], handle: number, out: RioBufOut): number | undefined {
-  const slab = slabs[slabIdOf(handle)];
-  const slot = slotOf(handle);
-  if (slab === undefined || slot >= slab.cls.slotsPerSlab) return undefined;
-  out.bufferId = slab.bufferId;
-  out.offset = slab.cls.offsetOf(slot);
-  out.length = Math.max(0, slab.slots[slot]!);
-  return slab.cls.slotSize;
 }

@@ -18,7 +18,7 @@ export {
   type SizeClass,
   type SizeClassOptions,
 } from './size-classes';
-export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, describeHandle, type RioBufOut } from './handle';
+export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, type RioBufOut } from './handle';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, type RioBuf } from './lease';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
@@ -26,5 +26,5 @@ export { SlabPool, type LeaseTracker } from './allocator';
 export type { SlabPoolOptions } from './options';
 export { WINDOW, slabsToRetire, type ClassLoad } from './retirement';
 export { checkInvariants } from './invariants';
-export { STATS_VERSION, type PoolStats, type ClassStats } from './stats';
+export { STATS_VERSION, type AllocatorStats, type ClassStats } from './stats';
 export { modelPerBuffer, modelSlabs, nextPackedOffset, type FootprintFigures } from './footprint';

@@ -4,8 +4,8 @@
  * Bump STATS_VERSION whenever a field changes meaning or goes away; adding a field is
  * backwards compatible and keeps the version.
  */
-import type { SlabPool } from './allocator';
-import type { SlabClass } from './slab';
+import type { Registrar } from './registrar';
+import type { Slab, SlabClass } from './slab';
 
 export const STATS_VERSION = 1;
 
@@ -27,7 +27,7 @@ export interface ClassStats {
   churn: number;
 }
 
-export interface PoolStats {
+export interface AllocatorStats {
   version: typeof STATS_VERSION;
   backend: string;
   /** False for the `none` and `memory` backends: the memory is not locked and may be paged out. */
@@ -79,8 +79,22 @@ function classStats(c: SlabClass): ClassStats {
   };
 }
 
-/** The stats of a pool now. Walks every class and live slab: not for the hot path. */
-export function poolStats(pool: SlabPool): PoolStats {
+/** What the stats are made from: the allocator's counters (allocator.ts), read only. */
+export interface StatsSource {
+  readonly registrar: Pick<Registrar, 'backend' | 'pinning' | 'pageSize'>;
+  readonly slabs: readonly (Slab | undefined)[];
+  readonly liveSlabs: number;
+  readonly totalRegistrations: number;
+  readonly retirements: number;
+  readonly leased: number;
+  readonly mappedBytes: number;
+  readonly peakMappedBytes: number;
+  readonly trims: number;
+  allClasses(): Iterable<SlabClass>;
+}
+
+/** The stats of an allocator now. Walks every class and live slab: not for the hot path. */
+export function allocatorStats(pool: StatsSource): AllocatorStats {
   const classes: ClassStats[] = [];
   let reservedBytes = 0;
   let churn = 0;

@@ -7,10 +7,10 @@
 //   residency(arrayBuffer)           resident pages (mincore), or null where unknown
 //   memoryStatus()                   { pinned, locked, rss } in bytes, null where unknown
 //   info()                           page size, compiled backends, live mappings, counters
-//   Registrar(kind, entries?)        a backend: register(ab, offset?, length?) -> id,
+//   Backend(kind, entries?)          a registration backend: register(ab, offset?, length?) -> id,
 //                                    deregister(id), close(), kind, locks, capacity, size, and
-//                                    for `uring` the datapath (registrar.cc)
-//   tcpListen / tcpSocket / closeSocket   sockets for the datapath (prim.h)
+//                                    ring(): its Ring of registered I/O, or null
+//                                    (binding_backend.cc, binding_ring.cc)
 //
 // Memory safety (docs/design.md, rules 1 and 2):
 // - Every mapping is a Mapping record shared by the table of live mappings, the ArrayBuffer's
@@ -181,9 +181,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   if (ab.IsDetached() || ab.Data() == nullptr) return Napi::Boolean::New(env, false);
   std::shared_ptr<Mapping> m = FindMapping(env, ab);
   if (m->registrations != 0) {
-    ThrowCode(env, Code::kEBUSY,
-              "the mapping still has " + std::to_string(m->registrations) +
-                  " registration(s): deregister before unmapping");
+    ThrowCode(env, Code::kEBUSY, "the mapping has " + std::to_string(m->registrations) + " registration(s)");
   }
   ab.Detach();  // Every view over the memory now has length 0.
   Status s = UnmapNow(*m);
@@ -248,8 +246,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 void State::TearDown() {
   // Copy: CloseAll erases from the set.
-  std::set<Closable*> open = registrars;
-  for (Closable* r : open) r->CloseAll();
+  std::set<Closable*> open = backends;
+  for (Closable* b : open) b->CloseAll();
+  ring_constructor.Reset();
   for (auto& entry : live) {
     if (!entry.second->unmapped) (void)UnmapNow(*entry.second);  // at teardown, nobody to tell
   }
@@ -272,8 +271,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("residency", Napi::Function::New<Residency>(env, "residency"));
   exports.Set("memoryStatus", Napi::Function::New<MemoryStatusJs>(env, "memoryStatus"));
   exports.Set("info", Napi::Function::New<Info>(env, "info"));
-  exports.Set("Registrar", DefineRegistrar(env));
-  DefineSockets(env, exports);
+  exports.Set("Backend", DefineBackend(env));
+  DefineRing(env);
   return exports;
 }
 

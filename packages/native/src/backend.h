@@ -61,9 +61,9 @@ class IdTable {
   std::vector<uint32_t> free_;
 };
 
-// The registered-I/O datapath of a backend: socket operations on its registrations, queued
-// without a system call and handed to the kernel by Submit(). Only `uring` has one on Linux
-// (the ring whose table holds the registrations); rio's is declared in backend_rio.cc.
+// A backend's ring: socket operations on its registrations, queued without a system call and
+// handed to the kernel by Submit(). Only `uring` has one on Linux (the io_uring whose table holds
+// the registrations); rio's is declared in backend_rio.cc. The pool's `uring` datapath runs on it.
 //
 // Every operation carries the caller's op id (> 0, unique among the operations in flight) and
 // completes exactly once: Drain() reports (op, result), result being bytes, a new socket, 0, or
@@ -87,9 +87,9 @@ struct OpRequest {
   uint32_t address_len;
 };
 
-class Datapath {
+class Ring {
  public:
-  virtual ~Datapath() = default;
+  virtual ~Ring() = default;
   // Queues one operation (no system call). ENOSPC when the queue is full even after a submit.
   virtual Status Queue(const OpRequest& request) = 0;
   // Hands the queued operations to the kernel in one call; returns how many, or -errno.
@@ -106,8 +106,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // The backend's registered-I/O datapath, or nullptr where it has none.
-  virtual Datapath* datapath() { return nullptr; }
+  // The backend's ring, or nullptr where it has none (or once closed).
+  virtual Ring* ring() { return nullptr; }
 
   virtual const char* kind() const = 0;
   // True when registration locks or pins the memory.

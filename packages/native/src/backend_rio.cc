@@ -7,7 +7,7 @@
 // RIO_INVALID_BUFFERID is turned into a Status from WSAGetLastError, following the
 // RIORegisterBuffer error table: WSAEFAULT -> EFAULT, WSAEINVAL -> EINVAL.
 //
-// Datapath (RIOReceive / RIOSend): one completion queue (RIOCreateCompletionQueue, signalled
+// Ring (RIOReceive / RIOSend): one completion queue (RIOCreateCompletionQueue, signalled
 // through an event) for the backend, one request queue per socket (RIOCreateRequestQueue, made at
 // its first operation); a receive or send is a RIO_BUF of (the registration's RIO_BUFFERID,
 // offset, length), queued with RIO_MSG_DEFER and committed by Submit (RIO_MSG_COMMIT_ONLY), so a
@@ -45,7 +45,7 @@ Status WsaStatus(int e, const char* what) {
   return s;
 }
 
-class RioBackend final : public Backend, public Datapath {
+class RioBackend final : public Backend, public Ring {
  public:
   RioBackend(SOCKET socket, const RIO_EXTENSION_FUNCTION_TABLE& table, uint32_t entries)
       : socket_(socket),
@@ -59,7 +59,7 @@ class RioBackend final : public Backend, public Datapath {
   const char* kind() const override { return "rio"; }
   bool locks() const override { return true; }
   uint32_t capacity() const override { return ids_.limit(); }
-  Datapath* datapath() override { return socket_ == INVALID_SOCKET ? nullptr : this; }
+  Ring* ring() override { return socket_ == INVALID_SOCKET ? nullptr : this; }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
     if (socket_ == INVALID_SOCKET) return Status::Fail(Code::kEBADF, 0, "the rio backend is closed");
@@ -109,12 +109,12 @@ class RioBackend final : public Backend, public Datapath {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Datapath
+  // Ring
 
   Status Queue(const OpRequest& r) override {
     if (socket_ == INVALID_SOCKET) return Status::Fail(Code::kEBADF, 0, "the rio backend is closed");
     if (r.kind != OpKind::kReceive && r.kind != OpKind::kSend) {
-      return Status::Fail(Code::kENOSYS, 0, "the rio datapath has receive and send only (accept, connect, shutdown, close, cancel: not built)");
+      return Status::Fail(Code::kENOSYS, 0, "the rio ring has receive and send only (accept, connect, shutdown, close, cancel: not built)");
     }
     if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail(Code::kEINVAL, 0, "op id is 0 or already in flight");
     if (r.buffer_id >= handles_.size() || handles_[r.buffer_id] == RIO_INVALID_BUFFERID) {
@@ -154,7 +154,7 @@ class RioBackend final : public Backend, public Datapath {
   }
 
   Status NotifyOn(int) override {
-    return Status::Fail(Code::kENOSYS, 0, "the rio datapath's completions are not wired into the event loop yet");
+    return Status::Fail(Code::kENOSYS, 0, "the rio ring's completions are not wired into the event loop");
   }
 
   unsigned Drain(void (*report)(void*, uint32_t, int32_t), void* context) override {
@@ -221,6 +221,10 @@ class RioBackend final : public Backend, public Datapath {
 }  // namespace
 
 std::unique_ptr<Backend> OpenRioBackend(uint32_t entries, Status* status) {
+  if (entries == 0 || entries > kMaxRegistrations) {
+    *status = Status::Fail(Code::kEINVAL, 0, "table entries " + std::to_string(entries) + " are not 1 .. " + std::to_string(kMaxRegistrations));
+    return nullptr;
+  }
   WSADATA data;
   int e = WSAStartup(MAKEWORD(2, 2), &data);
   if (e != 0) {

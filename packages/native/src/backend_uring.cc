@@ -1,5 +1,5 @@
-// riopool native core: the `uring` backend (Linux): registrations and the registered-I/O
-// datapath on one io_uring.
+// riopool native core: the `uring` backend (Linux): registrations and the ring of registered
+// I/O on one io_uring.
 //
 // Registrations. At open, the ring's fixed-buffer table is registered empty
 // (IORING_REGISTER_BUFFERS2 with IORING_RSRC_REGISTER_SPARSE), `entries` slots long (the kernel
@@ -8,7 +8,7 @@
 // charges each registration's pages to the user's locked memory (VmPin), per registration: two
 // registrations sharing a page pay for it twice.
 //
-// Datapath. Receive and Send are IORING_OP_READ_FIXED / WRITE_FIXED on the socket with
+// Ring. Receive and Send are IORING_OP_READ_FIXED / WRITE_FIXED on the socket with
 // buf_index = the buffer id, so the kernel reads and writes the slab through the registration
 // (no per-operation page pinning). Accept, Connect, Shutdown and Close are the ring's own
 // operations, Cancel is IORING_OP_ASYNC_CANCEL by op id. Sockets stay blocking: io_uring then
@@ -21,7 +21,7 @@
 // them all and waits for their completions before the table is unregistered, so the kernel never
 // touches a slab after riopool may unmap it.
 //
-// Over 300 lines for a reason: the registrations and the datapath share the ring and each
+// Over 300 lines for a reason: the registrations and the ring share the ring and each
 // registration's count of operations in flight, which is that guard; apart, the counts would
 // have to be shared state between two files.
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
@@ -67,7 +67,7 @@ struct Pending {
   std::unique_ptr<sockaddr_storage> address;  // Connect: kept until the completion
 };
 
-class UringBackend final : public Backend, public Datapath {
+class UringBackend final : public Backend, public Ring {
  public:
   explicit UringBackend(uint32_t entries) : ids_(entries), regs_(entries) {}
   ~UringBackend() override { Close(); }
@@ -90,16 +90,14 @@ class UringBackend final : public Backend, public Datapath {
   const char* kind() const override { return "uring"; }
   bool locks() const override { return true; }
   uint32_t capacity() const override { return ids_.limit(); }
-  Datapath* datapath() override { return queues_.fd() >= 0 ? this : nullptr; }
+  Ring* ring() override { return queues_.fd() >= 0 ? this : nullptr; }
 
   Status Register(void* addr, size_t len, uint32_t* id) override {
     assert(addr != nullptr && len > 0);
     if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
     uint32_t slot;
     if (!ids_.Take(&slot)) {
-      return Status::Fail(Code::kENOSPC, ENOSPC,
-                          "the io_uring fixed-buffer table is full (" + std::to_string(ids_.limit()) +
-                              " registrations); group buffers into fewer, larger registrations");
+      return Status::Fail(Code::kENOSPC, ENOSPC, "the io_uring fixed-buffer table is full (" + std::to_string(ids_.limit()) + " registrations)");
     }
     int err = Update(slot, addr, len);
     if (err != 0) {
@@ -122,8 +120,7 @@ class UringBackend final : public Backend, public Datapath {
     assert(id < regs_.size() && regs_[id].addr != nullptr);
     if (regs_[id].in_flight != 0) {
       return Status::Fail(Code::kEBUSY, EBUSY,
-                          "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) +
-                              " operation(s) in flight: deregister after they complete");
+                          "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) + " operation(s) in flight");
     }
     // Clearing the slot only drops the kernel's page references: safe even when the mapping is
     // already gone.
@@ -144,7 +141,7 @@ class UringBackend final : public Backend, public Datapath {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Datapath
+  // Ring
 
   Status Queue(const OpRequest& r) override {
     if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
@@ -285,7 +282,7 @@ class UringBackend final : public Backend, public Datapath {
 
 std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
   if (entries == 0 || entries > kMaxRegistrations) {
-    *status = Status::Fail(Code::kEINVAL, EINVAL, "io_uring table entries must be 1 .. " + std::to_string(kMaxRegistrations));
+    *status = Status::Fail(Code::kEINVAL, EINVAL, "table entries " + std::to_string(entries) + " are not 1 .. " + std::to_string(kMaxRegistrations));
     return nullptr;
   }
   std::unique_ptr<UringBackend> backend(new UringBackend(entries));
@@ -295,8 +292,6 @@ std::unique_ptr<Backend> OpenUringBackend(uint32_t entries, Status* status) {
       // The ring's own queue memory is charged to the same locked-memory account.
       s.message = "io_uring_setup refused the ring's memory (" + std::string(std::strerror(s.sys)) + ")";
       s.limit = MemlockLimit();
-    } else if (s.sys == EPERM) {
-      s.message += " (io_uring is disabled here: see the kernel.io_uring_disabled sysctl)";
     }
     *status = s;
     return nullptr;

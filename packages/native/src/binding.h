@@ -1,5 +1,5 @@
 // riopool native core: what the binding's files share (addon.cc: mappings and start-up;
-// registrar.cc: the Registrar class and its datapath).
+// binding_backend.cc: the Backend class; binding_ring.cc: the Ring class).
 //
 // Every mapping is a Mapping record shared by the table of live mappings, the ArrayBuffer's
 // finalizer and the registrations on it. Whoever unmaps first marks it `unmapped`; everyone
@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "backend.h"
 #include "prim.h"
 
 namespace riopool {
@@ -27,7 +28,7 @@ struct Mapping {
   std::weak_ptr<State> state;
 };
 
-// What the environment's teardown closes: each open Registrar.
+// What the environment's teardown closes: each open Backend.
 class Closable {
  public:
   virtual void CloseAll() = 0;
@@ -38,7 +39,9 @@ class Closable {
 
 struct State {
   std::unordered_map<void*, std::shared_ptr<Mapping>> live;
-  std::set<Closable*> registrars;
+  std::set<Closable*> backends;
+  // The Ring class (binding_ring.cc); released at teardown.
+  Napi::FunctionReference ring_constructor;
   // Counters the tests use to prove "freed exactly once".
   double maps = 0;
   double explicit_unmaps = 0;
@@ -65,9 +68,24 @@ std::shared_ptr<Mapping> FindMapping(Napi::Env env, Napi::ArrayBuffer ab);
 // Unmaps now and marks the record; the result of os_unmap is reported, never ignored.
 Status UnmapNow(Mapping& m);
 
-// The Registrar class (registrar.cc).
-Napi::Function DefineRegistrar(Napi::Env env);
-// tcpListen, tcpSocket, closeSocket (sockets.cc).
-void DefineSockets(Napi::Env env, Napi::Object exports);
+// What a Ring object needs of the backend that made it (binding_backend.cc implements it).
+class RingOwner {
+ public:
+  // The backend's ring; nullptr once the backend is closed.
+  virtual Ring* ring() = 0;
+  // Starts delivering completions to `callback` (notifier.h).
+  virtual Status StartNotifier(Napi::Env env, Napi::Function callback) = 0;
+  // An operation was queued: the loop stays alive until it completes.
+  virtual void Queued() = 0;
+
+ protected:
+  ~RingOwner() = default;
+};
+
+// The Backend class (binding_backend.cc).
+Napi::Function DefineBackend(Napi::Env env);
+// The Ring class (binding_ring.cc): defined once per environment, instances made by backend.ring().
+void DefineRing(Napi::Env env);
+Napi::Object NewRingObject(Napi::Env env, Napi::Object backend, RingOwner* owner);
 
 }  // namespace riopool

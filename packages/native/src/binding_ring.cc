@@ -1,60 +1,207 @@
-// riopool native core: the binding's socket calls for the registered-I/O datapath (thin calls
-// into prim.h): tcpListen(host, port, backlog) -> [fd, port], tcpSocket(host) -> fd,
-// closeSocket(fd). Accepting, connecting, sending, receiving and closing a connection's socket
-// are ring operations (registrar.cc); these are the plain calls around them.
+// riopool native core: the Ring class of the binding: a backend's ring of registered I/O, as one
+// object that the TypeScript datapath uses as it is (docs/native.md, "Ring"). Made by
+// backend.ring(); it keeps its backend alive, and once the backend is closed every call but
+// inFlight throws EBADF.
+//
+//   start(callback)                    completions reach callback(ops, results, count) in batches
+//                                      on Node's event loop (an eventfd watched with uv_poll)
+//   accept(op, fd), connect(op, fd, host, port), receive(op, fd, bufferId, offset, length),
+//   send(op, fd, bufferId, offset, length), cancel(op, target), shutdown(op, fd), close(op, fd)
+//                                      queue one operation (no system call)
+//   submit()                           hands the queued operations to the kernel in one call
+//   inFlight                           operations queued or in flight
+//   listen(host, port, backlog) -> [fd, port], socket(host) -> fd, closeSocket(fd)
+//                                      the plain socket calls around the operations (prim.h)
+//
+// The arrays a callback receives are reused for the next batch: copy what must outlive it.
+// Validation is the TypeScript layer's; the backend checks every range against its registration.
 #include <napi.h>
 
 #include <algorithm>
 #include <string>
 
+#include "backend.h"
 #include "binding.h"
 #include "prim.h"
 
 namespace riopool {
 namespace {
 
+const napi_type_tag kRingTag = {0x72696f706f6f6c21ULL, 0x52696e6752696e67ULL};
 
-// tcpListen(host, port, backlog) -> [fd, port]: a listening TCP socket (numeric host).
-Napi::Value TcpListen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "host must be a string");
-  std::string host = info[0].As<Napi::String>().Utf8Value();
-  double port = ArgSize(info, 1, "port");
-  double backlog = ArgSize(info, 2, "backlog");
-  if (port > 65535) ThrowCode(env, Code::kEINVAL, "port must be 0 .. 65535");
-  int fd = -1;
-  int bound = 0;
-  Status s = os_tcp_listen(host.c_str(), static_cast<int>(port), static_cast<int>(std::min(backlog, 65535.0)), &fd, &bound);
-  if (!s.ok()) Throw(env, s);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, fd));
-  out.Set(1u, Napi::Number::New(env, bound));
-  return out;
+Status SubmitStatus(int e) {
+#ifdef _WIN32
+  return Status::Fail(Code::kEIO, e, "submit failed");
+#else
+  return ErrnoStatus(e, "io_uring_enter");
+#endif
 }
 
-// tcpSocket(host) -> fd: a TCP socket of host's family, TCP_NODELAY set, not yet connected.
-Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "host must be a string");
-  int fd = -1;
-  Status s = os_tcp_socket(info[0].As<Napi::String>().Utf8Value().c_str(), &fd);
-  if (!s.ok()) Throw(env, s);
-  return Napi::Number::New(env, fd);
-}
+class RingObject : public Napi::ObjectWrap<RingObject> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Ring",
+                       {
+                           InstanceMethod<&RingObject::Start>("start"),
+                           InstanceMethod<&RingObject::Accept>("accept"),
+                           InstanceMethod<&RingObject::Connect>("connect"),
+                           InstanceMethod<&RingObject::Receive>("receive"),
+                           InstanceMethod<&RingObject::Send>("send"),
+                           InstanceMethod<&RingObject::Cancel>("cancel"),
+                           InstanceMethod<&RingObject::Shutdown>("shutdown"),
+                           InstanceMethod<&RingObject::Close>("close"),
+                           InstanceMethod<&RingObject::Submit>("submit"),
+                           InstanceAccessor<&RingObject::InFlight>("inFlight"),
+                           InstanceMethod<&RingObject::Listen>("listen"),
+                           InstanceMethod<&RingObject::Socket>("socket"),
+                           InstanceMethod<&RingObject::CloseSocket>("closeSocket"),
+                       });
+  }
 
-// closeSocket(fd): closes a socket that no operation uses (a listener, a socket never connected).
-Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
-  Status s = os_close_socket(static_cast<int>(ArgSize(info, 0, "fd")));
-  if (!s.ok()) Throw(info.Env(), s);
-  return info.Env().Undefined();
-}
+  // Only NewRingObject makes these: info[0] is the backend object, info[1] its RingOwner.
+  explicit RingObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingObject>(info) {
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsExternal()) ThrowType(info.Env(), "rings come from backend.ring()");
+    backend_ = Napi::Persistent(info[0].As<Napi::Object>());
+    owner_ = info[1].As<Napi::External<RingOwner>>().Data();
+    info.This().As<Napi::Object>().TypeTag(&kRingTag);
+  }
+
+ private:
+  Ring& Open(const Napi::CallbackInfo& info) {
+    if (!info.This().IsObject() || !info.This().As<Napi::Object>().CheckTypeTag(&kRingTag)) ThrowType(info.Env(), "not a Ring");
+    Ring* r = owner_->ring();
+    if (r == nullptr) ThrowCode(info.Env(), Code::kEBADF, "the backend is closed");
+    return *r;
+  }
+
+  static uint32_t ArgOp(const Napi::CallbackInfo& info, size_t i) {
+    double v = ArgSize(info, i, "op");
+    if (v < 1 || v > 2147483647.0) ThrowCode(info.Env(), Code::kEINVAL, "op id is not 1 .. 2^31 - 1");
+    return static_cast<uint32_t>(v);
+  }
+  static int ArgFd(const Napi::CallbackInfo& info, size_t i) {
+    double v = ArgSize(info, i, "fd");
+    if (v > 2147483647.0) ThrowCode(info.Env(), Code::kEINVAL, "fd out of range");
+    return static_cast<int>(v);
+  }
+  static std::string ArgHost(const Napi::CallbackInfo& info, size_t i) {
+    if (i >= info.Length() || !info[i].IsString()) ThrowType(info.Env(), "host must be a string");
+    return info[i].As<Napi::String>().Utf8Value();
+  }
+
+  Napi::Value Queue(const Napi::CallbackInfo& info, Ring& ring, const OpRequest& r) {
+    Status s = ring.Queue(r);
+    if (!s.ok()) Throw(info.Env(), s);
+    owner_->Queued();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Open(info);
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(env, "callback must be a function");
+    Status s = owner_->StartNotifier(env, info[0].As<Napi::Function>());
+    if (!s.ok()) Throw(env, s);
+    return env.Undefined();
+  }
+
+  Napi::Value Accept(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    return Queue(info, ring, OpRequest{OpKind::kAccept, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+  }
+
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    unsigned char address[128];
+    uint32_t len = 0;
+    Status s = os_socket_address(ArgHost(info, 2).c_str(), static_cast<int>(std::min(ArgSize(info, 3, "port"), 65536.0)), address, &len);
+    if (!s.ok()) Throw(info.Env(), s);
+    return Queue(info, ring, OpRequest{OpKind::kConnect, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, address, len});
+  }
+
+  Napi::Value Data(const Napi::CallbackInfo& info, OpKind kind) {
+    Ring& ring = Open(info);
+    double id = ArgSize(info, 2, "bufferId");
+    double offset = ArgSize(info, 3, "offset");
+    double length = ArgSize(info, 4, "length");
+    if (id > 65535 || length > 4294967295.0) ThrowCode(info.Env(), Code::kEINVAL, "buffer id or length out of range");
+    return Queue(info, ring,
+                 OpRequest{kind, ArgOp(info, 0), ArgFd(info, 1), static_cast<uint32_t>(id), static_cast<uint64_t>(offset),
+                           static_cast<uint32_t>(length), 0, nullptr, 0});
+  }
+  Napi::Value Receive(const Napi::CallbackInfo& info) { return Data(info, OpKind::kReceive); }
+  Napi::Value Send(const Napi::CallbackInfo& info) { return Data(info, OpKind::kSend); }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    return Queue(info, ring, OpRequest{OpKind::kCancel, ArgOp(info, 0), -1, 0, 0, 0, ArgOp(info, 1), nullptr, 0});
+  }
+  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    return Queue(info, ring, OpRequest{OpKind::kShutdown, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    return Queue(info, ring, OpRequest{OpKind::kClose, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+  }
+
+  Napi::Value Submit(const Napi::CallbackInfo& info) {
+    int n = Open(info).Submit();
+    if (n < 0) Throw(info.Env(), SubmitStatus(-n));
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  Napi::Value InFlight(const Napi::CallbackInfo& info) {
+    Ring* r = owner_->ring();
+    return Napi::Number::New(info.Env(), r ? r->InFlight() : 0);
+  }
+
+  // listen(host, port, backlog) -> [fd, port]: a listening TCP socket (numeric host).
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Open(info);
+    Napi::Env env = info.Env();
+    std::string host = ArgHost(info, 0);
+    double port = ArgSize(info, 1, "port");
+    double backlog = ArgSize(info, 2, "backlog");
+    int fd = -1;
+    int bound = 0;
+    Status s = os_tcp_listen(host.c_str(), static_cast<int>(std::min(port, 65536.0)), static_cast<int>(std::min(backlog, 65535.0)), &fd,
+                             &bound);
+    if (!s.ok()) Throw(env, s);
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, fd));
+    out.Set(1u, Napi::Number::New(env, bound));
+    return out;
+  }
+
+  // socket(host) -> fd: a TCP socket of host's family, TCP_NODELAY set, not yet connected.
+  Napi::Value Socket(const Napi::CallbackInfo& info) {
+    Open(info);
+    int fd = -1;
+    Status s = os_tcp_socket(ArgHost(info, 0).c_str(), &fd);
+    if (!s.ok()) Throw(info.Env(), s);
+    return Napi::Number::New(info.Env(), fd);
+  }
+
+  // closeSocket(fd): closes a socket that no operation uses (a listener, a socket never connected).
+  Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
+    Status s = os_close_socket(ArgFd(info, 0));
+    if (!s.ok()) Throw(info.Env(), s);
+    return info.Env().Undefined();
+  }
+
+  Napi::ObjectReference backend_;
+  RingOwner* owner_ = nullptr;
+};
 
 }  // namespace
 
-void DefineSockets(Napi::Env env, Napi::Object exports) {
-  exports.Set("tcpListen", Napi::Function::New<TcpListen>(env, "tcpListen"));
-  exports.Set("tcpSocket", Napi::Function::New<TcpSocket>(env, "tcpSocket"));
-  exports.Set("closeSocket", Napi::Function::New<CloseSocket>(env, "closeSocket"));
+void DefineRing(Napi::Env env) {
+  GetState(env)->ring_constructor = Napi::Persistent(RingObject::Define(env));
+}
+
+Napi::Object NewRingObject(Napi::Env env, Napi::Object backend, RingOwner* owner) {
+  return GetState(env)->ring_constructor.New({backend, Napi::External<RingOwner>::New(env, owner)});
 }
 
 }  // namespace riopool

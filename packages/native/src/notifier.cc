@@ -18,7 +18,7 @@ constexpr uint32_t kBatch = 1024;
 
 class UvNotifier final : public Notifier {
  public:
-  UvNotifier(Napi::Env env, Datapath& io, Napi::Function callback) : env_(env), io_(io) {
+  UvNotifier(Napi::Env env, Ring& io, Napi::Function callback) : env_(env), io_(io) {
     callback_ = Napi::Persistent(callback);
     ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
     results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
@@ -128,7 +128,7 @@ class UvNotifier final : public Notifier {
   }
 
   Napi::Env env_;
-  Datapath& io_;
+  Ring& io_;
   Napi::FunctionReference callback_;
   Napi::Reference<Napi::Int32Array> ops_;
   Napi::Reference<Napi::Int32Array> results_;
@@ -142,7 +142,7 @@ class UvNotifier final : public Notifier {
 
 }  // namespace
 
-std::unique_ptr<Notifier> Notifier::Start(Napi::Env env, Datapath& io, Napi::Function callback, Status* status) {
+std::unique_ptr<Notifier> Notifier::Start(Napi::Env env, Ring& io, Napi::Function callback, Status* status) {
   std::unique_ptr<UvNotifier> n(new UvNotifier(env, io, callback));
   *status = n->Open();
   if (!status->ok()) return nullptr;
@@ -154,7 +154,7 @@ std::unique_ptr<Notifier> Notifier::Start(Napi::Env env, Datapath& io, Napi::Fun
 #else
 
 namespace riopool {
-std::unique_ptr<Notifier> Notifier::Start(Napi::Env, Datapath&, Napi::Function, Status* status) {
+std::unique_ptr<Notifier> Notifier::Start(Napi::Env, Ring&, Napi::Function, Status* status) {
   *status = Status::Fail(Code::kENOSYS, 0, "this build has no registered-I/O notifier (Linux with libuv's uv.h only)");
   return nullptr;
 }

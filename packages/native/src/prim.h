@@ -81,8 +81,8 @@ Status os_unmap(void* addr, size_t bytes);
 
 // Locks / unlocks the pages holding [addr, addr + bytes) in physical memory.
 // Pre: bytes > 0; the range lies inside live mappings. Partial pages are locked whole.
-// A refusal names the limit (RLIMIT_MEMLOCK, or the working-set size on Windows) and how to
-// raise it.
+// A refusal names the limit (RLIMIT_MEMLOCK, or the working-set size on Windows) and its value;
+// the TypeScript layer writes the advice.
 Status os_lock(void* addr, size_t bytes);
 Status os_unlock(void* addr, size_t bytes);
 

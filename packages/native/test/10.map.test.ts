@@ -39,7 +39,7 @@ describe('map', () => {
   });
 
   (isLinux ? test : test.skip)('memory is page aligned: registering 256 KiB pins exactly 64 pages', () => {
-    const r = new native.Registrar('uring');
+    const r = new native.Backend('uring');
     const ab = native.map(256 * KiB);
     const before = pinned();
     const id = r.register(ab);

@@ -5,7 +5,7 @@ const linux = isLinux ? describe : describe.skip;
 
 linux('uring backend', () => {
   test('registering 256 KiB raises VmPin by 256 kB; deregistering brings it back', () => {
-    const r = new native.Registrar('uring');
+    const r = new native.Backend('uring');
     expect(r.kind).toBe('uring');
     expect(r.locks).toBe(true);
     expect(r.capacity).toBe(16384);
@@ -22,7 +22,7 @@ linux('uring backend', () => {
   });
 
   test("RIORegisterBuffer's warning: 1,000 × 512 B registered one by one pin ~4,000 kB; one slab pins 512 kB", () => {
-    const r = new native.Registrar('uring');
+    const r = new native.Backend('uring');
     // The 1,000 buffers packed 8 to a page, as a malloc would place them.
     const region = native.map(512 * KiB);
     const before = pinned();
@@ -44,7 +44,7 @@ linux('uring backend', () => {
   });
 
   test('ids are table indexes, reused after deregistration', () => {
-    const r = new native.Registrar('uring', 8);
+    const r = new native.Backend('uring', 8);
     const ab = native.map(8 * PAGE);
     const a = r.register(ab, 0, PAGE);
     const b = r.register(ab, PAGE, PAGE);
@@ -58,7 +58,7 @@ linux('uring backend', () => {
   });
 
   test('a full table (16,384 entries) fails with ENOSPC and a clear message; the backend goes on', () => {
-    const r = new native.Registrar('uring');
+    const r = new native.Backend('uring');
     const ab = native.map(16384 * PAGE);
     for (let i = 0; i < 16384; i++) r.register(ab, i * PAGE, PAGE);
     let err: any;
@@ -77,7 +77,7 @@ linux('uring backend', () => {
   });
 
   test('close() deregisters everything at once', () => {
-    const r = new native.Registrar('uring');
+    const r = new native.Backend('uring');
     const ab = native.map(64 * PAGE);
     const before = pinned();
     for (let i = 0; i < 64; i++) r.register(ab, i * PAGE, PAGE);
@@ -93,7 +93,7 @@ linux('uring backend', () => {
 
 linux('lock backend', () => {
   test('registering 256 KiB raises VmLck by 256 kB; deregistering brings it back', () => {
-    const r = new native.Registrar('lock');
+    const r = new native.Backend('lock');
     expect(r.locks).toBe(true);
     const ab = native.map(256 * KiB);
     const before = locked();
@@ -106,7 +106,7 @@ linux('lock backend', () => {
   });
 
   test('ranges that share a page keep it locked until the last one is deregistered', () => {
-    const r = new native.Registrar('lock');
+    const r = new native.Backend('lock');
     const ab = native.map(2 * PAGE);
     const before = locked();
     const a = r.register(ab, 0, 512);
@@ -123,7 +123,7 @@ linux('lock backend', () => {
 
 describe('none backend', () => {
   test('hands out ids and locks nothing', () => {
-    const r = new native.Registrar('none');
+    const r = new native.Backend('none');
     expect(r.locks).toBe(false);
     const ab = native.map(4 * PAGE);
     const before = native.memoryStatus();
@@ -140,7 +140,7 @@ describe('registration errors', () => {
   const kind = isLinux ? 'uring' : 'lock';
 
   test('a buffer that is not a mapping of ours: EFAULT (WSAEFAULT)', () => {
-    const r = new native.Registrar(kind);
+    const r = new native.Backend(kind);
     expect(() => r.register(new ArrayBuffer(PAGE))).toThrow(withCode('EFAULT'));
     const gone = native.map(PAGE);
     native.unmap(gone);
@@ -149,7 +149,7 @@ describe('registration errors', () => {
   });
 
   test('a zero length: EINVAL (WSAEINVAL); out of range: EINVAL', () => {
-    const r = new native.Registrar(kind);
+    const r = new native.Backend(kind);
     const ab = native.map(PAGE);
     expect(() => r.register(ab, 0, 0)).toThrow(withCode('EINVAL'));
     expect(() => r.register(ab, PAGE, undefined)).toThrow(withCode('EINVAL'));
@@ -162,20 +162,20 @@ describe('registration errors', () => {
   });
 
   test('wrong types: TypeError, never a crash', () => {
-    const r = new native.Registrar(kind);
+    const r = new native.Backend(kind);
     const ab = native.map(PAGE);
     expect(() => r.register('x' as any)).toThrow(aTypeError);
     expect(() => r.register(ab, '0' as any)).toThrow(aTypeError);
     expect(() => r.deregister('0' as any)).toThrow(aTypeError);
     expect(() => (r.register as any).call({}, ab)).toThrow(aTypeError);
-    expect(() => new (native.Registrar as any)(42)).toThrow(aTypeError);
-    expect(() => new native.Registrar('bogus' as any)).toThrow(withCode('EINVAL'));
+    expect(() => new (native.Backend as any)(42)).toThrow(aTypeError);
+    expect(() => new native.Backend('bogus' as any)).toThrow(withCode('EINVAL'));
     r.close();
     native.unmap(ab);
   });
 
   test('unmap is refused while the mapping is registered (EBUSY); allowed after', () => {
-    const r = new native.Registrar(kind);
+    const r = new native.Backend(kind);
     const ab = native.map(PAGE);
     const id = r.register(ab);
     expect(() => native.unmap(ab)).toThrow(withCode('EBUSY'));

@@ -7,12 +7,12 @@ const unprivileged = isLinux && isRoot ? describe : describe.skip;
 function fillUntilRefused(kind: 'uring' | 'lock') {
   return runChild(
     `${requireNative}
-    const r = new native.Registrar('${kind}');
+    const r = new native.Backend('${kind}');
     const ab = native.map(64 << 20);
     let ok = 0, err = null;
     for (let i = 0; i < 64; i++) {
       try { r.register(ab, i << 20, 1 << 20); ok++; }
-      catch (e) { err = { code: e.code, message: e.message, limit: e.limit, limitBytes: e.limitBytes, advice: require(${JSON.stringify(require.resolve('../src/index.ts').replace(/src[\\/]index\.ts$/, 'dist/index.js'))}).limitAdvice(e) }; break; }
+      catch (e) { err = { code: e.code, message: e.message, limit: e.limit, limitBytes: e.limitBytes, advice: require(${JSON.stringify(require.resolve('../src/index.ts').replace(/src[\\/]index\.ts$/, 'dist/index.js'))}).adviceFor(e, 'register') }; break; }
     }
     const status = native.memoryStatus();
     // The process goes on: smaller registrations still work after the refusal.

@@ -10,7 +10,7 @@ linux('teardown', () => {
     const script = `
       ${requireNative}
       const { parentPort } = require('node:worker_threads');
-      const r = new native.Registrar('uring');
+      const r = new native.Backend('uring');
       const abs = [];
       for (let i = 0; i < 8; i++) { const ab = native.map(1 << 20); r.register(ab); abs.push(ab); }
       parentPort.postMessage(native.memoryStatus().pinned);
@@ -29,7 +29,7 @@ linux('teardown', () => {
     const script = `
       ${requireNative}
       const { parentPort } = require('node:worker_threads');
-      const r = new native.Registrar('uring');
+      const r = new native.Backend('uring');
       const ab = native.map(4 << 20); r.register(ab);
       parentPort.postMessage('ready');
       setInterval(() => {}, 1000);`;
@@ -42,7 +42,7 @@ linux('teardown', () => {
 
   test('a process that exits with registrations outstanding exits cleanly', () => {
     const { json, status, stderr } = runChild(`${requireNative}
-      const r = new native.Registrar('uring');
+      const r = new native.Backend('uring');
       const ab = native.map(1 << 20); r.register(ab);
       console.log(JSON.stringify({ pinned: native.memoryStatus().pinned }));`);
     expect(stderr).toBe('');

@@ -1,5 +1,5 @@
 /**
- * Binds core to native: a Registrar over the addon, and the choice of backend.
+ * Binds core to native: a Registrar over the addon's Backend, and the choice of backend.
  *
  * Choice: `options.backend`, else RIOPOOL_BACKEND, else the platform's best (`uring` on Linux,
  * `rio` on Windows, `lock` elsewhere). The chosen backend is probed at open: it must open and
@@ -11,13 +11,13 @@ import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode }
 import {
   loadBinding,
   isNativeError,
-  limitAdvice,
+  adviceFor,
   type BackendKind,
   type Binding,
   type MemoryStatus,
-  type NativeRegistrar,
+  type NativeBackend,
+  type Ring,
 } from '@riopool/native';
-import type { Ring } from './io/ring';
 
 export type { BackendKind };
 export type Fallback = 'lock' | 'none';
@@ -54,48 +54,62 @@ const NATIVE_TO_RIO: Record<string, RioErrorCode> = {
   ENOSPC: 'ERR_RIO_TOO_MANY_REGISTRATIONS',
 };
 
-/** Turns an addon error into a RioError: its message, the advice for a limit it names, its code. */
-export function fromNative(e: unknown, what: string, codes: Record<string, RioErrorCode> = NATIVE_TO_RIO): unknown {
+/** What a failed call was doing, for the advice (@riopool/native's adviceFor). */
+type Call = Parameters<typeof adviceFor>[1];
+
+/** Turns an addon error into a RioError: its message, the advice for it, its code. */
+export function fromNative(e: unknown, what: string, call: Call = 'other', codes: Record<string, RioErrorCode> = NATIVE_TO_RIO): unknown {
   if (isRioError(e) || !isNativeError(e)) return e;
   const code = codes[e.code] ?? 'ERR_RIO_BACKEND';
-  const advice = limitAdvice(e);
+  const advice = adviceFor(e, call);
   return new RioError(code, `${what}: ${e.message}${advice === undefined ? '' : `: ${advice}`} [${e.code}]`, { cause: e });
 }
 
 // A failed map is not a lock limit: ENOMEM there means the address space or memory is short.
 const MAP_CODES: Record<string, RioErrorCode> = { EINVAL: 'ERR_RIO_INVALID_LENGTH' };
 
-/** What a pool needs of its registrar beyond core's: process figures, residency, close. */
-export interface BackendRegistrar extends Registrar {
+/**
+ * What a pool needs of its registrar beyond core's Registrar: the footprint's process figures
+ * and residency, closing, and the ring of registered I/O. NativeRegistrar (below) implements it
+ * over the addon; @riopool/pool/testing's in-memory pool over core's MemoryRegistrar.
+ */
+export interface PoolRegistrar extends Registrar {
   readonly backend: BackendKind | 'memory';
   residentBytes(buffer: ArrayBuffer): number | null;
   memoryStatus(): MemoryStatus;
+  /** Closes the backend (and its ring, once `keepOpenWhile`'s operations are done). */
   close(): void;
-  /** The registered-I/O ring, or why there is none. */
-  openRing(): { ring: Ring; sockets: Sockets } | string;
-  /** The reactor on that ring, so that close() can wait for its last operation. */
-  attachReactor?(reactor: { readonly pending: number; onIdle: (() => void) | undefined }): void;
+  /** The backend's ring of registered I/O, or why there is none. */
+  ring(): Ring | string;
+  /**
+   * Keeps the backend open while the ring has operations in flight that hold no lease (an
+   * accept, a socket's close), which the pool's close() does not wait for: close() then closes
+   * the backend when `io` next becomes idle.
+   */
+  keepOpenWhile(io: { readonly pending: number; onIdle: (() => void) | undefined }): void;
 }
 
 /**
- * The core's Registrar over one native backend instance, and the pool's one way to the addon:
- * the footprint's process figures and residency come through here too.
+ * Core's Registrar over one native backend (the addon's Backend object), and the pool's one way
+ * to the addon's memory calls: the footprint's process figures and residency come through here.
  */
-export class NativeBackendRegistrar implements BackendRegistrar {
+export class NativeRegistrar implements PoolRegistrar {
   readonly pageSize: number;
   readonly backend: BackendKind;
   readonly pinning: Pinning;
   readonly capacity: number;
   readonly maxRegistrationBytes: number;
+  /** The ring's operations, once the uring datapath runs on it (see close). */
+  #io: { readonly pending: number; onIdle: (() => void) | undefined } | undefined;
 
   constructor(
     private readonly native: Binding,
-    private readonly registrar: NativeRegistrar,
+    private readonly opened: NativeBackend,
   ) {
     this.pageSize = native.pageSize();
-    this.backend = registrar.kind as BackendKind;
+    this.backend = opened.kind as BackendKind;
     this.pinning = PINNING[this.backend];
-    this.capacity = registrar.capacity;
+    this.capacity = opened.capacity;
     this.maxRegistrationBytes = native.info().limits.maxRegistrationBytes;
   }
 
@@ -114,23 +128,23 @@ export class NativeBackendRegistrar implements BackendRegistrar {
     try {
       return this.native.map(bytes);
     } catch (e) {
-      throw fromNative(e, 'map', MAP_CODES);
+      throw fromNative(e, 'map', 'other', MAP_CODES);
     }
   }
 
   register(buffer: ArrayBuffer): number {
     try {
-      return this.registrar.register(buffer);
+      return this.opened.register(buffer);
     } catch (e) {
-      throw fromNative(e, `register (${this.backend})`);
+      throw fromNative(e, `register (${this.backend})`, 'register');
     }
   }
 
   deregister(bufferId: number): void {
     try {
-      this.registrar.deregister(bufferId);
+      this.opened.deregister(bufferId);
     } catch (e) {
-      throw fromNative(e, `deregister (${this.backend})`);
+      throw fromNative(e, `deregister (${this.backend})`, 'deregister');
     }
   }
 
@@ -138,70 +152,23 @@ export class NativeBackendRegistrar implements BackendRegistrar {
     try {
       this.native.unmap(buffer);
     } catch (e) {
-      throw fromNative(e, 'unmap');
+      throw fromNative(e, 'unmap', 'unmap');
     }
   }
 
-  /**
-   * Closes the backend, and with it the ring. With ring operations still in flight (an accept, a
-   * socket's close: operations that hold no lease, so the pool's close did not wait for them),
-   * the ring closes when the last of them completes.
-   */
   close(): void {
-    const io = this.io;
-    if (io !== undefined && io.pending > 0) io.onIdle = () => this.registrar.close();
-    else this.registrar.close();
+    const io = this.#io;
+    if (io !== undefined && io.pending > 0) io.onIdle = () => this.opened.close();
+    else this.opened.close();
   }
 
-  /** The reactor of the ring, once the datapath started (see close). */
-  private io: { readonly pending: number; onIdle: (() => void) | undefined } | undefined;
-
-  /** Tells close() which reactor runs on the ring. */
-  attachReactor(reactor: { readonly pending: number; onIdle: (() => void) | undefined }): void {
-    this.io = reactor;
+  keepOpenWhile(io: { readonly pending: number; onIdle: (() => void) | undefined }): void {
+    this.#io = io;
   }
 
-  /**
-   * The ring of the `uring` backend as the datapath's Ring (io/ring.ts), started on Node's loop;
-   * or why there is none (another backend, an addon built without the notifier).
-   */
-  openRing(): { ring: Ring; sockets: Sockets } | string {
-    if (this.backend !== 'uring') return `the pool's backend is ${this.backend}, not uring`;
-    const r = this.registrar;
-    let handler: ((ops: Int32Array, results: Int32Array, count: number) => void) | undefined;
-    try {
-      r.ioStart((ops, results, count) => handler?.(ops, results, count));
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-    const ring: Ring = {
-      accept: (op, fd) => r.opAccept(op, fd),
-      connect: (op, fd, host, port) => r.opConnect(op, fd, host, port),
-      receive: (op, fd, id, offset, length) => r.opReceive(op, fd, id, offset, length),
-      send: (op, fd, id, offset, length) => r.opSend(op, fd, id, offset, length),
-      cancel: (op, target) => r.opCancel(op, target),
-      shutdown: (op, fd) => r.opShutdown(op, fd),
-      close: (op, fd) => r.opClose(op, fd),
-      submit: () => r.submit(),
-      onCompletions: (h) => {
-        handler = h;
-      },
-    };
-    const n = this.native;
-    const sockets: Sockets = {
-      listen: (host, port, backlog) => n.tcpListen(host, port, backlog),
-      socket: (host) => n.tcpSocket(host),
-      close: (fd) => n.closeSocket(fd),
-    };
-    return { ring, sockets };
+  ring(): Ring | string {
+    return this.opened.ring() ?? `the pool's backend is ${this.backend}, which has no ring`;
   }
-}
-
-/** The plain socket calls the uring datapath makes beside its ring operations. */
-export interface Sockets {
-  listen(host: string, port: number, backlog: number): [number, number];
-  socket(host: string): number;
-  close(fd: number): void;
 }
 
 export interface OpenOptions {
@@ -211,23 +178,23 @@ export interface OpenOptions {
   entries?: number;
 }
 
-function probe(native: Binding, kind: BackendKind, entries: number | undefined): NativeBackendRegistrar {
-  let registrar: NativeRegistrar;
+function probe(native: Binding, kind: BackendKind, entries: number | undefined): NativeRegistrar {
+  let opened: NativeBackend;
   try {
-    registrar = new native.Registrar(kind, entries);
+    opened = new native.Backend(kind, entries);
   } catch (e) {
-    throw fromNative(e, `open backend '${kind}'`);
+    throw fromNative(e, `open backend '${kind}'`, 'open');
   }
   const page = native.map(native.pageSize());
   try {
-    registrar.deregister(registrar.register(page));
+    opened.deregister(opened.register(page));
   } catch (e) {
-    registrar.close();
-    throw fromNative(e, `backend '${kind}' could not register one page`);
+    opened.close();
+    throw fromNative(e, `backend '${kind}' could not register one page`, 'register');
   } finally {
     native.unmap(page);
   }
-  return new NativeBackendRegistrar(native, registrar);
+  return new NativeRegistrar(native, opened);
 }
 
 /** The backend asked for: the option, else RIOPOOL_BACKEND, else the platform's best. */
@@ -236,7 +203,7 @@ export function chooseBackend(asked?: BackendKind): BackendKind {
 }
 
 /** Opens the backend asked for, stepping down only as far as `fallback` allows. */
-export function openBackend(options: OpenOptions = {}): { registrar: NativeBackendRegistrar; fallbacks: FallbackRecord[] } {
+export function openBackend(options: OpenOptions = {}): { registrar: NativeRegistrar; fallbacks: FallbackRecord[] } {
   const native = loadBinding();
   const compiled = native.info().backends;
   const asked = chooseBackend(options.backend);

@@ -8,14 +8,14 @@
  *   lease.release();
  *   await pool.close();
  */
-export { createPool, type Pool, type PoolOptions, type PoolStatsWithBackend, type Footprint } from './pool';
+export { createPool, type Pool, type PoolOptions, type PoolStats, type Footprint } from './pool';
 export { POISON, type PoolReport } from './tracking';
 export type { BackendKind, Fallback, FallbackRecord } from './backend';
 export { leaseReader, attachReader, adoptSocket, writeLease, type LeaseReader } from './net';
 export { createServer, connect, type Server, type IoOptions, type ListenOptions, type AddressInfo } from './io/server';
 export type { Connection, ConnectionOptions } from './io/connection';
 export { toDuplex, type DuplexOptions } from './io/stream';
-export type { Datapath, IoStats } from './io/io';
+export type { Datapath, IoStats } from './io/datapath';
 export {
   RioError,
   ErrorCodes,
@@ -27,6 +27,5 @@ export {
   type NetErrorCode,
   type RioBuf,
   type RioBufOut,
-  type PoolStats,
   type ClassStats,
 } from '@riopool/core';

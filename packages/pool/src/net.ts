@@ -4,7 +4,7 @@
  * Receive: `leaseReader(pool, size, onLease)` returns the `onread` option of net.Socket /
  * net.connect. Node reads straight into a lease's bytes; each read hands that lease to
  * `onLease(lease, nread)`, which then owns it (release it when done), and the next read gets a
- * fresh lease. libuv keeps a raw pointer to the lease that waits for the next read, so that
+ * fresh lease (io/lease-reader.ts does the work, for these helpers and the net datapath). libuv keeps a raw pointer to the lease that waits for the next read, so that
  * lease is released only when the socket has closed: pass the socket to `attachReader` (or use
  * `adoptSocket`). There is deliberately no public way to release it earlier.
  *
@@ -20,75 +20,18 @@
  */
 import * as net from 'node:net';
 import { RioError, Lease } from '@riopool/core';
+import { readerOn, type LeaseReader } from './io/lease-reader';
 import { allocatorOf, type Pool } from './pool';
 
-export interface LeaseReader {
-  buffer: () => Uint8Array;
-  callback: (nread: number, buf: Uint8Array) => boolean | void;
-}
-
-/** How attachReader releases the waiting lease; kept out of the public surface. */
-const disposers = new WeakMap<LeaseReader, () => void>();
+export { attachReader, adoptSocket, type LeaseReader } from './io/lease-reader';
 
 export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nread: number) => boolean | void): LeaseReader {
-  const maxLength = allocatorOf(pool).maxLength; // throws a TypeError for a value that is not a pool
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > maxLength) {
-    throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${maxLength}`);
+  const alloc = allocatorOf(pool); // throws a TypeError for a value that is not a pool
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > alloc.maxLength) {
+    throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${alloc.maxLength}`);
   }
   if (typeof onLease !== 'function') throw new RioError('ERR_RIO_INVALID_OPTION', 'leaseReader: onLease must be a function');
-  let waiting: Lease | undefined;
-  let disposed = false;
-  const reader: LeaseReader = {
-    buffer: () => {
-      if (disposed) return new Uint8Array(0);
-      waiting = pool.acquire(size);
-      return waiting.bytes;
-    },
-    callback: (nread: number) => {
-      const lease = waiting!;
-      waiting = undefined;
-      return onLease(lease, nread);
-    },
-  };
-  disposers.set(reader, () => {
-    disposed = true;
-    waiting?.release();
-    waiting = undefined;
-  });
-  return reader;
-}
-
-/** Ties a reader to its socket: the waiting lease is released once the socket has closed. */
-export function attachReader(socket: net.Socket, reader: LeaseReader): net.Socket {
-  socket.once('close', () => disposers.get(reader)?.());
-  return socket;
-}
-
-/**
- * Re-wraps a socket accepted by a net.Server created with `pauseOnConnect: true` so that it
- * reads into pool leases. Returns the new socket; use it instead of the accepted one.
- */
-export function adoptSocket(accepted: net.Socket, reader: LeaseReader): net.Socket {
-  const raw = accepted as net.Socket & { _handle?: unknown };
-  const handle = raw._handle;
-  if (handle === undefined || handle === null) {
-    throw new RioError('ERR_RIO_BACKEND', 'adoptSocket: this Node version does not expose the socket handle');
-  }
-  raw._handle = null;
-  const socket = new net.Socket({
-    handle,
-    readable: true,
-    writable: true,
-    // As the server made it: a server created with allowHalfOpen keeps adopted sockets half open.
-    allowHalfOpen: accepted.allowHalfOpen,
-    onread: { buffer: reader.buffer, callback: reader.callback },
-  } as net.SocketConstructorOpts);
-  attachReader(socket, reader);
-  // The emptied original must still close: it holds the server's connection count, and
-  // server.close() waits for it. (The adopted socket is then the caller's to end.)
-  accepted.destroy();
-  socket.resume();
-  return socket;
+  return readerOn(alloc, size, onLease);
 }
 
 /**

@@ -8,9 +8,9 @@
  * walks every property reachable from a pool and a lease and fails on anything undocumented.
  * Tests reach the allocator through `@riopool/pool/testing` (testing/index.ts).
  */
-import { RioError, SlabPool, type Lease, type PoolStats, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
-import { openBackend, type BackendKind, type BackendRegistrar, type Fallback, type FallbackRecord } from './backend';
-import type { IoStats } from './io/io';
+import { RioError, SlabPool, type AllocatorStats, type Lease, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
+import { openBackend, type BackendKind, type Fallback, type FallbackRecord, type PoolRegistrar } from './backend';
+import { PoolIo, type Datapath, type Io, type IoStats } from './io/datapath';
 import { Tracker, type PoolReport } from './tracking';
 
 export interface PoolOptions extends SlabPoolOptions {
@@ -28,7 +28,8 @@ export interface PoolOptions extends SlabPoolOptions {
   onReport?: (report: PoolReport) => void;
 }
 
-export interface PoolStatsWithBackend extends PoolStats {
+/** pool.stats(): the allocator's figures (core's AllocatorStats), the datapath's and the pool's own. */
+export interface PoolStats extends AllocatorStats {
   /** Registered I/O: the datapath in use ('none' before the first server or connection). */
   io: IoStats;
   pool: {
@@ -69,20 +70,18 @@ const FROM_CREATE_POOL = Symbol('createPool');
 /** For riopool's own modules (testing/, net.ts, io/): the allocator behind a pool. Not re-exported. */
 export let allocatorOf: (pool: Pool) => SlabPool;
 
-/** For io/: the backend adapter behind a pool (its ring). Not re-exported. */
-export let registrarOf: (pool: Pool) => BackendRegistrar;
-
-/** Set by io/io.ts when a pool's datapath is chosen: its figures for stats().io. */
-export const ioStatsOf = new WeakMap<Pool, () => IoStats>();
+/** For io/server.ts: the pool's datapath, opened on first use (io/datapath.ts). Not re-exported. */
+export let ioOf: (pool: Pool, asked: Datapath | 'auto') => Io;
 
 export class Pool {
   readonly #alloc: SlabPool;
-  readonly #registrar: BackendRegistrar;
+  readonly #registrar: PoolRegistrar;
+  readonly #io: PoolIo;
   readonly #fallbacks: readonly FallbackRecord[];
   readonly #checked: boolean;
   readonly #leakDetection: boolean;
 
-  constructor(token: symbol, registrar: BackendRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) {
+  constructor(token: symbol, registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) {
     if (token !== FROM_CREATE_POOL) throw new RioError('ERR_RIO_INVALID_OPTION', 'Pool: make pools with createPool()');
     this.#registrar = registrar;
     this.#fallbacks = fallbacks;
@@ -94,11 +93,12 @@ export class Pool {
         : undefined;
     this.#alloc = new SlabPool(registrar, options, tracker);
     if (tracker !== undefined) tracker.pool = this.#alloc;
+    this.#io = new PoolIo(registrar, this.#alloc);
   }
 
   static {
     allocatorOf = (pool) => pool.#alloc;
-    registrarOf = (pool) => pool.#registrar;
+    ioOf = (pool, asked) => pool.#io.get(asked);
   }
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */
@@ -130,20 +130,13 @@ export class Pool {
     return this.#alloc.close();
   }
 
-  stats(): PoolStatsWithBackend {
+  stats(): PoolStats {
     const alloc = this.#alloc;
     const tracked = alloc.tracker as Tracker | undefined;
     const fallbacks = this.#fallbacks;
     return {
       ...alloc.stats(),
-      io: ioStatsOf.get(this)?.() ?? {
-        datapath: 'none',
-        reason: 'no server or connection yet',
-        opsInFlight: 0,
-        submitCalls: 0,
-        opsSubmitted: 0,
-        completionBatches: 0,
-      },
+      io: this.#io.stats(),
       pool: {
         requestedBackend: fallbacks.length > 0 ? fallbacks[0]!.from : this.#registrar.backend,
         fallbacks: fallbacks.length,
@@ -202,7 +195,7 @@ export function createPool(options: PoolOptions = {}): Pool {
 }
 
 /** A pool over a registrar that is already open (createPool, and testing's in-memory pool). */
-export function poolOn(registrar: BackendRegistrar, fallbacks: FallbackRecord[], options: PoolOptions): Pool {
+export function poolOn(registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions): Pool {
   try {
     return new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
   } catch (e) {

@@ -16,7 +16,7 @@
  * Neither adds a native call to acquire or release. A pool without either has no tracker, and
  * its hot path pays one field test for this file.
  */
-import { describeHandle, handleOf, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
+import { handleOf, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
 
 export const POISON = 0xdb;
 
@@ -86,7 +86,7 @@ export class Tracker implements LeaseTracker {
     const found: PoolReport[] = [];
     const out = { bufferId: 0, offset: 0, length: 0 };
     for (const handle of [...this.poisoned.keys()]) {
-      const size = describeHandle(this.pool.slabs, handle, out);
+      const size = this.pool.describeHandle(handle, out);
       if (size === undefined) {
         this.poisoned.delete(handle); // its slab was retired
         continue;
@@ -131,7 +131,7 @@ export class Tracker implements LeaseTracker {
   private reclaim(held: Held): void {
     const handle = typeof held === 'number' ? held : held.handle;
     const out = { bufferId: 0, offset: 0, length: 0 };
-    if (describeHandle(this.pool.slabs, handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
+    if (this.pool.describeHandle(handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
     try {
       this.pool.releaseHandle(handle);
     } catch {

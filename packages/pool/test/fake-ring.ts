@@ -7,7 +7,10 @@
  */
 import type { MemoryRegistrar } from '@riopool/core';
 import * as os from 'node:os';
-import { OpKind, type Ring } from '../src/io/ring';
+import type { CompletionHandler, Ring } from '@riopool/native';
+
+/** What an operation does (the fake's own names: the reactor does not tell). */
+type OpKind = 'accept' | 'connect' | 'receive' | 'send' | 'cancel' | 'shutdown' | 'close';
 
 export interface FakeOp {
   op: number;
@@ -24,30 +27,30 @@ export class FakeRing implements Ring {
   /** Submitted, not yet completed (the kernel's view). */
   readonly inKernel: FakeOp[] = [];
   submits = 0;
-  private handler: ((ops: Int32Array, results: Int32Array, count: number) => void) | undefined;
+  private handler: CompletionHandler | undefined;
 
   constructor(private readonly registrar: MemoryRegistrar) {}
 
   accept(op: number): void {
-    this.queue({ op, kind: OpKind.Accept, bufferId: -1, offset: 0, length: 0, target: 0 });
+    this.queue({ op, kind: 'accept', bufferId: -1, offset: 0, length: 0, target: 0 });
   }
   connect(op: number): void {
-    this.queue({ op, kind: OpKind.Connect, bufferId: -1, offset: 0, length: 0, target: 0 });
+    this.queue({ op, kind: 'connect', bufferId: -1, offset: 0, length: 0, target: 0 });
   }
   receive(op: number, _fd: number, bufferId: number, offset: number, length: number): void {
-    this.queue({ op, kind: OpKind.Receive, bufferId, offset, length, target: 0 });
+    this.queue({ op, kind: 'receive', bufferId, offset, length, target: 0 });
   }
   send(op: number, _fd: number, bufferId: number, offset: number, length: number): void {
-    this.queue({ op, kind: OpKind.Send, bufferId, offset, length, target: 0 });
+    this.queue({ op, kind: 'send', bufferId, offset, length, target: 0 });
   }
   cancel(op: number, target: number): void {
-    this.queue({ op, kind: OpKind.Cancel, bufferId: -1, offset: 0, length: 0, target });
+    this.queue({ op, kind: 'cancel', bufferId: -1, offset: 0, length: 0, target });
   }
   shutdown(op: number): void {
-    this.queue({ op, kind: OpKind.Shutdown, bufferId: -1, offset: 0, length: 0, target: 0 });
+    this.queue({ op, kind: 'shutdown', bufferId: -1, offset: 0, length: 0, target: 0 });
   }
   close(op: number): void {
-    this.queue({ op, kind: OpKind.Close, bufferId: -1, offset: 0, length: 0, target: 0 });
+    this.queue({ op, kind: 'close', bufferId: -1, offset: 0, length: 0, target: 0 });
   }
 
   submit(): number {
@@ -60,9 +63,22 @@ export class FakeRing implements Ring {
     return n;
   }
 
-  onCompletions(handler: (ops: Int32Array, results: Int32Array, count: number) => void): void {
+  start(handler: CompletionHandler): void {
     this.handler = handler;
   }
+
+  get inFlight(): number {
+    return this.queued.length + this.inKernel.length;
+  }
+
+  // The model test makes no sockets.
+  listen(): [number, number] {
+    throw new Error('fake ring: no sockets');
+  }
+  socket(): number {
+    throw new Error('fake ring: no sockets');
+  }
+  closeSocket(): void {}
 
   /** Operations in flight (queued or in the kernel) that use this buffer id. */
   opsOn(bufferId: number): number {
@@ -83,7 +99,7 @@ export class FakeRing implements Ring {
     for (const o of picked) {
       if (!this.inKernel.includes(o)) continue; // a cancel earlier in this batch completed it
       this.inKernel.splice(this.inKernel.indexOf(o), 1);
-      if (o.kind === OpKind.Cancel) {
+      if (o.kind === 'cancel') {
         const target = this.inKernel.find((t) => t.op === o.target);
         if (target !== undefined) {
           this.inKernel.splice(this.inKernel.indexOf(target), 1);
@@ -94,7 +110,7 @@ export class FakeRing implements Ring {
         continue;
       }
       this.checkBuffer(o, 'completion');
-      done.push([o.op, o.kind === OpKind.Receive || o.kind === OpKind.Send ? Math.min(bytes, o.length) : 0]);
+      done.push([o.op, o.kind === 'receive' || o.kind === 'send' ? Math.min(bytes, o.length) : 0]);
     }
     if (done.length === 0) return;
     this.handler!(
@@ -109,7 +125,7 @@ export class FakeRing implements Ring {
   }
 
   private checkBuffer(o: FakeOp, when: string): void {
-    if (o.kind !== OpKind.Receive && o.kind !== OpKind.Send) return;
+    if (o.kind !== 'receive' && o.kind !== 'send') return;
     const size = this.registrar.registeredLength(o.bufferId);
     if (size === undefined) throw new Error(`fake ring: op ${o.op} uses buffer ${o.bufferId}, not registered at ${when}`);
     if (o.offset < 0 || o.length < 1 || o.offset + o.length > size)

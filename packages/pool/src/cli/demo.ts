@@ -12,20 +12,20 @@ const SLAB = 64 * 1024;
 
 const before = native.memoryStatus();
 const slab = native.map(SLAB);
-const registrar = new native.Registrar(kind);
-const bufferId = registrar.register(slab);
+const backend = new native.Backend(kind);
+const bufferId = backend.register(slab);
 const after = native.memoryStatus();
 
 const kB = (n: number | null) => (n === null ? 'unknown' : `${n / 1024} kB`);
 const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
 console.log(`page size        ${info.pageSize} B; backends here: ${info.backends.join(', ')}`);
-console.log(`slab             ${SLAB / 1024} KiB mapped, registered with '${registrar.kind}'`);
+console.log(`slab             ${SLAB / 1024} KiB mapped, registered with '${backend.kind}'`);
 console.log(`first slot       RioBuf ${JSON.stringify({ bufferId, offset: 0, length: 512 })}`);
 console.log(`kernel pinned    ${kB(delta(before.pinned, after.pinned))} (VmPin delta)`);
 console.log(`kernel locked    ${kB(delta(before.locked, after.locked))} (VmLck delta)`);
 console.log(`slots of 512 B   ${SLAB / 512}, one registration for all of them`);
 
-registrar.deregister(bufferId);
-registrar.close();
+backend.deregister(bufferId);
+backend.close();
 native.unmap(slab);
 console.log(`after teardown   pinned ${kB(native.memoryStatus().pinned)}, locked ${kB(native.memoryStatus().locked)}`);

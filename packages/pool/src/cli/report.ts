@@ -15,7 +15,7 @@
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, leaseSlot, type FootprintFigures, type Lease } from '@riopool/core';
-import { loadBinding, isNativeError, type BackendKind, type NativeRegistrar } from '@riopool/native';
+import { loadBinding, isNativeError, type BackendKind, type NativeBackend } from '@riopool/native';
 import { allocatorOf, createPool, type Pool } from '../pool';
 import { PINNING, chooseBackend, fromNative } from '../backend';
 
@@ -111,7 +111,7 @@ export function workloadLengths(buffers: number, size: string, seed: number): nu
 
 /** The error as a result: native errors get the RioError code the pool would use. */
 function errorOf(e: unknown): { code: string; message: string } {
-  const err = isNativeError(e) ? fromNative(e, 'register') : e;
+  const err = isNativeError(e) ? fromNative(e, 'register', 'register') : e;
   if (isRioError(err)) return { code: err.code, message: err.message };
   return { code: 'ERR_RIO_BACKEND', message: String(err) };
 }
@@ -163,9 +163,9 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
   const native = loadBinding();
   const page = native.pageSize();
   const model = modelPerBuffer(lengths, page, PINNING[backend]);
-  let registrar: NativeRegistrar;
+  let opened: NativeBackend;
   try {
-    registrar = new native.Registrar(backend);
+    opened = new native.Backend(backend);
   } catch (e) {
     return notStarted(e);
   }
@@ -176,14 +176,14 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
     lengths.length,
     (i) => {
       region ??= native.map(model.mappedBytes);
-      ids.push(registrar.register(region, offset, lengths[i]!));
+      ids.push(opened.register(region, offset, lengths[i]!));
       offset = nextPackedOffset(offset, lengths[i]!);
     },
     onProgress,
   );
   const t1 = performance.now();
-  for (const id of ids) registrar.deregister(id);
-  registrar.close();
+  for (const id of ids) opened.deregister(id);
+  opened.close();
   if (region !== undefined) native.unmap(region);
   const teardownMs = performance.now() - t1;
   return {

@@ -6,7 +6,7 @@
  *   conn.end()                    // after the queued writes, shut down the sending side ('finish')
  *   conn.destroy()                // cancel what is in flight; 'close' once it has completed
  *
- * A Transport moves the bytes (transport.ts: the uring datapath's ring, or node:net); this file
+ * A Transport moves the bytes (transport.ts; the uring datapath's ring or node:net); this file
  * is what every datapath shares: the write queue and its high-water mark, partial sends, the
  * order of 'end' and 'close', and errors as RioErrors with the socket's code (ECONNRESET, ...).
  *
@@ -16,45 +16,14 @@
  * when their completions arrive (docs/design.md, rule 2), and only then is 'close' emitted.
  */
 import { EventEmitter } from 'node:events';
-import { Lease, RioError, leaseSlot, NetErrorCodes, type NetErrorCode, type SlabPool } from '@riopool/core';
-
-/** What a datapath provides for one connected socket. */
-export interface Transport {
-  readonly datapath: 'uring' | 'net';
-  /** Starts receiving: each receive hands the sink a lease it then owns. */
-  start(sink: TransportSink): void;
-  pause(): void;
-  resume(): void;
-  /**
-   * Sends `length` bytes from `start` (within the lease) of a live lease; done(n) with the bytes
-   * sent (> 0, maybe fewer than asked) or an error.
-   */
-  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void;
-  /** Shuts down the sending side (after the sends made before it). */
-  shutdown(): void;
-  /** Cancels what is in flight and closes the socket; done() once nothing is in flight. */
-  close(done: () => void): void;
-}
-
-export interface TransportSink {
-  data(lease: Lease, length: number): void;
-  end(): void;
-  error(error: RioError): void;
-}
+import { Lease, RioError, leaseSlot, type SlabPool } from '@riopool/core';
+import type { Transport } from './transport';
 
 export interface ConnectionOptions {
   /** write() returns false while more than this many bytes are queued; default 64 KiB. */
   highWaterMark?: number;
   /** Keep the sending side open after the peer ends; default false (end() follows the peer's). */
   allowHalfOpen?: boolean;
-}
-
-const errnoNames = new Set<string>(NetErrorCodes);
-
-/** A socket error as a RioError with the errno name as its code (EIO for names not listed). */
-export function netError(code: string | undefined, message: string, cause?: unknown): RioError {
-  const c = (code !== undefined && errnoNames.has(code) ? code : 'EIO') as NetErrorCode;
-  return new RioError(c, message, cause === undefined ? undefined : { cause });
 }
 
 /** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */

@@ -13,13 +13,12 @@
  * submits.
  */
 import { RioError, type Lease } from '@riopool/core';
-import { OpKind, type Ring } from './ring';
+import type { Ring } from '@riopool/native';
 
 /** Called once with the operation's result (bytes, a socket, or -errno). */
 export type OpDone = (result: number) => void;
 
 interface InFlight {
-  kind: OpKind;
   /** The lease the operation reads or writes, retained until completion. */
   lease: Lease | undefined;
   done: OpDone;
@@ -37,8 +36,9 @@ export class Reactor {
   completed = 0;
   batches = 0;
 
+  /** Starts the ring: its completions come here from now on. */
   constructor(private readonly ring: Ring) {
-    ring.onCompletions((ops, results, count) => this.complete(ops, results, count));
+    ring.start((ops, results, count) => this.complete(ops, results, count));
   }
 
   /** Operations in flight now. */
@@ -57,28 +57,27 @@ export class Reactor {
   onIdle: (() => void) | undefined = undefined;
 
   accept(listenFd: number, done: OpDone): number {
-    return this.begin(OpKind.Accept, undefined, done, (op) => this.ring.accept(op, listenFd));
+    return this.begin(undefined, done, (op) => this.ring.accept(op, listenFd));
   }
 
   connect(fd: number, host: string, port: number, done: OpDone): number {
-    return this.begin(OpKind.Connect, undefined, done, (op) => this.ring.connect(op, fd, host, port));
+    return this.begin(undefined, done, (op) => this.ring.connect(op, fd, host, port));
   }
 
   /** Receives into the first `length` bytes of the lease. Pre: the lease is live. */
   receive(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    return this.begin(OpKind.Receive, lease, done, (op) => this.ring.receive(op, fd, bufferId, offset, length));
+    return this.begin(lease, done, (op) => this.ring.receive(op, fd, bufferId, offset, length));
   }
 
   /** Sends `length` bytes at `offset` of the lease's slot. Pre: the lease is live. */
   send(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    return this.begin(OpKind.Send, lease, done, (op) => this.ring.send(op, fd, bufferId, offset, length));
+    return this.begin(lease, done, (op) => this.ring.send(op, fd, bufferId, offset, length));
   }
 
   /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its lease). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
     this.begin(
-      OpKind.Cancel,
       undefined,
       () => {},
       (op) => this.ring.cancel(op, target),
@@ -86,11 +85,11 @@ export class Reactor {
   }
 
   shutdown(fd: number, done: OpDone): number {
-    return this.begin(OpKind.Shutdown, undefined, done, (op) => this.ring.shutdown(op, fd));
+    return this.begin(undefined, done, (op) => this.ring.shutdown(op, fd));
   }
 
   close(fd: number, done: OpDone): number {
-    return this.begin(OpKind.Close, undefined, done, (op) => this.ring.close(op, fd));
+    return this.begin(undefined, done, (op) => this.ring.close(op, fd));
   }
 
   /** Submits now what is queued (normally done once per turn by the scheduled flush). */
@@ -107,12 +106,12 @@ export class Reactor {
    * Queues one operation: the ring first (if it refuses, nothing is held), then the lease's
    * reference and the entry, then one flush per turn.
    */
-  private begin(kind: OpKind, lease: Lease | undefined, done: OpDone, queue: (op: number) => void): number {
+  private begin(lease: Lease | undefined, done: OpDone, queue: (op: number) => void): number {
     let op = this.nextOp;
     while (this.inFlight.has(op)) op = op === MAX_OP_ID ? 1 : op + 1;
     this.nextOp = op === MAX_OP_ID ? 1 : op + 1;
     queue(op);
-    this.inFlight.set(op, { kind, lease: lease?.retain(), done });
+    this.inFlight.set(op, { lease: lease?.retain(), done });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());

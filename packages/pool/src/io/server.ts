@@ -5,16 +5,17 @@
  *   const { port } = await server.listen({ port: 6379, host: '127.0.0.1' });
  *   const client = await connect(pool, { port, host: '127.0.0.1' });
  *
- * The datapath is chosen once per pool (io.ts) and reported by pool.stats().io.
+ * The datapath is chosen once per pool (datapath.ts) and reported by pool.stats().io; this file
+ * does not know which one runs.
  */
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
 import { RioError } from '@riopool/core';
-import { adoptSocket } from '../net';
-import { allocatorOf, type Pool } from '../pool';
-import { Connection, netError, type ConnectionOptions, type Transport } from './connection';
-import { ioOf, type Datapath } from './io';
-import { NetTransport } from './transport-net';
+import { allocatorOf, ioOf, type Pool } from '../pool';
+import { Connection, type ConnectionOptions } from './connection';
+import type { AddressInfo, Datapath, Listener } from './datapath';
+import type { Transport } from './transport';
+
+export type { AddressInfo } from './datapath';
 
 export interface IoOptions extends ConnectionOptions {
   /** 'auto' (default): uring where the pool's backend is uring and the ring can do I/O, else net. */
@@ -27,11 +28,6 @@ export interface ListenOptions {
   port?: number;
   host?: string;
   backlog?: number;
-}
-
-export interface AddressInfo {
-  port: number;
-  host: string;
 }
 
 function checkOptions(options: IoOptions, pool: Pool): Required<Pick<IoOptions, 'receiveSize'>> {
@@ -52,9 +48,8 @@ export class Server extends EventEmitter {
   readonly #options: IoOptions;
   readonly #receiveSize: number;
   readonly #connections = new Set<Connection>();
-  #net: net.Server | undefined;
-  #stopUring: (() => Promise<void>) | undefined;
-  #address: AddressInfo | null = null;
+  #listener: Listener | undefined;
+  #listening = false;
 
   constructor(pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) {
     super();
@@ -70,7 +65,7 @@ export class Server extends EventEmitter {
   }
 
   address(): AddressInfo | null {
-    return this.#address;
+    return this.#listener?.address ?? null;
   }
 
   /** Starts listening; resolves with the address (port 0 picks a free port); rejects with a RioError. */
@@ -83,47 +78,39 @@ export class Server extends EventEmitter {
   }
 
   #listen(options: ListenOptions): Promise<AddressInfo> {
-    if (this.#net !== undefined || this.#stopUring !== undefined) {
-      return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
-    }
+    if (this.#listening) return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
+    this.#listening = true;
     const host = options.host ?? '127.0.0.1';
-    if (io.datapath === 'uring') {
-      return io
-        .listen(this, host, options.port ?? 0, options.backlog ?? 511, this.#receiveSize, (t) => this.#accepted(t))
-        .then(({ address, stop }) => {
-          this.#stopUring = stop;
-          this.#address = address;
-          return address;
-        });
-    }
-    // allowHalfOpen: the Connection, not node:net, decides when to end its side (connection.ts).
-    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (accepted) => {
-      this.#accepted(new NetTransport(this.#pool, this.#receiveSize, (reader) => adoptSocket(accepted, reader)));
-    });
-    this.#net = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(netError(e.code, `listen: ${e.message}`, e)));
-      server.listen({ port: options.port ?? 0, host, backlog: options.backlog }, () => {
-        server.on('error', (e: NodeJS.ErrnoException) => this.emit('error', netError(e.code, e.message, e)));
-        this.#address = { port: (server.address() as net.AddressInfo).port, host };
-        resolve(this.#address);
-      });
-    });
+    return io
+      .listen(
+        host,
+        options.port ?? 0,
+        options.backlog ?? 511,
+        { receiveSize: this.#receiveSize },
+        (t) => this.#accepted(t),
+        (e) => this.emit('error', e),
+      )
+      .then(
+        (listener) => {
+          this.#listener = listener;
+          return listener.address;
+        },
+        (e: unknown) => {
+          this.#listening = false;
+          throw e;
+        },
+      );
   }
 
   /** Stops accepting; resolves once every connection has closed (end or destroy them). */
   close(): Promise<void> {
     const waitAll = () =>
       Promise.all([...this.#connections].map((c) => (c.closed ? undefined : new Promise((r) => c.once('close', r))))).then(() => undefined);
-    const server = this.#net;
-    const stopUring = this.#stopUring;
-    this.#net = undefined;
-    this.#stopUring = undefined;
-    this.#address = null;
-    if (stopUring !== undefined) return stopUring().then(waitAll);
-    if (server === undefined) return waitAll();
-    return new Promise<void>((r) => server.close(() => r())).then(waitAll);
+    const listener = this.#listener;
+    this.#listener = undefined;
+    this.#listening = false;
+    return listener === undefined ? waitAll() : listener.stop().then(waitAll);
   }
 
   #accepted(transport: Transport): void {
@@ -149,26 +136,6 @@ export function connect(pool: Pool, to: { port: number; host?: string }, options
 
 function connectNow(pool: Pool, to: { port: number; host?: string }, options: IoOptions): Promise<Connection> {
   const { receiveSize } = checkOptions(options, pool);
-  const host = to.host ?? '127.0.0.1';
   const io = ioOf(pool, options.datapath ?? 'auto');
-  if (io.datapath === 'uring') return io.connect(host, to.port, receiveSize).then((t) => new Connection(t, allocatorOf(pool), options));
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const transport = new NetTransport(pool, receiveSize, (reader) => {
-      const onread = { buffer: reader.buffer, callback: reader.callback } as net.OnReadOpts;
-      const socket = net.connect({ host, port: to.port, onread, allowHalfOpen: true });
-      socket.once('connect', () => {
-        settled = true;
-        resolve(conn);
-      });
-      socket.once('error', (e: NodeJS.ErrnoException) => {
-        if (!settled) {
-          settled = true;
-          reject(netError(e.code, `connect ${host}:${to.port}: ${e.message}`, e));
-        }
-      });
-      return socket;
-    });
-    const conn = new Connection(transport, allocatorOf(pool), options);
-  });
+  return io.connect(to.host ?? '127.0.0.1', to.port, { receiveSize }).then((t) => new Connection(t, allocatorOf(pool), options));
 }

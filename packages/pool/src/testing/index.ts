@@ -10,15 +10,8 @@
  *   checkInvariants(pool);
  *   assertNoOutstanding(pool);      // every lease released
  */
-import {
-  MemoryRegistrar,
-  RioError,
-  checkInvariants as checkAllocator,
-  describeHandle as describe,
-  type MemoryRegistrarOptions,
-  type RioBufOut,
-} from '@riopool/core';
-import type { BackendRegistrar } from '../backend';
+import { MemoryRegistrar, RioError, checkInvariants as checkAllocator, type MemoryRegistrarOptions, type RioBufOut } from '@riopool/core';
+import type { PoolRegistrar } from '../backend';
 import { allocatorOf, createPool, poolOn, type Pool, type PoolOptions } from '../pool';
 
 export { MemoryRegistrar, type MemoryRegistrarOptions } from '@riopool/core';
@@ -34,7 +27,7 @@ export function checkInvariants(pool: Pool): void {
  * returns the slot size. ERR_RIO_INVALID_BUFFER for a value that names no slot of a live slab.
  */
 export function describeHandle(pool: Pool, handle: number, out: RioBufOut): number {
-  const size = describe(allocatorOf(pool).slabs, handle, out);
+  const size = allocatorOf(pool).describeHandle(handle, out);
   if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${String(handle)} is not a handle of this pool`);
   return size;
 }
@@ -52,7 +45,8 @@ export function createCheckedPool(options: PoolOptions = {}): Pool {
   return createPool({ ...options, checked: true });
 }
 
-class MemoryBackend extends MemoryRegistrar implements BackendRegistrar {
+/** The in-memory registrar with what a pool needs beside it (no process figures, no ring). */
+class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
   residentBytes(): null {
     return null;
   }
@@ -60,9 +54,10 @@ class MemoryBackend extends MemoryRegistrar implements BackendRegistrar {
     return { pinned: null, locked: null, rss: null };
   }
   close(): void {}
-  openRing(): string {
+  ring(): string {
     return 'the in-memory registrar has no ring';
   }
+  keepOpenWhile(): void {}
 }
 
 /**
@@ -70,5 +65,5 @@ class MemoryBackend extends MemoryRegistrar implements BackendRegistrar {
  * native call, no locked memory. For fast property tests of code that uses a pool.
  */
 export function createMemoryPool(options: PoolOptions & MemoryRegistrarOptions = {}): Pool {
-  return poolOn(new MemoryBackend(options), [], options);
+  return poolOn(new MemoryPoolRegistrar(options), [], options);
 }

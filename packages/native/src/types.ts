@@ -1,0 +1,111 @@
+/**
+ * The types of what the addon exports (src/addon.cc, binding_backend.cc, binding_ring.cc).
+ * docs/native.md lists the same exports with their preconditions and failure codes; a test
+ * checks that the two agree with the loaded addon.
+ */
+
+/** How registration is done: io_uring fixed buffers, Windows RIO, mlock only, or nothing. */
+export type BackendKind = 'uring' | 'rio' | 'lock' | 'none';
+
+/** Process memory in bytes; null where the OS does not say (VmPin and VmLck are Linux's). */
+export interface MemoryStatus {
+  pinned: number | null;
+  locked: number | null;
+  rss: number | null;
+}
+
+export interface NativeInfo {
+  pageSize: number;
+  /** The backends' limits, from their one home in the addon (backend.h). */
+  limits: { maxRegistrations: number; maxRegistrationBytes: number };
+  /** The backends compiled into this build. */
+  backends: BackendKind[];
+  liveMappings: number;
+  mappedBytes: number;
+  maps: number;
+  explicitUnmaps: number;
+  finalizerUnmaps: number;
+  finalizerSkips: number;
+}
+
+/** One registration backend; for `uring`, one io_uring with a sparse fixed-buffer table. */
+export interface NativeBackend {
+  /** Registers [offset, offset + length) of a mapping; returns its buffer id. */
+  register(arrayBuffer: ArrayBuffer, offset?: number, length?: number): number;
+  deregister(bufferId: number): void;
+  /** Deregisters everything and releases the backend (and its ring). Idempotent. */
+  close(): void;
+  /** The backend's ring of registered I/O, or null where it has none (every backend but uring). */
+  ring(): Ring | null;
+  readonly kind: BackendKind | 'closed';
+  /** True when registration locks or pins memory. */
+  readonly locks: boolean;
+  /** Registrations that may be live at once (16,384 for io_uring). */
+  readonly capacity: number;
+  /** Registrations live now. */
+  readonly size: number;
+}
+
+/** One batch of completions: `count` op ids and their results. The arrays are reused per batch. */
+export type CompletionHandler = (ops: Int32Array, results: Int32Array, count: number) => void;
+
+/**
+ * A ring of registered I/O (docs/native.md, "Ring"): socket operations on a backend's
+ * registrations. Every operation carries an op id the caller chose (1 .. 2^31 - 1, unique among
+ * the operations in flight); queuing makes no system call, submit() hands everything queued to
+ * the kernel in one. Each operation completes exactly once with a result: bytes moved, a new
+ * socket (accept), 0, or -errno. A cancelled operation still completes (usually -ECANCELED), and
+ * only then may its buffer be reused or deregistered. Tests implement it in memory
+ * (packages/pool/test/fake-ring.ts).
+ */
+export interface Ring {
+  /** Completions reach `handler` in batches on Node's event loop. Once per ring. */
+  start(handler: CompletionHandler): void;
+  /** Accept one connection on a listening socket; result: the new socket, or -errno. */
+  accept(op: number, listenFd: number): void;
+  /** Connect a socket made by socket() to host:port (numeric IPv4 or IPv6); result 0 or -errno. */
+  connect(op: number, fd: number, host: string, port: number): void;
+  /** READ_FIXED into [offset, offset + length) of registration `bufferId`; result: bytes (0 at end) or -errno. */
+  receive(op: number, fd: number, bufferId: number, offset: number, length: number): void;
+  /** WRITE_FIXED from [offset, offset + length) of registration `bufferId`; result: bytes sent (maybe fewer) or -errno. */
+  send(op: number, fd: number, bufferId: number, offset: number, length: number): void;
+  /** Cancel the operation `target`; `target` still completes on its own. */
+  cancel(op: number, target: number): void;
+  /** Shut down the socket's sending side (SHUT_WR). */
+  shutdown(op: number, fd: number): void;
+  /** Close the socket; result 0 or -errno. */
+  close(op: number, fd: number): void;
+  /** Hands every queued operation to the kernel in one call; returns how many it took. */
+  submit(): number;
+  /** Operations queued or in flight. */
+  readonly inFlight: number;
+  /** A listening TCP socket on a numeric host (port 0: any free port): [fd, port]. */
+  listen(host: string, port: number, backlog: number): [number, number];
+  /** An unconnected TCP socket of the host's family. */
+  socket(host: string): number;
+  /** Closes a socket that no operation uses. */
+  closeSocket(fd: number): void;
+}
+
+export interface Binding {
+  pageSize(): number;
+  /** Whole pages of zeroed memory, page aligned; bytes must be a multiple of the page size (EINVAL). */
+  map(bytes: number): ArrayBuffer;
+  /** Detaches the ArrayBuffer (every view reads as length 0), then unmaps. False if done before. */
+  unmap(arrayBuffer: ArrayBuffer): boolean;
+  /** Resident pages of a mapping (mincore), or null where unknown. */
+  residency(arrayBuffer: ArrayBuffer): number | null;
+  memoryStatus(): MemoryStatus;
+  info(): NativeInfo;
+  Backend: new (kind: BackendKind, entries?: number) => NativeBackend;
+}
+
+/** An error thrown by the addon: `code` is errno-style, `errno` the OS number (0 if none). */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  /** A refused lock or pin: the limit's name (RLIMIT_MEMLOCK on POSIX) ... */
+  limit?: string;
+  /** ... and its value in bytes (null: unlimited). advice.ts says how to raise it. */
+  limitBytes?: number | null;
+}

@@ -1,0 +1,128 @@
+/**
+ * The `net` datapath: connections over node:net, receiving straight into pool leases
+ * (lease-reader.ts) and sending from them. Used where io_uring cannot run (another OS, an old
+ * kernel, io_uring disabled, a backend that is not `uring`), and said so in stats().io.
+ */
+import * as net from 'node:net';
+import type { Lease, RioError, SlabPool } from '@riopool/core';
+import { adoptSocket, attachReader, readerOn, type LeaseReader } from './lease-reader';
+import { netError, type Io, type IoStats, type Listener, type Transport, type TransportOptions, type TransportSink } from './transport';
+
+/** One node:net socket, reading into leases. */
+class NetTransport implements Transport {
+  readonly datapath = 'net' as const;
+  readonly reader: LeaseReader;
+  #socket: net.Socket | undefined;
+  #sink: TransportSink | undefined;
+  #closing = false;
+
+  constructor(alloc: SlabPool, receiveSize: number) {
+    this.reader = readerOn(alloc, receiveSize, (lease, nread) => this.#sink!.data(lease, nread));
+  }
+
+  /** Takes the socket that reads with `this.reader`. */
+  attach(socket: net.Socket): this {
+    attachReader(socket, this.reader);
+    socket.setNoDelay(true);
+    this.#socket = socket;
+    return this;
+  }
+
+  start(sink: TransportSink): void {
+    this.#sink = sink;
+    const socket = this.#socket!;
+    socket.on('end', () => sink.end());
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (!this.#closing) sink.error(netError(e.code, e.message, e));
+    });
+  }
+
+  pause(): void {
+    this.#socket?.pause();
+  }
+
+  resume(): void {
+    this.#socket?.resume();
+  }
+
+  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void {
+    const bytes = lease.bytes.subarray(start, start + length);
+    this.#socket!.write(bytes, (e?: Error | null) => {
+      if (e) done(0, netError((e as NodeJS.ErrnoException).code, e.message, e));
+      else done(length);
+    });
+  }
+
+  shutdown(): void {
+    this.#socket?.end();
+  }
+
+  close(done: () => void): void {
+    const socket = this.#socket;
+    this.#closing = true;
+    if (socket === undefined || socket.closed) {
+      queueMicrotask(done);
+      return;
+    }
+    socket.once('close', () => done()); // after the waiting read lease and every write callback
+    socket.destroy();
+  }
+}
+
+class NetIo implements Io {
+  readonly datapath = 'net' as const;
+
+  constructor(
+    private readonly alloc: SlabPool,
+    readonly reason: string,
+  ) {}
+
+  stats(): IoStats {
+    return { datapath: 'net', reason: this.reason, opsInFlight: 0, submitCalls: 0, opsSubmitted: 0, completionBatches: 0 };
+  }
+
+  listen(
+    host: string,
+    port: number,
+    backlog: number,
+    options: TransportOptions,
+    accepted: (t: Transport) => void,
+    failed: (e: RioError) => void,
+  ): Promise<Listener> {
+    // allowHalfOpen: the Connection, not node:net, decides when to end its side (connection.ts).
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
+      const t = new NetTransport(this.alloc, options.receiveSize);
+      accepted(t.attach(adoptSocket(socket, t.reader)));
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(netError(e.code, `listen: ${e.message}`, e)));
+      server.listen({ port, host, backlog }, () => {
+        server.on('error', (e: NodeJS.ErrnoException) => failed(netError(e.code, e.message, e)));
+        const address = { port: (server.address() as net.AddressInfo).port, host };
+        resolve({ address, stop: () => new Promise<void>((r) => server.close(() => r())) });
+      });
+    });
+  }
+
+  connect(host: string, port: number, options: TransportOptions): Promise<Transport> {
+    return new Promise((resolve, reject) => {
+      const t = new NetTransport(this.alloc, options.receiveSize);
+      const onread = { buffer: t.reader.buffer, callback: t.reader.callback } as net.OnReadOpts;
+      const socket = net.connect({ host, port, onread, allowHalfOpen: true });
+      const failed = (e: NodeJS.ErrnoException) => {
+        socket.destroy();
+        reject(netError(e.code, `connect ${host}:${port}: ${e.message}`, e));
+      };
+      socket.once('error', failed);
+      socket.once('connect', () => {
+        socket.off('error', failed);
+        resolve(t.attach(socket));
+      });
+    });
+  }
+}
+
+/** The net datapath on an allocator's leases; `reason` says why it is the one. */
+export function openNetIo(alloc: SlabPool, reason: string): Io {
+  return new NetIo(alloc, reason);
+}

@@ -1,0 +1,106 @@
+/**
+ * The contract every datapath implements (datapath-uring.ts: operations on the pool's ring;
+ * datapath-net.ts: node:net): an Io per pool, which listens and connects, and a Transport per
+ * connected socket, on which connection.ts builds a Connection. Which datapath a pool runs is
+ * decided in datapath.ts. Socket errors become RioErrors named as node:net names them
+ * (ECONNRESET, EPIPE, ...): netError and errnoName, here and nowhere else.
+ */
+import * as os from 'node:os';
+import { NetErrorCodes, RioError, type Lease, type NetErrorCode } from '@riopool/core';
+
+export type Datapath = 'uring' | 'net';
+
+export interface IoStats {
+  /** The datapath in use, or 'none' before the first server or connection. */
+  datapath: Datapath | 'none';
+  /** Why this datapath (for 'net': why not uring). */
+  reason: string;
+  /** Operations in flight on the ring, submit calls and operations submitted (uring only). */
+  opsInFlight: number;
+  submitCalls: number;
+  opsSubmitted: number;
+  completionBatches: number;
+}
+
+export interface AddressInfo {
+  port: number;
+  host: string;
+}
+
+/** What every connection of a server or connect() is made with. */
+export interface TransportOptions {
+  /** Bytes per receive lease. */
+  receiveSize: number;
+}
+
+/** A listening socket: its address, and how to stop accepting. */
+export interface Listener {
+  address: AddressInfo;
+  /** Stops accepting; resolves once the listening socket is closed. */
+  stop(): Promise<void>;
+}
+
+/** A pool's datapath, once chosen. */
+export interface Io {
+  readonly datapath: Datapath;
+  readonly reason: string;
+  stats(): IoStats;
+  /**
+   * Listens on host:port (port 0: a free port). Each accepted socket goes to `accepted`; an error
+   * of the listening socket after listening began goes to `failed`. Rejects with a RioError.
+   */
+  listen(
+    host: string,
+    port: number,
+    backlog: number,
+    options: TransportOptions,
+    accepted: (t: Transport) => void,
+    failed: (e: RioError) => void,
+  ): Promise<Listener>;
+  /** Connects to host:port; resolves with the connected socket's transport, rejects with a RioError. */
+  connect(host: string, port: number, options: TransportOptions): Promise<Transport>;
+}
+
+export interface Transport {
+  readonly datapath: 'uring' | 'net';
+  /** Starts receiving: each receive hands the sink a lease it then owns. */
+  start(sink: TransportSink): void;
+  pause(): void;
+  resume(): void;
+  /**
+   * Sends `length` bytes from `start` (within the lease) of a live lease; done(n) with the bytes
+   * sent (> 0, maybe fewer than asked) or an error.
+   */
+  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void;
+  /** Shuts down the sending side (after the sends made before it). */
+  shutdown(): void;
+  /** Cancels what is in flight and closes the socket; done() once nothing is in flight. */
+  close(done: () => void): void;
+}
+
+/** Where a transport delivers what it receives. */
+export interface TransportSink {
+  data(lease: Lease, length: number): void;
+  end(): void;
+  error(error: RioError): void;
+}
+
+const netCodes = new Set<string>(NetErrorCodes);
+const errnoNames = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+/** The name of an errno number (ECONNRESET for 104 on Linux), or undefined. */
+export function errnoName(errno: number): string | undefined {
+  return errnoNames.get(errno);
+}
+
+/** A socket error as a RioError with the errno name as its code (EIO for names not listed). */
+export function netError(code: string | undefined, message: string, cause?: unknown): RioError {
+  const c = (code !== undefined && netCodes.has(code) ? code : 'EIO') as NetErrorCode;
+  return new RioError(c, message, cause === undefined ? undefined : { cause });
+}
+
+/** A negative ring result (-errno) as a RioError named after the errno. */
+export function resultError(result: number, what: string): RioError {
+  const name = errnoName(-result) ?? 'EIO';
+  return netError(name, `${what}: ${name} (errno ${-result})`);
+}

@@ -9,8 +9,8 @@
  *   stream  the same ring through toDuplex (node:stream): a copy each way, Buffers in and out
  *   redis   redis-server (C), if installed
  *
- * Every server is its own process (this Node for the example, `node examples/dist/redis-server.js
- * 0 <mode>`), started once and warmed up, so a load meets a server whose JIT is warm; then ROUNDS
+ * Every server is its own process (this Node for the example, `node examples/dist/redis-server.js 0`,
+ * and `node bench/dist/redis-servers.js 0 <mode>` for the others), started once and warmed up, so a load meets a server whose JIT is warm; then ROUNDS
  * rounds (default 9) each load every server once per pipeline, back to back, in an order that rotates. The
  * machine's speed drifts over minutes (a shared host): many short alternated loads spread that
  * drift over every server instead of favouring the one that ran in a fast stretch.
@@ -30,6 +30,7 @@ import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_proces
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { header } from './support';
 
@@ -106,8 +107,10 @@ async function startServer(kind: Kind): Promise<Server> {
     child.kill();
     throw new Error('redis-server did not answer');
   }
-  const script = require.resolve('@riopool/examples/redis-server');
-  const child = spawn(...onCpu(pin?.server, process.execPath, [script, '0', kind]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The example itself runs uring; the other ways to move the bytes are in redis-servers.ts.
+  const args =
+    kind === 'uring' ? [require.resolve('@riopool/examples/redis-server'), '0'] : [path.join(__dirname, 'redis-servers.js'), '0', kind];
+  const child = spawn(...onCpu(pin?.server, process.execPath, args), { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -4,25 +4,30 @@
  *
  * Notation
  *   class c      a SlabClass: slot size s_c, slab size b_c, n_c slots per slab
- *   slab         b_c bytes, one registration, n_c slots
+ *   slab         b_c bytes, one registration (or none: an overflow slab), n_c slots
  *   handle       (slab id << 16) | slot: a small integer naming one leased slot (handle.ts)
+ *   tick         one step of decay (the pool package calls decay() about once a second)
  *
  * acquire(n)
  *   1. validate n (an integer, 1 .. maxLength) and that the pool is open
  *   2. c = the class of n (one table load), or the dedicated class of ceil(n / page) pages
  *   3. slab = the top of c's `available` stack, or a new slab: map -> register (native calls,
- *      only here and in retire)
+ *      only here and in retire); past the registration budget, or when the OS refuses to
+ *      register, an overflow slab (mapped, not registered) instead
  *   4. take the head of the slab's free list; if the slab is now full, pop it off `available`
  *   5. wrap it in a Lease (acquire) or write its RioBuf into the caller's object (acquireInto)
  * release (lease.release() at zero references, or releaseHandle)
  *   1. put the slot back at the head of the free list; if the slab was full, push it onto
  *      `available`
- *   2. if the slab is now empty and c has more than `emptySlabsMax` empty slabs, retire what
- *      retirement.ts says (slabs beyond the class's recent peak plus a band): this hysteresis
- *      keeps a load that swings around a slab boundary from registering and deregistering on
- *      every call
+ *   2. if the slab is now empty: the class's band (more than `emptySlabsMax` empty slabs: retire
+ *      beyond the recent peak, retirement.ts) and the pool's bound (more than `emptyBytesMax`
+ *      bytes of empty slabs: retire the longest empty) keep a swinging load from registering and
+ *      deregistering on every call and a burst from keeping what it mapped
  *   3. if the pool is closing and nothing is leased, finish closing
- * retire(slab)     only with no slot leased: deregister -> unmap (which detaches every view)
+ * decay()          each tick: retire the slabs of every class that have been empty for a whole
+ *                  tick, so empty slabs go whether or not their class sees more traffic
+ * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
+ *                  detaches every view)
  * trim()           retire every empty slab now
  * close()          refuse new acquires; once every lease is released, retire every slab
  *
@@ -34,7 +39,7 @@
  * to its counterpart (take/release, grow/retire). Policy that can stand alone lives apart:
  * options.ts, retirement.ts, handle.ts, size-classes.ts.
  */
-import { RioError } from './errors';
+import { RioError, isRioError } from './errors';
 import * as handles from './handle';
 import type { RioBufOut } from './handle';
 import * as leases from './lease';
@@ -72,6 +77,11 @@ function notAHandle(what: string, handle: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${String(handle)} is not a handle of this pool`);
 }
 
+/** The buffer id of an overflow slab: negative, so that no registered I/O can take it for one. */
+function overflowId(slabId: number): number {
+  return -1 - slabId;
+}
+
 /**
  * Watches leases as they are handed out and given back (the pool package's leak detection and
  * checked mode). Called after the slot is taken and before it is freed. A hook, not a subclass,
@@ -80,6 +90,19 @@ function notAHandle(what: string, handle: unknown): RioError {
 export interface LeaseTracker {
   acquired(lease: Lease, slab: Slab, slot: number): void;
   released(lease: object, slab: Slab, slot: number): void;
+  /** A slice was made of a lease of `slab` (it holds its parent until released). */
+  sliced(slice: Lease, slab: Slab, slot: number): void;
+  slicedReleased(slice: object): void;
+}
+
+/** Why the registration budget was spent, for the pool to say so once (onOverflow). */
+export interface OverflowEvent {
+  /** Bytes registered when the first overflow slab was made. */
+  registeredBytes: number;
+  /** The budget (maxRegisteredBytes, or what the OS took before it refused). */
+  budget: number;
+  /** The OS's refusal, when it refused (ERR_RIO_MEMLOCK, ERR_RIO_TOO_MANY_REGISTRATIONS). */
+  cause: RioError | undefined;
 }
 
 export class SlabPool implements SlabOwner {
@@ -91,18 +114,34 @@ export class SlabPool implements SlabOwner {
   readonly maxBytes: number;
   readonly emptySlabsKept: number;
   readonly emptySlabsMax: number;
-  /** Dedicated classes (one slot of whole pages) by slab size. */
+  readonly emptyBytesMax: number;
+  readonly overflow: boolean;
+  /** Dedicated classes (one slot of whole pages) by slab size; a class without slabs goes at decay. */
   readonly dedicated = new Map<number, SlabClass>();
-  /** Live slabs by id (ids are reused), and by buffer id. */
+  /** Live slabs by id (ids are reused), and registered ones by buffer id. */
   readonly slabs: (Slab | undefined)[] = [];
   readonly byBufferId: (Slab | undefined)[] = [];
+  /** Called once, at the first overflow slab (the pool package warns). */
+  onOverflow: ((event: OverflowEvent) => void) | undefined = undefined;
 
   liveSlabs = 0;
+  /** Live slabs that are registered (the others are overflow slabs). */
+  registeredSlabs = 0;
   mappedBytes = 0;
+  registeredBytes = 0;
+  /** Bytes of live slabs with no slot leased. */
+  emptyBytes = 0;
   peakMappedBytes = 0;
   totalRegistrations = 0;
   retirements = 0;
   trims = 0;
+  /** Decay ticks so far. */
+  ticks = 0;
+  /** Slabs retired by decay, and by the pool-wide bound on empty bytes. */
+  decayed = 0;
+  boundRetirements = 0;
+  /** The registration budget: maxRegisteredBytes, lowered to what the OS took when it refused. */
+  registeredBudget: number;
   closing = false;
   closed = false;
 
@@ -114,6 +153,7 @@ export class SlabPool implements SlabOwner {
   private takenSlot = 0;
   /** maxLength while open, 0 once closing: take() checks both with one comparison. */
   private openMaxLength: number;
+  private overflowed = false;
   private closePromise: Promise<void> | undefined;
   private settleClose: ((error?: unknown) => void) | undefined;
 
@@ -124,6 +164,9 @@ export class SlabPool implements SlabOwner {
     this.maxBytes = o.maxBytes;
     this.emptySlabsKept = o.emptySlabsKept;
     this.emptySlabsMax = o.emptySlabsMax;
+    this.emptyBytesMax = o.emptyBytesMax;
+    this.registeredBudget = o.maxRegisteredBytes;
+    this.overflow = o.overflow;
     const figures = { pageSize: registrar.pageSize, largestClass: o.largestClass, slabBytes: o.slabBytes };
     this.table = new SizeClassTable(figures, (f) => new SlabClass(f, false));
     this.largest = this.table.largestClass;
@@ -138,7 +181,7 @@ export class SlabPool implements SlabOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    const lease = new LeaseClass(slab, this.takenSlot, length);
+    const lease = new LeaseClass(slab, this.takenSlot, length, 0, undefined);
     if (this.tracker !== undefined) this.tracker.acquired(lease, slab, this.takenSlot);
     return lease;
   }
@@ -173,10 +216,11 @@ export class SlabPool implements SlabOwner {
       : notAHandle('releaseHandle', handle);
   }
 
-  /** The whole slab behind a buffer id, for the low-level path. */
+  /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
   view(bufferId: number): Uint8Array {
-    const slab = typeof bufferId === 'number' ? this.byBufferId[bufferId] : undefined;
-    if (slab === undefined) throw notABufferId(bufferId);
+    let slab: Slab | undefined;
+    if (typeof bufferId === 'number') slab = bufferId >= 0 ? this.byBufferId[bufferId] : this.slabs[-1 - bufferId];
+    if (slab === undefined || slab.bufferId !== bufferId) throw notABufferId(bufferId);
     return slab.view;
   }
 
@@ -184,6 +228,17 @@ export class SlabPool implements SlabOwner {
   releaseLease(lease: object, slab: Slab, slot: number): void {
     if (this.tracker !== undefined) this.tracker.released(lease, slab, slot);
     this.releaseSlot(slab, slot);
+  }
+
+  /** Called by lease.slice(): the slice holds a reference on its parent already. */
+  sliced(slice: object, slab: Slab, slot: number): void {
+    if (this.tracker !== undefined) this.tracker.sliced(slice as Lease, slab, slot);
+  }
+
+  /** Called by a slice at its last release. */
+  releaseSlice(slice: object, parent: { release(): void }): void {
+    if (this.tracker !== undefined) this.tracker.slicedReleased(slice);
+    parent.release();
   }
 
   // take and releaseSlot run on every acquire and release: their bytecode is kept small so that
@@ -199,7 +254,7 @@ export class SlabPool implements SlabOwner {
     if (slab === undefined) slab = this.grow(cls);
     const slot = slab.takeSlot(length);
     if (slab.freeHead < 0) cls.popAvailable();
-    if (slab.leased === 1) cls.emptySlabs--;
+    if (slab.leased === 1) this.noLongerEmpty(cls);
     if (++cls.leased > cls.windowPeak) cls.newPeak();
     if ((++cls.totalAcquired & WINDOW_MASK) === 0) cls.nextWindow();
     this.takenSlot = slot;
@@ -218,12 +273,23 @@ export class SlabPool implements SlabOwner {
     slab.freeSlot(slot);
     if (wasFull) cls.pushAvailable(slab);
     cls.leased--;
-    if (slab.leased === 0 && ++cls.emptySlabs > this.emptySlabsMax) this.retireBeyondRecentPeak(cls);
+    if (slab.leased === 0) this.becameEmpty(slab, cls);
     if (this.closing) this.closeIfDrained();
   }
 
-  private retireBeyondRecentPeak(cls: SlabClass): void {
-    this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
+  private noLongerEmpty(cls: SlabClass): void {
+    cls.emptySlabs--;
+    this.emptyBytes -= cls.slabBytes;
+  }
+
+  /** A slab's last lease went: the class's band, then the pool's bound on empty bytes. */
+  private becameEmpty(slab: Slab, cls: SlabClass): void {
+    slab.emptySince = this.ticks;
+    this.emptyBytes += cls.slabBytes;
+    if (++cls.emptySlabs > this.emptySlabsMax) {
+      this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
+    }
+    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound();
   }
 
   private closeIfDrained(): void {
@@ -254,13 +320,13 @@ export class SlabPool implements SlabOwner {
     }
     const id = this.freeSlabIds.length > 0 ? this.freeSlabIds.pop()! : this.slabs.length;
     if (id >= MAX_SLABS) {
-      throw new RioError('ERR_RIO_TOO_MANY_REGISTRATIONS', `acquire: the pool holds ${MAX_SLABS} slabs, its most`);
+      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquire: the pool holds ${MAX_SLABS} slabs, its most`);
     }
     let buffer: ArrayBuffer | undefined;
     let bufferId: number;
     try {
       buffer = this.registrar.map(cls.slabBytes);
-      bufferId = this.registrar.register(buffer);
+      bufferId = this.registerOrOverflow(buffer, id);
     } catch (e) {
       if (buffer !== undefined) this.registrar.unmap(buffer);
       if (id < this.slabs.length) this.freeSlabIds.push(id);
@@ -268,37 +334,94 @@ export class SlabPool implements SlabOwner {
     }
     const slab = new Slab(this, id, cls, buffer, bufferId);
     this.slabs[id] = slab;
-    this.byBufferId[bufferId] = slab;
+    if (bufferId >= 0) {
+      this.byBufferId[bufferId] = slab;
+      this.registeredSlabs++;
+      this.registeredBytes += cls.slabBytes;
+      this.totalRegistrations++;
+      cls.registrations++;
+    }
     cls.pushAvailable(slab);
     cls.slabs++;
     cls.emptySlabs++;
-    cls.registrations++;
+    this.emptyBytes += cls.slabBytes;
+    slab.emptySince = this.ticks;
     if (cls.lastEventWasRetire) {
       cls.churn++;
       cls.lastEventWasRetire = false;
     }
     this.liveSlabs++;
-    this.totalRegistrations++;
     this.mappedBytes += cls.slabBytes;
     if (this.mappedBytes > this.peakMappedBytes) this.peakMappedBytes = this.mappedBytes;
     return slab;
   }
 
-  /** Retires empty slabs of a class, oldest-in-stack first, until `keep` remain. */
+  /**
+   * Registers a new slab's buffer within the budget; returns its buffer id, or (past the budget,
+   * or refused by the OS, with overflow allowed) the overflow id of slab `id`. A refusal lowers
+   * the budget to what is registered now, so later slabs do not ask again until some go.
+   */
+  private registerOrOverflow(buffer: ArrayBuffer, id: number): number {
+    const bytes = buffer.byteLength;
+    let cause: RioError | undefined;
+    if (this.registeredBytes + bytes <= this.registeredBudget) {
+      try {
+        return this.registrar.register(buffer);
+      } catch (e) {
+        if (!this.overflow || !(isRioError(e, 'ERR_RIO_MEMLOCK') || isRioError(e, 'ERR_RIO_TOO_MANY_REGISTRATIONS'))) throw e;
+        cause = e as RioError;
+        this.registeredBudget = this.registeredBytes;
+      }
+    } else if (!this.overflow) {
+      throw new RioError(
+        'ERR_RIO_MEMLOCK',
+        `acquire: a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
+      );
+    }
+    if (!this.overflowed) {
+      this.overflowed = true;
+      this.onOverflow?.({ registeredBytes: this.registeredBytes, budget: this.registeredBudget, cause });
+    }
+    return overflowId(id);
+  }
+
+  /** Retires empty slabs of a class, overflow slabs and the oldest first, until `keep` remain. */
   private retireEmpty(cls: SlabClass, keep: number): number {
     let retired = 0;
-    const available = cls.available;
-    let i = 0;
-    while (cls.emptySlabs > keep && i < available.length) {
-      const slab = available[i]!;
-      if (slab.leased === 0) {
-        this.retire(slab); // swaps the top into index i: look at i again
-        retired++;
-      } else {
-        i++;
+    if (keep === 0) {
+      // All of them: no order to keep (retire() swaps the top into i, which was looked at).
+      for (let i = cls.available.length - 1; i >= 0; i--) {
+        const slab = cls.available[i];
+        if (slab !== undefined && slab.leased === 0) {
+          this.retire(slab);
+          retired++;
+        }
       }
+      return retired;
+    }
+    while (cls.emptySlabs > keep) {
+      let pick: Slab | undefined;
+      for (const slab of cls.available) {
+        if (slab.leased !== 0) continue;
+        if (pick === undefined || (slab.bufferId < 0 && pick.bufferId >= 0) || slab.emptySince < pick.emptySince) pick = slab;
+      }
+      if (pick === undefined) break;
+      this.retire(pick);
+      retired++;
     }
     return retired;
+  }
+
+  /** Over the pool's bound on empty bytes: retire the longest empty slabs down to half of it. */
+  private retireOverBound(): void {
+    const empty: Slab[] = [];
+    for (const slab of this.slabs) if (slab !== undefined && slab.leased === 0) empty.push(slab);
+    empty.sort((a, b) => a.emptySince - b.emptySince || a.bufferId - b.bufferId);
+    for (const slab of empty) {
+      if (this.emptyBytes <= this.emptyBytesMax / 2) break;
+      this.retire(slab);
+      this.boundRetirements++;
+    }
   }
 
   private retire(slab: Slab): void {
@@ -309,15 +432,20 @@ export class SlabPool implements SlabOwner {
     const cls = slab.cls;
     cls.removeAvailable(slab);
     slab.state = 'retiring';
-    try {
-      this.registrar.deregister(slab.bufferId);
-    } catch (e) {
-      slab.state = 'active';
-      cls.pushAvailable(slab);
-      throw e;
+    const registered = slab.bufferId >= 0;
+    if (registered) {
+      try {
+        this.registrar.deregister(slab.bufferId);
+      } catch (e) {
+        slab.state = 'active';
+        cls.pushAvailable(slab);
+        throw e;
+      }
+      this.byBufferId[slab.bufferId] = undefined;
+      this.registeredSlabs--;
+      this.registeredBytes -= cls.slabBytes;
     }
     slab.state = 'deregistered';
-    this.byBufferId[slab.bufferId] = undefined;
     this.registrar.unmap(slab.buffer); // detaches: every view over the slab reads as length 0
     slab.state = 'unmapped';
     this.slabs[slab.id] = undefined;
@@ -329,6 +457,7 @@ export class SlabPool implements SlabOwner {
     this.liveSlabs--;
     this.retirements++;
     this.mappedBytes -= cls.slabBytes;
+    this.emptyBytes -= cls.slabBytes;
   }
 
   /** Retires every empty slab now; returns how many. */
@@ -336,6 +465,36 @@ export class SlabPool implements SlabOwner {
     this.trims++;
     let retired = 0;
     for (const cls of this.allClasses()) retired += this.retireEmpty(cls, 0);
+    return retired;
+  }
+
+  /**
+   * One tick of decay: retires every slab that has been empty since before the previous tick
+   * (so an empty slab goes after one to two ticks, in every class, whatever traffic its class
+   * sees), and forgets dedicated classes with nothing left. Returns how many slabs went.
+   */
+  decay(): number {
+    if (this.closed) return 0;
+    const before = this.ticks++;
+    let retired = 0;
+    for (const cls of this.allClasses()) {
+      if (cls.emptySlabs === 0) continue;
+      for (let i = cls.available.length - 1; i >= 0; i--) {
+        const slab = cls.available[i];
+        // retire() swaps the top into i; walking down from the top looks at each slab once
+        if (slab !== undefined && slab.leased === 0 && slab.emptySince < before) {
+          this.retire(slab);
+          retired++;
+        }
+      }
+    }
+    for (const [bytes, cls] of this.dedicated) {
+      if (cls.slabs === 0 && cls.leased === 0) {
+        this.dedicated.delete(bytes);
+        if (this.lastDedicated === cls) this.lastDedicated = undefined;
+      }
+    }
+    this.decayed += retired;
     return retired;
   }
 

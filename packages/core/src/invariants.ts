@@ -8,8 +8,10 @@
  *              (not detached) and found by its buffer id
  *   per class  leased = sum of its slabs' leased; emptySlabs = its slabs with none leased;
  *              `available` = exactly the slabs with a free slot, `top` its top
- *   pool       registrations = live slabs (rule 4); mapped bytes = sum of b_c <= maxBytes;
- *              every live slab is active; a closed pool holds no slab
+ *   pool       registrations = registered slabs (rule 4); mapped bytes = sum of b_c <= maxBytes;
+ *              registered bytes = sum of b_c over registered slabs; empty bytes = sum of b_c
+ *              over slabs with nothing leased; every live slab is active; a closed pool holds
+ *              no slab
  */
 import type { SlabPool } from './allocator';
 import type { Slab, SlabClass } from './slab';
@@ -22,7 +24,9 @@ function checkSlab(pool: SlabPool, slab: Slab): void {
   const c = slab.cls;
   if (slab.state !== 'active') fail(`live slab ${slab.id} is ${slab.state}`);
   if (slab.buffer.byteLength !== c.slabBytes) fail(`slab ${slab.id} is detached or resized`);
-  if (pool.byBufferId[slab.bufferId] !== slab) fail(`slab ${slab.id} is not found by its buffer id`);
+  if (slab.bufferId >= 0 ? pool.byBufferId[slab.bufferId] !== slab : slab.bufferId !== -1 - slab.id) {
+    fail(`slab ${slab.id} is not found by its buffer id`);
+  }
   if (c.slotsPerSlab * c.slotSize > c.slabBytes) fail(`class ${c.slotSize}: slots overrun the slab`);
   if (slab.slots.length !== c.slotsPerSlab) fail(`slab ${slab.id}: ${slab.slots.length} slot entries`);
   let held = 0;
@@ -48,12 +52,20 @@ function checkSlab(pool: SlabPool, slab: Slab): void {
 export function checkInvariants(pool: SlabPool): void {
   let slabs = 0;
   let mapped = 0;
+  let registered = 0;
+  let registeredBytes = 0;
+  let emptyBytes = 0;
   const perClass = new Map<SlabClass, { leased: number; empty: number; slabs: number }>();
   for (const slab of pool.slabs) {
     if (slab === undefined) continue;
     checkSlab(pool, slab);
     slabs++;
     mapped += slab.cls.slabBytes;
+    if (slab.bufferId >= 0) {
+      registered++;
+      registeredBytes += slab.cls.slabBytes;
+    }
+    if (slab.leased === 0) emptyBytes += slab.cls.slabBytes;
     const pc = perClass.get(slab.cls) ?? { leased: 0, empty: 0, slabs: 0 };
     pc.leased += slab.leased;
     pc.slabs++;
@@ -68,8 +80,11 @@ export function checkInvariants(pool: SlabPool): void {
     for (const s of c.available) if (pool.slabs[s.id] !== s) fail(`class ${c.slotSize}: retired slab in available`);
     if (c.top !== c.available[c.available.length - 1]) fail(`class ${c.slotSize}: top is not the top of available`);
   }
-  if (slabs !== pool.liveSlabs) fail(`registrations ${pool.liveSlabs} != registered slabs ${slabs}`);
+  if (slabs !== pool.liveSlabs) fail(`live slabs ${pool.liveSlabs} != ${slabs}`);
+  if (registered !== pool.registeredSlabs) fail(`registrations ${pool.registeredSlabs} != registered slabs ${registered}`);
   if (mapped !== pool.mappedBytes) fail(`mapped bytes ${pool.mappedBytes} != ${mapped}`);
+  if (registeredBytes !== pool.registeredBytes) fail(`registered bytes ${pool.registeredBytes} != ${registeredBytes}`);
+  if (emptyBytes !== pool.emptyBytes) fail(`empty bytes ${pool.emptyBytes} != ${emptyBytes}`);
   if (pool.mappedBytes > pool.maxBytes) fail('mapped bytes above maxBytes');
   if (pool.closed && slabs !== 0) fail('a closed pool still holds slabs');
 }

@@ -1,14 +1,21 @@
 /**
- * Lease: the caller's handle on one slot: its RioBuf, its bytes, its reference count.
+ * Lease: the caller's handle on one slot, or on a slice of one: its RioBuf, its bytes, its
+ * reference count.
  *
  * A lease starts with one reference. retain() adds one (an outstanding send or receive holds
  * one); release() drops one, and at zero the slot goes back to its slab. Every lease object is
  * used once: after its last release it stays released, so a stale lease can never release (or
  * read, or write) a slot that now belongs to someone else; it throws ERR_RIO_RELEASED instead.
  *
+ * A slice (lease.slice(start, end)) is a lease over bytes [start, end) of another lease, its
+ * parent: it holds one reference on the parent from its making until its own last release, so
+ * the parent's slot stays leased while any slice of it lives. What a receive hands the user is a
+ * slice: exactly the bytes received, of a buffer the receive ring (or the connection) leased.
+ *
  * Its state is in ES private fields: nothing outside this class can change a lease's slab, slot
- * or references (docs/design.md, rule 3). riopool's own packages read slab and slot through
- * `leaseSlot`, which this module exports for them and which no public entry point re-exports.
+ * or references (docs/design.md, rule 3). riopool's own packages read slab, slot and start
+ * through `leaseSlot`, which this module exports for them and which no public entry point
+ * re-exports.
  */
 import { RioError } from './errors';
 import type { Slab } from './slab';
@@ -24,27 +31,44 @@ export function releasedError(what: string): RioError {
   return new RioError('ERR_RIO_RELEASED', `${what}: the lease is already released`);
 }
 
+/** Where a live lease's bytes are: its slab, its slot, and where in the slot they start. */
+export interface LeaseSlot {
+  slab: Slab;
+  slot: number;
+  /** Bytes from the slot's start to the lease's (0 but for a slice). */
+  start: number;
+  /** A slice's parent; undefined for a lease of a whole slot. */
+  parent: Lease | undefined;
+}
+
 /**
- * For riopool's own packages: the slab and slot of a live lease, or undefined for a released
- * one. Throws a TypeError for an object that is not a Lease (the private-field brand check).
+ * For riopool's own packages: the slab, slot and start of a live lease, or undefined for a
+ * released one. Throws a TypeError for an object that is not a Lease (the private-field brand
+ * check).
  */
-export let leaseSlot: (lease: Lease) => { slab: Slab; slot: number } | undefined;
+export let leaseSlot: (lease: Lease) => LeaseSlot | undefined;
 
 export class Lease {
   readonly #slab: Slab;
   readonly #slot: number;
   readonly #length: number;
+  /** Where this lease's bytes start in its slot: 0, or a slice's offset. */
+  readonly #start: number;
+  /** A slice's parent, on which it holds one reference; undefined for a lease of a whole slot. */
+  readonly #parent: Lease | undefined;
   /** References held; 0 once released. */
   #refs = 1;
   #buf: RioBuf | undefined = undefined;
 
-  constructor(slab: Slab, slot: number, length: number) {
+  constructor(slab: Slab, slot: number, length: number, start: number, parent: Lease | undefined) {
     this.#slab = slab;
     this.#slot = slot;
     this.#length = length;
+    this.#start = start;
+    this.#parent = parent;
   }
 
-  /** The requested length. */
+  /** The requested length (a slice's: its own). */
   get length(): number {
     return this.#length;
   }
@@ -53,19 +77,49 @@ export class Lease {
     return this.#refs === 0;
   }
 
-  /** The RIO_BUF slice: `{ bufferId, offset, length }`. */
+  /**
+   * True when the lease's memory is registered (its RioBuf names a registration); false for a
+   * lease of an overflow slab, which the pool hands out when registration is refused (the OS's
+   * lock limit, or the pool's maxRegisteredBytes). Registered I/O moves either kind.
+   */
+  get registered(): boolean {
+    return this.#slab.bufferId >= 0;
+  }
+
+  /** The RIO_BUF slice: `{ bufferId, offset, length }` (a negative bufferId: not registered). */
   get buf(): RioBuf {
     if (this.#refs === 0) throw releasedError('lease.buf');
     if (this.#buf === undefined) {
-      this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset: this.#slab.cls.offsetOf(this.#slot), length: this.#length });
+      const offset = this.#slab.cls.offsetOf(this.#slot) + this.#start;
+      this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset, length: this.#length });
     }
     return this.#buf;
   }
 
-  /** Exactly `length` bytes of registered memory. */
+  /** Exactly `length` bytes of the pool's memory. */
   get bytes(): Uint8Array {
     if (this.#refs === 0) throw releasedError('lease.bytes');
-    return this.#slab.bytesOf(this.#slot, this.#length);
+    if (this.#parent === undefined) return this.#slab.bytesOf(this.#slot, this.#length);
+    return this.#slab.sliceOf(this.#slot, this.#start, this.#length);
+  }
+
+  /**
+   * A lease over bytes [start, end) of this one (defaults: all of it), holding one reference on
+   * this lease until its own last release. Throws ERR_RIO_INVALID_LENGTH for a range outside
+   * the lease or an empty one, ERR_RIO_RELEASED for a released lease.
+   */
+  slice(start = 0, end: number = this.#length): Lease {
+    if (this.#refs === 0) throw releasedError('lease.slice()');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > this.#length || start >= end) {
+      throw new RioError(
+        'ERR_RIO_INVALID_LENGTH',
+        `lease.slice(${String(start)}, ${String(end)}): a slice is 0 <= start < end <= ${this.#length}, in whole bytes`,
+      );
+    }
+    this.#refs++;
+    const slice = new Lease(this.#slab, this.#slot, end - start, this.#start + start, this);
+    this.#slab.owner.sliced(slice, this.#slab, this.#slot);
+    return slice;
   }
 
   retain(): this {
@@ -76,10 +130,13 @@ export class Lease {
 
   release(): void {
     if (this.#refs === 0) throw releasedError('lease.release()');
-    if (--this.#refs === 0) this.#slab.owner.releaseLease(this, this.#slab, this.#slot);
+    if (--this.#refs !== 0) return;
+    if (this.#parent === undefined) this.#slab.owner.releaseLease(this, this.#slab, this.#slot);
+    else this.#slab.owner.releaseSlice(this, this.#parent);
   }
 
   static {
-    leaseSlot = (lease) => (lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot });
+    leaseSlot = (lease) =>
+      lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot, start: lease.#start, parent: lease.#parent };
   }
 }

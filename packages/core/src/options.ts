@@ -15,6 +15,21 @@ export interface SlabPoolOptions {
   emptySlabsKept?: number;
   /** Empty slabs per class that trigger automatic retirement; default 4. */
   emptySlabsMax?: number;
+  /**
+   * Most bytes of empty slabs the pool keeps, over every class; past it, empty slabs are retired
+   * at once (the longest empty first, down to half of it). Default 4 MiB, and at most a quarter
+   * of maxRegisteredBytes.
+   */
+  emptyBytesMax?: number;
+  /**
+   * Most bytes the pool registers (pins or locks). Past it, and whenever the OS refuses a
+   * registration (RLIMIT_MEMLOCK, a full registration table), new slabs are overflow slabs:
+   * mapped, page-aligned, not registered. Default: unlimited here; the pool package sets it
+   * from the OS's lock limit.
+   */
+  maxRegisteredBytes?: number;
+  /** Serve from overflow slabs past the registration budget (default true); false: throw ERR_RIO_MEMLOCK. */
+  overflow?: boolean;
 }
 
 /** Every option with its value decided. */
@@ -37,11 +52,23 @@ export function resolveOptions(options: SlabPoolOptions, pageSize: number, maxRe
   const emptySlabsKept = intOption('emptySlabsKept', options.emptySlabsKept, 1, 0, 1 << 20);
   const emptySlabsMax = intOption('emptySlabsMax', options.emptySlabsMax, Math.max(4, emptySlabsKept), 0, 1 << 20);
   if (emptySlabsMax < emptySlabsKept) throw invalidOption('emptySlabsMax', emptySlabsMax, 'must be at least emptySlabsKept');
+  const maxRegisteredBytes = intOption('maxRegisteredBytes', options.maxRegisteredBytes, Infinity, 0, Infinity);
+  if (options.overflow !== undefined && typeof options.overflow !== 'boolean')
+    throw invalidOption('overflow', options.overflow, 'must be a boolean');
   return {
     slabBytes: intOption('slabBytes', options.slabBytes, 64 * 1024, pageSize, maxRegistrationBytes),
     largestClass: intOption('largestClass', options.largestClass, pageSize, 16, 1 << 20),
     maxBytes: intOption('maxBytes', options.maxBytes, Infinity, pageSize, Infinity),
     emptySlabsKept,
     emptySlabsMax,
+    emptyBytesMax: intOption(
+      'emptyBytesMax',
+      options.emptyBytesMax,
+      Math.min(4 * 1024 * 1024, Math.floor(maxRegisteredBytes / 4)),
+      0,
+      Infinity,
+    ),
+    maxRegisteredBytes,
+    overflow: options.overflow ?? true,
   };
 }

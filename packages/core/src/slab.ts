@@ -4,7 +4,8 @@
  *
  * A slab's life: active -> retiring -> deregistered -> unmapped. It may leave `active` only
  * when no slot is leased (docs/design.md, rule 2); the allocator checks this before it retires
- * a slab.
+ * a slab. A slab is registered (bufferId >= 0: its registration's buffer id) or, when the pool's
+ * registration budget is spent, an overflow slab (bufferId = -1 - id: mapped, not registered).
  *
  * One Int32Array, `slots`, records both who holds a slot and which slots are free: a leased
  * slot's entry is its requested length (>= 1); a free slot's entry is ~next (<= 0), where next
@@ -25,6 +26,10 @@ export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 export interface SlabOwner {
   /** Called by a lease at its last release. `lease` is the object released (for tracking). */
   releaseLease(lease: object, slab: Slab, slot: number): void;
+  /** Called when a slice of one of its leases is made (lease.slice). */
+  sliced(slice: object, slab: Slab, slot: number): void;
+  /** Called by a slice at its last release: drops its reference on its parent. */
+  releaseSlice(slice: object, parent: { release(): void }): void;
 }
 
 export class Slab {
@@ -37,6 +42,8 @@ export class Slab {
   leased = 0;
   /** Position in the class's `available` stack, or -1. */
   availIndex = -1;
+  /** The allocator's decay tick at which the slab last became empty (allocator.ts, decay). */
+  emptySince = 0;
   /** One view over the whole slab, for the low-level path. */
   readonly view: Uint8Array;
   /**
@@ -85,6 +92,11 @@ export class Slab {
     const cached = views === undefined ? undefined : views[slot];
     if (cached !== undefined && cached.length === length) return cached;
     return this.newView(slot, length);
+  }
+
+  /** Bytes [start, start + length) of a slot, for a slice (a view of its own, not cached). */
+  sliceOf(slot: number, start: number, length: number): Uint8Array {
+    return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
   }
 
   private newView(slot: number, length: number): Uint8Array {

@@ -37,8 +37,10 @@ export interface AllocatorStats {
   classes: ClassStats[];
   totals: {
     slabs: number;
-    /** Live registrations: one per slab. */
+    /** Live registrations: one per registered slab (overflow slabs have none). */
     registrations: number;
+    /** Live overflow slabs: mapped, not registered (the registration budget was spent). */
+    overflowSlabs: number;
     /** Registrations made since the pool was created. */
     totalRegistrations: number;
     retirements: number;
@@ -51,8 +53,18 @@ export interface AllocatorStats {
     reservedBytes: number;
     mappedBytes: number;
     peakMappedBytes: number;
+    /** Mapped bytes of registered slabs, and of overflow slabs. */
+    registeredBytes: number;
+    unregisteredBytes: number;
+    /** The registration budget now (maxRegisteredBytes, or what the OS took before it refused); null: none. */
+    registeredBudget: number | null;
     /** Mapped bytes that registration locked or pinned (0 for unlocked backends). */
     lockedBytes: number;
+    /** Bytes of slabs with nothing leased (kept for reuse until the band, the bound or decay retire them). */
+    emptyBytes: number;
+    /** Slabs retired by decay (empty for a whole tick) and by the bound on empty bytes. */
+    decayed: number;
+    boundRetirements: number;
     /** Calls of trim(). */
     trims: number;
     /** Slabs kept alive by a few leases: occupancy above 0 and at most 1/8. */
@@ -84,6 +96,12 @@ export interface StatsSource {
   readonly registrar: Pick<Registrar, 'backend' | 'pinning' | 'pageSize'>;
   readonly slabs: readonly (Slab | undefined)[];
   readonly liveSlabs: number;
+  readonly registeredSlabs: number;
+  readonly registeredBytes: number;
+  readonly registeredBudget: number;
+  readonly emptyBytes: number;
+  readonly decayed: number;
+  readonly boundRetirements: number;
   readonly totalRegistrations: number;
   readonly retirements: number;
   readonly leased: number;
@@ -123,7 +141,8 @@ export function allocatorStats(pool: StatsSource): AllocatorStats {
     classes,
     totals: {
       slabs: pool.liveSlabs,
-      registrations: pool.liveSlabs,
+      registrations: pool.registeredSlabs,
+      overflowSlabs: pool.liveSlabs - pool.registeredSlabs,
       totalRegistrations: pool.totalRegistrations,
       retirements: pool.retirements,
       churn,
@@ -132,7 +151,13 @@ export function allocatorStats(pool: StatsSource): AllocatorStats {
       reservedBytes,
       mappedBytes: pool.mappedBytes,
       peakMappedBytes: pool.peakMappedBytes,
-      lockedBytes: locked ? pool.mappedBytes : 0,
+      registeredBytes: pool.registeredBytes,
+      unregisteredBytes: pool.mappedBytes - pool.registeredBytes,
+      registeredBudget: Number.isFinite(pool.registeredBudget) ? pool.registeredBudget : null,
+      lockedBytes: locked ? pool.registeredBytes : 0,
+      emptyBytes: pool.emptyBytes,
+      decayed: pool.decayed,
+      boundRetirements: pool.boundRetirements,
       trims: pool.trims,
       hostageSlabs,
       hostageBytes,

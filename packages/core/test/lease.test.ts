@@ -4,7 +4,7 @@ function lease(length: number, slot = 2) {
   const released: Lease[] = [];
   const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slab = new Slab({ releaseLease: (l) => released.push(l) }, 0, cls, new ArrayBuffer(4096), 9);
-  return { l: new Lease(slab, slot, length), released, slab };
+  return { l: new Lease(slab, slot, length, 0, undefined), released, slab };
 }
 
 test('buf is the frozen RIO_BUF triple of its slot; bytes is exactly length bytes there', () => {

@@ -210,9 +210,9 @@ describe('limits', () => {
     checkInvariants(pool);
   });
 
-  test('a registrar failure leaves nothing mapped and the pool usable', () => {
+  test('with overflow off, a registrar failure leaves nothing mapped and the pool usable', () => {
     const registrar = new MemoryRegistrar({ pageSize: PAGE, capacity: 1 });
-    const pool = new SlabPool(registrar);
+    const pool = new SlabPool(registrar, { overflow: false });
     pool.acquire(512);
     expect(() => pool.acquire(4096)).toThrow(code('ERR_RIO_TOO_MANY_REGISTRATIONS'));
     expect(registrar.liveMappings).toBe(1);

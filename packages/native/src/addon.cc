@@ -125,7 +125,9 @@ void FinalizeMapping(Napi::Env /*env*/, void* /*data*/, std::shared_ptr<Mapping>
   std::shared_ptr<Mapping> m = *holder;
   delete holder;
   std::shared_ptr<State> state = m->state.lock();
-  if (m->unmapped) {
+  if (m->unmapped || m->in_flight != 0) {
+    // Unmapped before, or (never, while the pool holds the lease of an operation in flight) the
+    // kernel may still write it: leave the range alone.
     if (state) state->finalizer_skips++;
     return;
   }
@@ -180,8 +182,10 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   // until the finalizer of the buffer that holds it now). Either way, nothing to do.
   if (ab.IsDetached() || ab.Data() == nullptr) return Napi::Boolean::New(env, false);
   std::shared_ptr<Mapping> m = FindMapping(env, ab);
-  if (m->registrations != 0) {
-    ThrowCode(env, Code::kEBUSY, "the mapping has " + std::to_string(m->registrations) + " registration(s)");
+  if (m->registrations != 0 || m->in_flight != 0) {
+    ThrowCode(env, Code::kEBUSY,
+              "the mapping has " + std::to_string(m->registrations) + " registration(s) and " + std::to_string(m->in_flight) +
+                  " operation(s) in flight");
   }
   ab.Detach();  // Every view over the memory now has length 0.
   Status s = UnmapNow(*m);
@@ -214,6 +218,7 @@ Napi::Value MemoryStatusJs(const Napi::CallbackInfo& info) {
   o.Set("pinned", NumberOrNull(env, ms.pinned));
   o.Set("locked", NumberOrNull(env, ms.locked));
   o.Set("rss", NumberOrNull(env, ms.rss));
+  o.Set("lockLimit", NumberOrNull(env, ms.lock_limit));
   return o;
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -66,40 +67,90 @@ class IdTable {
 // the registrations); rio's is declared in backend_rio.cc. The pool's `uring` datapath runs on it.
 //
 // Every operation carries the caller's op id (> 0, unique among the operations in flight) and
-// completes exactly once: Drain() reports (op, result), result being bytes, a new socket, 0, or
-// -errno. Receive and Send name a registration and a range inside it; the backend refuses a
-// range outside it (EINVAL), an id that is not registered (EFAULT), and counts the operations
-// in flight on each registration: Deregister refuses (EBUSY) while one is.
-enum class OpKind : uint8_t { kAccept = 1, kConnect, kReceive, kSend, kCancel, kShutdown, kClose };
+// completes with Drain()'s report (op, result, flags): result is bytes, a new socket, 0, or
+// -errno; flags are the completion's (uring_features.h: kCqeMore, kCqeBuffer, kCqeBufferMore).
+// A multishot receive completes many times, each with kCqeMore but the last. Receive and Send
+// name a registration and a range inside it; the backend refuses a range outside it (EINVAL),
+// an id that is not registered (EFAULT), and counts the operations in flight on each
+// registration, and the buffers it lent the kernel's buffer ring: Deregister refuses (EBUSY)
+// while there are any.
+enum class OpKind : uint8_t {
+  kAccept = 1,
+  kConnect,
+  kReceive,           // into a registration (READ_FIXED)
+  kSend,              // from a registration (WRITE_FIXED)
+  kSendParts,         // from several ranges of registrations in one operation (SENDMSG)
+  kReceiveMultishot,  // a multishot receive into the buffer ring's buffers
+  kReceivePlain,      // into memory that is not registered (RECV), guarded by `hold`
+  kSendPlain,         // from memory that is not registered (SEND), guarded by `hold`
+  kCancel,
+  kShutdown,
+  kClose,
+};
 
-struct OpRequest {
-  OpKind kind;
-  uint32_t op;
-  int fd;
-  // Receive / Send: the registration and the range within it.
+// One range of a registration, for kSendParts.
+struct Part {
   uint32_t buffer_id;
   uint64_t offset;
   uint32_t length;
+};
+
+struct OpRequest {
+  OpKind kind = OpKind::kAccept;
+  uint32_t op = 0;
+  int fd = -1;
+  // Receive / Send: the registration and the range within it.
+  uint32_t buffer_id = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  // SendParts: the ranges (at most kMaxParts), copied by the backend.
+  const Part* parts = nullptr;
+  uint32_t part_count = 0;
+  // ReceivePlain / SendPlain: the memory, kept alive (and its mapping guarded) by `hold` until
+  // the completion.
+  void* memory = nullptr;
+  std::shared_ptr<void> hold;
   // Cancel: the op id to cancel.
-  uint32_t target;
+  uint32_t target = 0;
   // Connect: the address (a sockaddr of `address_len` bytes), copied by the backend.
-  const void* address;
-  uint32_t address_len;
+  const void* address = nullptr;
+  uint32_t address_len = 0;
+};
+
+// The most ranges one kSendParts operation takes.
+constexpr uint32_t kMaxParts = 64;
+
+// What the ring can do on this kernel, asked once when it opens.
+struct RingFeatures {
+  // A buffer ring with incremental consumption (IORING_REGISTER_PBUF_RING with
+  // IOU_PBUF_RING_INC, 6.12+) and multishot receives from it.
+  bool buffer_ring = false;
 };
 
 class Ring {
  public:
   virtual ~Ring() = default;
+  virtual RingFeatures Features() const = 0;
   // Queues one operation (no system call). ENOSPC when the queue is full even after a submit.
   virtual Status Queue(const OpRequest& request) = 0;
   // Hands the queued operations to the kernel in one call; returns how many, or -errno.
   virtual int Submit() = 0;
   // Signals `fd` (an eventfd) whenever completions are ready. Pre: fd is an eventfd.
   virtual Status NotifyOn(int fd) = 0;
-  // Reports every ready completion as (op, result); returns how many.
-  virtual unsigned Drain(void (*report)(void* context, uint32_t op, int32_t result), void* context) = 0;
+  // Reports every ready completion as (op, result, flags); returns how many.
+  virtual unsigned Drain(void (*report)(void* context, uint32_t op, int32_t result, uint32_t flags), void* context) = 0;
   // Operations queued or in flight.
   virtual uint32_t InFlight() const = 0;
+  // The buffer ring (buffer group 0) with `entries` slots (a power of two, at most 32,768).
+  // Pre: Features().buffer_ring; not set up before.
+  virtual Status SetupBufferRing(uint32_t entries) = 0;
+  // Lends the kernel [offset, offset + length) of registration `buffer_id` as buffer `bid` of
+  // the buffer ring. It stays lent until a completion names `bid` without kCqeBufferMore.
+  // Fails with EINVAL for a bad range, a bid in use or out of range, a full ring.
+  virtual Status Provide(uint16_t bid, uint32_t buffer_id, uint64_t offset, uint32_t length) = 0;
+  // Unregisters the buffer ring: the kernel lets go of every lent buffer (a multishot receive
+  // that needs one later completes with -ENOBUFS). Idempotent.
+  virtual void CloseBufferRing() = 0;
 };
 
 class Backend {

@@ -153,11 +153,23 @@ class RioBackend final : public Backend, public Ring {
     return n;
   }
 
+  RingFeatures Features() const override { return RingFeatures{}; }
+
+  Status SetupBufferRing(uint32_t) override {
+    return Status::Fail(Code::kENOSYS, 0, "the rio ring has no buffer ring");
+  }
+
+  Status Provide(uint16_t, uint32_t, uint64_t, uint32_t) override {
+    return Status::Fail(Code::kENOSYS, 0, "the rio ring has no buffer ring");
+  }
+
+  void CloseBufferRing() override {}
+
   Status NotifyOn(int) override {
     return Status::Fail(Code::kENOSYS, 0, "the rio ring's completions are not wired into the event loop");
   }
 
-  unsigned Drain(void (*report)(void*, uint32_t, int32_t), void* context) override {
+  unsigned Drain(void (*report)(void*, uint32_t, int32_t, uint32_t), void* context) override {
     if (cq_ == RIO_INVALID_CQ) return 0;
     RIORESULT results[256];
     unsigned total = 0;
@@ -171,7 +183,7 @@ class RioBackend final : public Backend, public Ring {
         in_flight_[it->second]--;
         pending_.erase(it);
         const int32_t res = results[i].Status == 0 ? static_cast<int32_t>(results[i].BytesTransferred) : -results[i].Status;
-        if (report != nullptr) report(context, op, res);
+        if (report != nullptr) report(context, op, res, 0);
       }
       total += n;
     }

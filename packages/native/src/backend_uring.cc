@@ -10,20 +10,25 @@
 //
 // Ring. Receive and Send are IORING_OP_READ_FIXED / WRITE_FIXED on the socket with
 // buf_index = the buffer id, so the kernel reads and writes the slab through the registration
-// (no per-operation page pinning). Accept, Connect, Shutdown and Close are the ring's own
-// operations, Cancel is IORING_OP_ASYNC_CANCEL by op id. Sockets stay blocking: io_uring then
-// arms a poll and completes the operation when the socket is ready, instead of failing with
-// EAGAIN. Completions are signalled on an eventfd (IORING_REGISTER_EVENTFD) that the binding
-// watches from Node's event loop.
+// (no per-operation page pinning); SendParts is one IORING_OP_SENDMSG over several ranges of
+// registrations. A multishot receive (IORING_OP_RECV with IORING_RECV_MULTISHOT) takes its
+// buffers from the buffer ring (buffer_ring_uring.h), whose buffers are ranges of registrations
+// too. ReceivePlain / SendPlain (RECV / SEND) move memory that is not registered (the pool's
+// overflow slabs), kept mapped by the binding's guard until they complete. Accept, Connect,
+// Shutdown and Close are the ring's own operations, Cancel is IORING_OP_ASYNC_CANCEL by op id.
+// Sockets stay blocking: io_uring then arms a poll and completes the operation when the socket
+// is ready, instead of failing with EAGAIN. Completions are signalled on an eventfd
+// (IORING_REGISTER_EVENTFD) that the binding watches from Node's event loop.
 //
 // Rule 2 of docs/design.md, enforced here too: each registration counts the operations in flight
-// on it, and Deregister refuses (EBUSY) while one is. Close() with operations in flight cancels
-// them all and waits for their completions before the table is unregistered, so the kernel never
-// touches a slab after riopool may unmap it.
+// on it and the buffers of it lent to the buffer ring, and Deregister refuses (EBUSY) while it
+// has any. Close() with operations in flight cancels them all and waits for their completions
+// before the buffer ring and the table are unregistered, so the kernel never touches a slab
+// after riopool may unmap it.
 //
-// Over 300 lines for a reason: the registrations and the ring share the ring and each
-// registration's count of operations in flight, which is that guard; apart, the counts would
-// have to be shared state between two files.
+// Over 300 lines for a reason: the registrations and the ring share each registration's count
+// of operations in flight, which is that guard; apart, the counts would have to be shared state
+// between two files. The buffer ring's own bookkeeping is in buffer_ring_uring.cc.
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
 
 #include <linux/io_uring.h>
@@ -40,7 +45,9 @@
 #include <vector>
 
 #include "backend.h"
+#include "buffer_ring_uring.h"
 #include "ring_uring.h"
+#include "uring_uapi.h"
 
 namespace riopool {
 namespace {
@@ -62,9 +69,19 @@ struct Registration {
   uint32_t in_flight = 0;
 };
 
+// SendParts' message: kept until the completion.
+struct Message {
+  msghdr header;
+  iovec iov[kMaxParts];
+};
+
 struct Pending {
-  int64_t buffer_id;  // -1 when the operation uses no registration
+  OpKind kind;
+  // The registrations the operation reads or writes, one entry per range (none for most).
+  std::vector<uint32_t> buffer_ids;
   std::unique_ptr<sockaddr_storage> address;  // Connect: kept until the completion
+  std::unique_ptr<Message> message;            // SendParts: kept until the completion
+  std::shared_ptr<void> hold;                  // ReceivePlain / SendPlain: the memory's guard
 };
 
 class UringBackend final : public Backend, public Ring {
@@ -84,6 +101,7 @@ class UringBackend final : public Backend, public Ring {
       queues_.Close();
       return ErrnoStatus(e, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)");
     }
+    features_.buffer_ring = BufferRing::Probe(queues_.fd());
     return Status::Ok();
   }
 
@@ -120,7 +138,8 @@ class UringBackend final : public Backend, public Ring {
     assert(id < regs_.size() && regs_[id].addr != nullptr);
     if (regs_[id].in_flight != 0) {
       return Status::Fail(Code::kEBUSY, EBUSY,
-                          "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) + " operation(s) in flight");
+                          "buffer id " + std::to_string(id) + " has " + std::to_string(regs_[id].in_flight) +
+                              " operation(s) in flight or buffer(s) lent to the buffer ring");
     }
     // Clearing the slot only drops the kernel's page references: safe even when the mapping is
     // already gone.
@@ -134,6 +153,7 @@ class UringBackend final : public Backend, public Ring {
   void Close() override {
     if (queues_.fd() < 0) return;
     CancelAllAndWait();
+    CloseBufferRing();
     // Unregister the whole table first: closing the ring alone releases the pins later, from a
     // kernel worker, and VmPin would still count them when Close returns.
     SysRegister(queues_.fd(), IORING_UNREGISTER_BUFFERS, nullptr, 0);
@@ -143,23 +163,38 @@ class UringBackend final : public Backend, public Ring {
   // ------------------------------------------------------------------------------------------
   // Ring
 
+  RingFeatures Features() const override { return features_; }
+
   Status Queue(const OpRequest& r) override {
     if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
     if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail(Code::kEINVAL, EINVAL, "op id is 0 or already in flight");
-    Pending p{-1, nullptr};
+    Pending p{r.kind, {}, nullptr, nullptr, nullptr};
     char* addr = nullptr;
     if (r.kind == OpKind::kReceive || r.kind == OpKind::kSend) {
-      if (r.buffer_id >= regs_.size() || regs_[r.buffer_id].addr == nullptr) {
-        return Status::Fail(Code::kEFAULT, EFAULT, "buffer id " + std::to_string(r.buffer_id) + " is not registered");
+      Status s = Range(r.buffer_id, r.offset, r.length, &addr);
+      if (!s.ok()) return s;
+      p.buffer_ids.push_back(r.buffer_id);
+    } else if (r.kind == OpKind::kSendParts) {
+      if (r.part_count == 0 || r.part_count > kMaxParts) return Status::Fail(Code::kEINVAL, EINVAL, "part count out of range");
+      p.message.reset(new Message);
+      std::memset(&p.message->header, 0, sizeof p.message->header);
+      for (uint32_t i = 0; i < r.part_count; i++) {
+        const Part& part = r.parts[i];
+        char* base = nullptr;
+        Status s = Range(part.buffer_id, part.offset, part.length, &base);
+        if (!s.ok()) return s;
+        p.message->iov[i].iov_base = base;
+        p.message->iov[i].iov_len = part.length;
+        p.buffer_ids.push_back(part.buffer_id);
       }
-      const Registration& reg = regs_[r.buffer_id];
-      if (r.length == 0 || r.offset > reg.len || r.length > reg.len - r.offset) {
-        return Status::Fail(Code::kEINVAL, EINVAL, "the range lies outside buffer id " + std::to_string(r.buffer_id));
-      }
-      addr = reg.addr + r.offset;
-      p.buffer_id = r.buffer_id;
-    }
-    if (r.kind == OpKind::kConnect) {
+      p.message->header.msg_iov = p.message->iov;
+      p.message->header.msg_iovlen = r.part_count;
+    } else if (r.kind == OpKind::kReceivePlain || r.kind == OpKind::kSendPlain) {
+      if (r.memory == nullptr || r.length == 0 || !r.hold) return Status::Fail(Code::kEINVAL, EINVAL, "no memory to move");
+      p.hold = r.hold;
+    } else if (r.kind == OpKind::kReceiveMultishot) {
+      if (!buffers_.open()) return Status::Fail(Code::kEINVAL, EINVAL, "the buffer ring is not set up");
+    } else if (r.kind == OpKind::kConnect) {
       if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail(Code::kEINVAL, EINVAL, "bad address");
       p.address.reset(new sockaddr_storage);
       std::memcpy(p.address.get(), r.address, r.address_len);
@@ -185,7 +220,25 @@ class UringBackend final : public Backend, public Ring {
         sqe->len = r.length;
         sqe->buf_index = static_cast<uint16_t>(r.buffer_id);
         sqe->off = 0;
-        regs_[r.buffer_id].in_flight++;
+        break;
+      case OpKind::kSendParts:
+        sqe->opcode = IORING_OP_SENDMSG;
+        sqe->addr = reinterpret_cast<uint64_t>(&p.message->header);
+        sqe->len = 1;
+        sqe->msg_flags = MSG_NOSIGNAL;
+        break;
+      case OpKind::kReceiveMultishot:
+        sqe->opcode = IORING_OP_RECV;
+        sqe->ioprio = kRecvMultishot;
+        sqe->flags = IOSQE_BUFFER_SELECT;
+        sqe->buf_group = kBufferGroup;
+        break;
+      case OpKind::kReceivePlain:
+      case OpKind::kSendPlain:
+        sqe->opcode = r.kind == OpKind::kReceivePlain ? IORING_OP_RECV : IORING_OP_SEND;
+        sqe->addr = reinterpret_cast<uint64_t>(r.memory);
+        sqe->len = r.length;
+        if (r.kind == OpKind::kSendPlain) sqe->msg_flags = MSG_NOSIGNAL;
         break;
       case OpKind::kCancel:
         sqe->opcode = IORING_OP_ASYNC_CANCEL;
@@ -200,6 +253,7 @@ class UringBackend final : public Backend, public Ring {
         sqe->opcode = IORING_OP_CLOSE;
         break;
     }
+    for (uint32_t id : p.buffer_ids) regs_[id].in_flight++;
     pending_.emplace(r.op, std::move(p));
     return Status::Ok();
   }
@@ -213,26 +267,75 @@ class UringBackend final : public Backend, public Ring {
     return Status::Ok();
   }
 
-  unsigned Drain(void (*report)(void*, uint32_t, int32_t), void* context) override {
+  unsigned Drain(void (*report)(void*, uint32_t, int32_t, uint32_t), void* context) override {
     queues_.RunTaskWork();
-    return queues_.Drain([&](uint64_t user_data, int32_t res, uint32_t /*flags*/) {
+    return queues_.Drain([&](uint64_t user_data, int32_t res, uint32_t flags) {
       if (user_data & kInternal) return;
       const uint32_t op = static_cast<uint32_t>(user_data);
       auto it = pending_.find(op);
       assert(it != pending_.end());  // every completion is of an operation we queued
       if (it == pending_.end()) return;
-      if (it->second.buffer_id >= 0) {
-        assert(regs_[static_cast<size_t>(it->second.buffer_id)].in_flight > 0);
-        regs_[static_cast<size_t>(it->second.buffer_id)].in_flight--;
+      uint32_t owner = 0;
+      if ((flags & kCqeBuffer) != 0 && it->second.kind == OpKind::kReceiveMultishot && buffers_.Completed(flags, &owner)) {
+        assert(regs_[owner].in_flight > 0);
+        regs_[owner].in_flight--;  // the kernel is done with that lent buffer
       }
-      pending_.erase(it);
-      if (report != nullptr) report(context, op, res);
+      // A multishot operation stays in flight while its completions say more will come.
+      const bool more = it->second.kind == OpKind::kReceiveMultishot && (flags & kCqeMore) != 0;
+      if (!more) {
+        for (uint32_t id : it->second.buffer_ids) {
+          assert(regs_[id].in_flight > 0);
+          regs_[id].in_flight--;
+        }
+        pending_.erase(it);
+      }
+      if (report != nullptr) report(context, op, res, flags);
     });
   }
 
   uint32_t InFlight() const override { return static_cast<uint32_t>(pending_.size()); }
 
+  Status SetupBufferRing(uint32_t entries) override {
+    if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
+    if (!features_.buffer_ring) return Status::Fail(Code::kENOSYS, ENOSYS, "this kernel has no incremental buffer ring");
+    if (buffers_.open()) return Status::Fail(Code::kEINVAL, EINVAL, "the buffer ring is set up already");
+    return buffers_.Open(queues_.fd(), entries);
+  }
+
+  Status Provide(uint16_t bid, uint32_t buffer_id, uint64_t offset, uint32_t length) override {
+    if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
+    if (!buffers_.open()) return Status::Fail(Code::kEINVAL, EINVAL, "the buffer ring is not set up");
+    char* addr = nullptr;
+    Status s = Range(buffer_id, offset, length, &addr);
+    if (!s.ok()) return s;
+    s = buffers_.Add(bid, addr, length, buffer_id);
+    if (!s.ok()) return s;
+    regs_[buffer_id].in_flight++;  // until the kernel is done with it (Drain)
+    return Status::Ok();
+  }
+
+  void CloseBufferRing() override {
+    if (!buffers_.open()) return;
+    // The kernel lets go of every lent buffer with the buffer ring.
+    for (uint32_t id : buffers_.LentOwners()) regs_[id].in_flight--;
+    buffers_.Close(queues_.fd());
+  }
+
  private:
+  // The address of [offset, offset + length) of registration `id`: EFAULT for an id that is not
+  // registered, EINVAL for a range outside it.
+  Status Range(uint32_t id, uint64_t offset, uint32_t length, char** addr) const {
+    if (id >= regs_.size() || regs_[id].addr == nullptr) {
+      return Status::Fail(Code::kEFAULT, EFAULT, "buffer id " + std::to_string(id) + " is not registered");
+    }
+    const Registration& reg = regs_[id];
+    if (length == 0 || offset > reg.len || length > reg.len - offset) {
+      return Status::Fail(Code::kEINVAL, EINVAL, "the range lies outside buffer id " + std::to_string(id));
+    }
+    *addr = reg.addr + offset;
+    return Status::Ok();
+  }
+
   // An SQE, submitting what is queued first if the queue is full.
   io_uring_sqe* NextSqe() {
     io_uring_sqe* sqe = queues_.NextSqe();
@@ -276,6 +379,8 @@ class UringBackend final : public Backend, public Ring {
   IdTable ids_;
   std::vector<Registration> regs_;
   std::unordered_map<uint32_t, Pending> pending_;
+  BufferRing buffers_;
+  RingFeatures features_;
 };
 
 }  // namespace

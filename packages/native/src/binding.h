@@ -25,7 +25,22 @@ struct Mapping {
   size_t len;
   bool unmapped = false;
   uint32_t registrations = 0;
+  // Ring operations on this memory without a registration (receivePlain / sendPlain) in flight.
+  uint32_t in_flight = 0;
   std::weak_ptr<State> state;
+};
+
+// Counts one operation in flight on a mapping for as long as it lives (the ring keeps it until
+// the operation's completion): unmap() refuses (EBUSY) meanwhile.
+class MappingGuard {
+ public:
+  explicit MappingGuard(std::shared_ptr<Mapping> m) : m_(std::move(m)) { m_->in_flight++; }
+  ~MappingGuard() { m_->in_flight--; }
+  MappingGuard(const MappingGuard&) = delete;
+  MappingGuard& operator=(const MappingGuard&) = delete;
+
+ private:
+  std::shared_ptr<Mapping> m_;
 };
 
 // What the environment's teardown closes: each open Backend.

@@ -3,13 +3,23 @@
 // backend.ring(); it keeps its backend alive, and once the backend is closed every call but
 // inFlight throws EBADF.
 //
-//   start(callback)                    completions reach callback(ops, results, count) in batches
+//   start(callback)                    completions reach callback(ops, results, flags, count) in batches
 //                                      on Node's event loop (an eventfd watched with uv_poll)
 //   accept(op, fd), connect(op, fd, host, port), receive(op, fd, bufferId, offset, length),
 //   send(op, fd, bufferId, offset, length), cancel(op, target), shutdown(op, fd), close(op, fd)
 //                                      queue one operation (no system call)
+//   sendParts(op, fd, parts, count)    one SENDMSG of `count` ranges [bufferId, offset, length]
+//                                      of registrations (an Int32Array of 3 x count)
+//   receiveMultishot(op, fd)           a multishot receive into the buffer ring's buffers
+//   receivePlain(op, fd, ab, offset, length), sendPlain(op, fd, ab, offset, length)
+//                                      RECV / SEND on memory from map() that is not registered;
+//                                      the mapping cannot be unmapped until they complete
 //   submit()                           hands the queued operations to the kernel in one call
 //   inFlight                           operations queued or in flight
+//   features()                         { bufferRing }: what this kernel's ring can do
+//   setupBufferRing(entries), provide(bid, bufferId, offset, length), closeBufferRing()
+//                                      the buffer ring, lending it a range of a registration, and
+//                                      unregistering it (the kernel lets go of every lent buffer)
 //   listen(host, port, backlog) -> [fd, port], socket(host) -> fd, closeSocket(fd)
 //                                      the plain socket calls around the operations (prim.h)
 //
@@ -47,6 +57,14 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
                            InstanceMethod<&RingObject::Connect>("connect"),
                            InstanceMethod<&RingObject::Receive>("receive"),
                            InstanceMethod<&RingObject::Send>("send"),
+                           InstanceMethod<&RingObject::SendParts>("sendParts"),
+                           InstanceMethod<&RingObject::ReceiveMultishot>("receiveMultishot"),
+                           InstanceMethod<&RingObject::ReceivePlain>("receivePlain"),
+                           InstanceMethod<&RingObject::SendPlain>("sendPlain"),
+                           InstanceMethod<&RingObject::Features>("features"),
+                           InstanceMethod<&RingObject::SetupBufferRing>("setupBufferRing"),
+                           InstanceMethod<&RingObject::Provide>("provide"),
+                           InstanceMethod<&RingObject::CloseBufferRing>("closeBufferRing"),
                            InstanceMethod<&RingObject::Cancel>("cancel"),
                            InstanceMethod<&RingObject::Shutdown>("shutdown"),
                            InstanceMethod<&RingObject::Close>("close"),
@@ -96,6 +114,14 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
     return info.Env().Undefined();
   }
 
+  static OpRequest Request(OpKind kind, uint32_t op, int fd) {
+    OpRequest r;
+    r.kind = kind;
+    r.op = op;
+    r.fd = fd;
+    return r;
+  }
+
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Open(info);
     Napi::Env env = info.Env();
@@ -107,7 +133,7 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
 
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     Ring& ring = Open(info);
-    return Queue(info, ring, OpRequest{OpKind::kAccept, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+    return Queue(info, ring, Request(OpKind::kAccept, ArgOp(info, 0), ArgFd(info, 1)));
   }
 
   Napi::Value Connect(const Napi::CallbackInfo& info) {
@@ -116,7 +142,10 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
     uint32_t len = 0;
     Status s = os_socket_address(ArgHost(info, 2).c_str(), static_cast<int>(std::min(ArgSize(info, 3, "port"), 65536.0)), address, &len);
     if (!s.ok()) Throw(info.Env(), s);
-    return Queue(info, ring, OpRequest{OpKind::kConnect, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, address, len});
+    OpRequest r = Request(OpKind::kConnect, ArgOp(info, 0), ArgFd(info, 1));
+    r.address = address;
+    r.address_len = len;
+    return Queue(info, ring, r);
   }
 
   Napi::Value Data(const Napi::CallbackInfo& info, OpKind kind) {
@@ -125,24 +154,112 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
     double offset = ArgSize(info, 3, "offset");
     double length = ArgSize(info, 4, "length");
     if (id > 65535 || length > 4294967295.0) ThrowCode(info.Env(), Code::kEINVAL, "buffer id or length out of range");
-    return Queue(info, ring,
-                 OpRequest{kind, ArgOp(info, 0), ArgFd(info, 1), static_cast<uint32_t>(id), static_cast<uint64_t>(offset),
-                           static_cast<uint32_t>(length), 0, nullptr, 0});
+    OpRequest r = Request(kind, ArgOp(info, 0), ArgFd(info, 1));
+    r.buffer_id = static_cast<uint32_t>(id);
+    r.offset = static_cast<uint64_t>(offset);
+    r.length = static_cast<uint32_t>(length);
+    return Queue(info, ring, r);
   }
   Napi::Value Receive(const Napi::CallbackInfo& info) { return Data(info, OpKind::kReceive); }
   Napi::Value Send(const Napi::CallbackInfo& info) { return Data(info, OpKind::kSend); }
 
+  // sendParts(op, fd, parts, count): parts holds [bufferId, offset, length] per range.
+  Napi::Value SendParts(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      ThrowType(env, "parts must be an Int32Array");
+    }
+    Napi::Int32Array parts = info[2].As<Napi::Int32Array>();
+    double count = ArgSize(info, 3, "count");
+    if (count < 1 || count > kMaxParts || count * 3 > static_cast<double>(parts.ElementLength())) {
+      ThrowCode(env, Code::kEINVAL, "count is not 1 .. " + std::to_string(kMaxParts) + " ranges within parts");
+    }
+    Part copied[kMaxParts];
+    for (uint32_t i = 0; i < static_cast<uint32_t>(count); i++) {
+      const int32_t id = parts[i * 3], offset = parts[i * 3 + 1], length = parts[i * 3 + 2];
+      if (id < 0 || offset < 0 || length < 1) ThrowCode(env, Code::kEINVAL, "a range of parts is negative or empty");
+      copied[i] = Part{static_cast<uint32_t>(id), static_cast<uint64_t>(offset), static_cast<uint32_t>(length)};
+    }
+    OpRequest r = Request(OpKind::kSendParts, ArgOp(info, 0), ArgFd(info, 1));
+    r.parts = copied;
+    r.part_count = static_cast<uint32_t>(count);
+    return Queue(info, ring, r);
+  }
+
+  Napi::Value ReceiveMultishot(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    return Queue(info, ring, Request(OpKind::kReceiveMultishot, ArgOp(info, 0), ArgFd(info, 1)));
+  }
+
+  // receivePlain / sendPlain(op, fd, arrayBuffer, offset, length): memory from map(), not
+  // registered. The mapping's count of operations in flight keeps unmap() away until the
+  // completion (binding.h, MappingGuard).
+  Napi::Value Plain(const Napi::CallbackInfo& info, OpKind kind) {
+    Ring& ring = Open(info);
+    Napi::Env env = info.Env();
+    std::shared_ptr<Mapping> m = FindMapping(env, ArgArrayBuffer(info, 2, "arrayBuffer"));
+    double offset = ArgSize(info, 3, "offset");
+    double length = ArgSize(info, 4, "length");
+    if (length < 1 || length > 4294967295.0 || offset + length > static_cast<double>(m->len)) {
+      ThrowCode(env, Code::kEINVAL, "the range lies outside the mapping");
+    }
+    OpRequest r = Request(kind, ArgOp(info, 0), ArgFd(info, 1));
+    r.memory = static_cast<char*>(m->addr) + static_cast<size_t>(offset);
+    r.length = static_cast<uint32_t>(length);
+    r.hold = std::make_shared<MappingGuard>(m);
+    return Queue(info, ring, r);
+  }
+  Napi::Value ReceivePlain(const Napi::CallbackInfo& info) { return Plain(info, OpKind::kReceivePlain); }
+  Napi::Value SendPlain(const Napi::CallbackInfo& info) { return Plain(info, OpKind::kSendPlain); }
+
+  Napi::Value Features(const Napi::CallbackInfo& info) {
+    RingFeatures f = Open(info).Features();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("bufferRing", Napi::Boolean::New(info.Env(), f.buffer_ring));
+    return o;
+  }
+
+  Napi::Value SetupBufferRing(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    double entries = ArgSize(info, 0, "entries");
+    Status s = ring.SetupBufferRing(entries > 0xFFFFFFFFu ? 0 : static_cast<uint32_t>(entries));
+    if (!s.ok()) Throw(info.Env(), s);
+    return info.Env().Undefined();
+  }
+
+  // provide(bid, bufferId, offset, length): lends a range of a registration to the buffer ring.
+  Napi::Value Provide(const Napi::CallbackInfo& info) {
+    Ring& ring = Open(info);
+    double bid = ArgSize(info, 0, "bid");
+    double id = ArgSize(info, 1, "bufferId");
+    double offset = ArgSize(info, 2, "offset");
+    double length = ArgSize(info, 3, "length");
+    if (bid > 65535 || id > 65535 || length > 4294967295.0) ThrowCode(info.Env(), Code::kEINVAL, "bid, buffer id or length out of range");
+    Status s = ring.Provide(static_cast<uint16_t>(bid), static_cast<uint32_t>(id), static_cast<uint64_t>(offset), static_cast<uint32_t>(length));
+    if (!s.ok()) Throw(info.Env(), s);
+    owner_->Queued();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CloseBufferRing(const Napi::CallbackInfo& info) {
+    Open(info).CloseBufferRing();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Cancel(const Napi::CallbackInfo& info) {
     Ring& ring = Open(info);
-    return Queue(info, ring, OpRequest{OpKind::kCancel, ArgOp(info, 0), -1, 0, 0, 0, ArgOp(info, 1), nullptr, 0});
+    OpRequest r = Request(OpKind::kCancel, ArgOp(info, 0), -1);
+    r.target = ArgOp(info, 1);
+    return Queue(info, ring, r);
   }
   Napi::Value Shutdown(const Napi::CallbackInfo& info) {
     Ring& ring = Open(info);
-    return Queue(info, ring, OpRequest{OpKind::kShutdown, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+    return Queue(info, ring, Request(OpKind::kShutdown, ArgOp(info, 0), ArgFd(info, 1)));
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Ring& ring = Open(info);
-    return Queue(info, ring, OpRequest{OpKind::kClose, ArgOp(info, 0), ArgFd(info, 1), 0, 0, 0, 0, nullptr, 0});
+    return Queue(info, ring, Request(OpKind::kClose, ArgOp(info, 0), ArgFd(info, 1)));
   }
 
   Napi::Value Submit(const Napi::CallbackInfo& info) {

@@ -22,6 +22,7 @@ class UvNotifier final : public Notifier {
     callback_ = Napi::Persistent(callback);
     ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
     results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
+    flags_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
   }
 
   ~UvNotifier() override {
@@ -85,8 +86,8 @@ class UvNotifier final : public Notifier {
   void Deliver() {
     ready_.clear();
     io_.Drain(
-        [](void* context, uint32_t op, int32_t result) {
-          static_cast<std::vector<std::pair<int32_t, int32_t>>*>(context)->emplace_back(static_cast<int32_t>(op), result);
+        [](void* context, uint32_t op, int32_t result, uint32_t flags) {
+          static_cast<std::vector<Completion>*>(context)->push_back(Completion{static_cast<int32_t>(op), result, static_cast<int32_t>(flags)});
         },
         &ready_);
     KeepLoopAlive(io_.InFlight() > 0);
@@ -95,16 +96,18 @@ class UvNotifier final : public Notifier {
     Napi::HandleScope scope(env);
     Napi::Int32Array ops = ops_.Value();
     Napi::Int32Array results = results_.Value();
+    Napi::Int32Array flags = flags_.Value();
     Napi::Function callback = callback_.Value();
     bool alive = true;
     delivering_ = &alive;
     for (size_t at = 0; at < ready_.size(); at += kBatch) {
       const size_t n = std::min<size_t>(kBatch, ready_.size() - at);
       for (size_t i = 0; i < n; i++) {
-        ops[i] = ready_[at + i].first;
-        results[i] = ready_[at + i].second;
+        ops[i] = ready_[at + i].op;
+        results[i] = ready_[at + i].result;
+        flags[i] = ready_[at + i].flags;
       }
-      Call(env, callback, ops, results, n);
+      Call(env, callback, ops, results, flags, n);
       if (!alive) return;  // this notifier (and the ring) were closed by the callback
     }
     delivering_ = nullptr;
@@ -116,10 +119,11 @@ class UvNotifier final : public Notifier {
   // wrapper's reaction (constructing an Error) is a fatal error then. An exception the callback
   // throws is the application's and is reported as node would (uncaughtException); a refusal to
   // run is ignored: the environment is going away and its cleanup closes the ring.
-  static void Call(Napi::Env env, Napi::Function callback, Napi::Int32Array ops, Napi::Int32Array results, size_t n) {
-    napi_value argv[3] = {ops, results, Napi::Number::New(env, static_cast<double>(n))};
+  static void Call(Napi::Env env, Napi::Function callback, Napi::Int32Array ops, Napi::Int32Array results, Napi::Int32Array flags,
+                   size_t n) {
+    napi_value argv[4] = {ops, results, flags, Napi::Number::New(env, static_cast<double>(n))};
     napi_value result;
-    napi_status status = napi_make_callback(env, nullptr, env.Global(), callback, 3, argv, &result);
+    napi_status status = napi_make_callback(env, nullptr, env.Global(), callback, 4, argv, &result);
     if (status == napi_ok) return;
     napi_value error;
     if (napi_get_and_clear_last_exception(env, &error) != napi_ok) return;
@@ -132,7 +136,13 @@ class UvNotifier final : public Notifier {
   Napi::FunctionReference callback_;
   Napi::Reference<Napi::Int32Array> ops_;
   Napi::Reference<Napi::Int32Array> results_;
-  std::vector<std::pair<int32_t, int32_t>> ready_;
+  Napi::Reference<Napi::Int32Array> flags_;
+  struct Completion {
+    int32_t op;
+    int32_t result;
+    int32_t flags;
+  };
+  std::vector<Completion> ready_;
   uv_poll_t* poll_ = nullptr;
   int efd_ = -1;
   bool alive_ = true;

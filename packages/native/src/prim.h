@@ -91,6 +91,10 @@ struct MemoryStatus {
   int64_t pinned = -1;  // Linux VmPin: pages pinned by io_uring and other kernel users
   int64_t locked = -1;  // Linux VmLck: pages locked with mlock
   int64_t rss = -1;     // resident set size
+  // The limit on locked and pinned memory that applies to this process (POSIX: the soft
+  // RLIMIT_MEMLOCK; -1 when unlimited, or when the process may lock without limit: Linux's
+  // CAP_IPC_LOCK in its effective set, which io_uring and mlock both honour).
+  int64_t lock_limit = -1;
 };
 MemoryStatus os_memory_status();
 

@@ -115,7 +115,9 @@ Status os_unlock(void* addr, size_t bytes) {
 
 MemoryStatus os_memory_status() {
   MemoryStatus m;
+  bool cap_ipc_lock = false;
 #ifdef __linux__
+  unsigned long long caps = 0;
   FILE* f = std::fopen("/proc/self/status", "r");
   if (f == nullptr) return m;
   char line[256];
@@ -124,9 +126,11 @@ MemoryStatus os_memory_status() {
     if (std::sscanf(line, "VmPin: %lld kB", &kb) == 1) m.pinned = kb * 1024;
     else if (std::sscanf(line, "VmLck: %lld kB", &kb) == 1) m.locked = kb * 1024;
     else if (std::sscanf(line, "VmRSS: %lld kB", &kb) == 1) m.rss = kb * 1024;
+    else if (std::sscanf(line, "CapEff: %llx", &caps) == 1) cap_ipc_lock = (caps >> 14) & 1;  // CAP_IPC_LOCK = 14
   }
   std::fclose(f);
 #endif
+  if (!cap_ipc_lock) m.lock_limit = MemlockLimit().bytes;
   return m;
 }
 

@@ -12,6 +12,11 @@ export interface MemoryStatus {
   pinned: number | null;
   locked: number | null;
   rss: number | null;
+  /**
+   * The limit on locked and pinned memory for this process: RLIMIT_MEMLOCK's soft value; null
+   * when unlimited or when the process may lock without limit (CAP_IPC_LOCK on Linux).
+   */
+  lockLimit: number | null;
 }
 
 export interface NativeInfo {
@@ -46,8 +51,13 @@ export interface NativeBackend {
   readonly size: number;
 }
 
-/** One batch of completions: `count` op ids and their results. The arrays are reused per batch. */
-export type CompletionHandler = (ops: Int32Array, results: Int32Array, count: number) => void;
+/**
+ * One batch of completions: `count` op ids, their results and their flags (the kernel's
+ * IORING_CQE_F_*: MORE = 2 while a multishot receive goes on; BUFFER = 1 with the buffer ring's
+ * bid in bits 16..31; BUF_MORE = 16 while that buffer has room left). The arrays are reused per
+ * batch.
+ */
+export type CompletionHandler = (ops: Int32Array, results: Int32Array, flags: Int32Array, count: number) => void;
 
 /**
  * A ring of registered I/O (docs/native.md, "Ring"): socket operations on a backend's
@@ -69,6 +79,22 @@ export interface Ring {
   receive(op: number, fd: number, bufferId: number, offset: number, length: number): void;
   /** WRITE_FIXED from [offset, offset + length) of registration `bufferId`; result: bytes sent (maybe fewer) or -errno. */
   send(op: number, fd: number, bufferId: number, offset: number, length: number): void;
+  /** One SENDMSG of `count` (1 .. 64) ranges of registrations, [bufferId, offset, length] each in `parts`. */
+  sendParts(op: number, fd: number, parts: Int32Array, count: number): void;
+  /** A multishot receive from the buffer ring: a completion per receive, MORE set on all but the last. */
+  receiveMultishot(op: number, fd: number): void;
+  /** RECV into [offset, offset + length) of a mapping that is not registered; unmap refuses until it completes. */
+  receivePlain(op: number, fd: number, buffer: ArrayBuffer, offset: number, length: number): void;
+  /** SEND from [offset, offset + length) of a mapping that is not registered; unmap refuses until it completes. */
+  sendPlain(op: number, fd: number, buffer: ArrayBuffer, offset: number, length: number): void;
+  /** What this kernel's ring can do: an incremental buffer ring with multishot receives (6.12+). */
+  features(): { bufferRing: boolean };
+  /** Registers the buffer ring with `entries` slots (a power of two). Once. */
+  setupBufferRing(entries: number): void;
+  /** Lends [offset, offset + length) of registration `bufferId` to the buffer ring as buffer `bid`. */
+  provide(bid: number, bufferId: number, offset: number, length: number): void;
+  /** Unregisters the buffer ring: the kernel lets go of every lent buffer. Idempotent. */
+  closeBufferRing(): void;
   /** Cancel the operation `target`; `target` still completes on its own. */
   cancel(op: number, target: number): void;
   /** Shut down the socket's sending side (SHUT_WR). */

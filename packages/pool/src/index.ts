@@ -15,6 +15,8 @@ export { leaseReader, attachReader, adoptSocket, writeLease, type LeaseReader } 
 export { createServer, connect, type Server, type IoOptions, type ListenOptions, type AddressInfo } from './io/server';
 export type { Connection, ConnectionOptions } from './io/connection';
 export { toDuplex, type DuplexOptions } from './io/stream';
+export { ReceiveBuffer, type ReceiveBufferOptions } from './receive-buffer';
+export { LeaseWriter, type LeaseWriterOptions } from './lease-writer';
 export type { Datapath, IoStats } from './io/datapath';
 export {
   RioError,

@@ -8,8 +8,18 @@
  * walks every property reachable from a pool and a lease and fails on anything undocumented.
  * Tests reach the allocator through `@riopool/pool/testing` (testing/index.ts).
  */
-import { RioError, SlabPool, type AllocatorStats, type Lease, type RioBufOut, type SlabPoolOptions } from '@riopool/core';
+import {
+  RioError,
+  SlabPool,
+  type AllocatorStats,
+  type Lease,
+  type OverflowEvent,
+  type RioBufOut,
+  type SlabPoolOptions,
+} from '@riopool/core';
+import { limitAdvice } from '@riopool/native';
 import { openBackend, type BackendKind, type Fallback, type FallbackRecord, type PoolRegistrar } from './backend';
+import type { Connection } from './io/connection';
 import { PoolIo, type Datapath, type Io, type IoStats } from './io/datapath';
 import { Tracker, type PoolReport } from './tracking';
 
@@ -59,6 +69,49 @@ export interface Footprint {
   };
 }
 
+/** How often empty slabs decay (SlabPool.decay): a slab empty for a whole period goes. */
+export const DECAY_MS = 1000;
+
+/**
+ * Registered memory the OS charges beside the slabs (the io_uring's queues and its buffer ring)
+ * and that a budget drawn from the lock limit leaves for them.
+ */
+const RING_RESERVE = 256 * 1024;
+
+/**
+ * The default registration budget: what the lock limit leaves this pool (the limit, less what
+ * the process has pinned or locked already and the ring's own memory), or unlimited where
+ * nothing is locked or the process may lock without limit. Other processes of the same user
+ * share io_uring's account and cannot be seen from here: when the OS refuses anyway, the
+ * allocator lowers the budget to what it took (core's registerOrOverflow).
+ */
+function defaultBudget(registrar: PoolRegistrar): number {
+  if (registrar.pinning === 'none') return Infinity;
+  const m = registrar.memoryStatus();
+  if (m.lockLimit === null) return Infinity;
+  const used = registrar.pinning === 'per-page' ? (m.locked ?? 0) : (m.pinned ?? 0);
+  return Math.max(0, m.lockLimit - used - RING_RESERVE);
+}
+
+let overflowWarned = false;
+
+/** The one warning of a process whose pools ran out of registration budget. */
+function warnOverflow(event: OverflowEvent, registrar: PoolRegistrar): void {
+  if (overflowWarned) return;
+  overflowWarned = true;
+  const limit = registrar.memoryStatus().lockLimit;
+  const kib = (n: number) => `${Math.floor(n / 1024)} KiB`;
+  const why =
+    event.cause !== undefined
+      ? `the OS refused to register more (${event.cause.message})`
+      : `the pool's registration budget is ${kib(event.budget)}`;
+  const advice = limit !== null ? `: ${limitAdvice({ limit: 'RLIMIT_MEMLOCK', limitBytes: limit })}` : '';
+  process.emitWarning(
+    `riopool: ${kib(event.registeredBytes)} are registered and ${why}; new slabs are not registered (overflow slabs, moved with plain operations) until registered ones are retired${event.cause === undefined ? advice : ''}`,
+    { type: 'RiopoolWarning', code: 'RIOPOOL_OVERFLOW' },
+  );
+}
+
 function defaultReport(report: PoolReport): void {
   const code = report.kind === 'leak' ? 'RIOPOOL_LEAK' : 'RIOPOOL_WRITE_AFTER_RELEASE';
   process.emitWarning(report.message, { type: 'RiopoolWarning', code });
@@ -72,6 +125,9 @@ export let allocatorOf: (pool: Pool) => SlabPool;
 
 /** For io/server.ts: the pool's datapath, opened on first use (io/datapath.ts). Not re-exported. */
 export let ioOf: (pool: Pool, asked: Datapath | 'auto') => Io;
+
+/** For io/server.ts: a connection of the pool, which close() waits for. Not re-exported. */
+export let trackConnection: (pool: Pool, conn: Connection) => void;
 
 export class Pool {
   readonly #alloc: SlabPool;
@@ -91,14 +147,35 @@ export class Pool {
       this.#checked || this.#leakDetection
         ? new Tracker({ checked: this.#checked, leakDetection: this.#leakDetection, onReport: options.onReport ?? defaultReport })
         : undefined;
-    this.#alloc = new SlabPool(registrar, options, tracker);
+    const maxRegisteredBytes = options.maxRegisteredBytes ?? defaultBudget(registrar);
+    this.#alloc = new SlabPool(registrar, { ...options, maxRegisteredBytes }, tracker);
     if (tracker !== undefined) tracker.pool = this.#alloc;
+    this.#alloc.onOverflow = (event) => warnOverflow(event, registrar);
     this.#io = new PoolIo(registrar, this.#alloc);
+    // Decay: the timer holds the pool weakly and never keeps the process alive.
+    const self = new WeakRef(this);
+    const timer = setInterval(() => {
+      const pool = self.deref();
+      if (pool === undefined) clearInterval(timer);
+      else pool.#tick();
+    }, DECAY_MS);
+    timer.unref();
+    this.#decay = timer;
+  }
+
+  /** The decay timer (cleared by close). */
+  readonly #decay: ReturnType<typeof setInterval>;
+
+  /** One decay tick: empty slabs that stayed empty a whole tick go; the datapath shrinks too. */
+  #tick(): void {
+    this.#alloc.decay();
+    this.#io.decay();
   }
 
   static {
     allocatorOf = (pool) => pool.#alloc;
     ioOf = (pool, asked) => pool.#io.get(asked);
+    trackConnection = (pool, conn) => pool.#io.track(conn);
   }
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */
@@ -127,7 +204,9 @@ export class Pool {
 
   /** Refuses new acquires; resolves once every lease is released and every slab is gone. */
   close(): Promise<void> {
-    return this.#alloc.close();
+    clearInterval(this.#decay);
+    const connections = this.#io.close();
+    return Promise.all([connections, this.#alloc.close()]).then(() => undefined);
   }
 
   stats(): PoolStats {

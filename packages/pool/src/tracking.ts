@@ -16,7 +16,7 @@
  * Neither adds a native call to acquire or release. A pool without either has no tracker, and
  * its hot path pays one field test for this file.
  */
-import { handleOf, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
+import { handleOf, leaseSlot, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
 
 export const POISON = 0xdb;
 
@@ -42,7 +42,8 @@ function stackHere(): string {
   return (new Error().stack ?? '').split('\n').slice(3).join('\n');
 }
 
-type Held = number | { handle: number; stack: string };
+/** What a collected lease leaves the registry: its slot's handle (a slice: its parent to release). */
+type Held = number | { handle: number; stack: string } | { parent: Lease; stack?: string };
 
 export class Tracker implements LeaseTracker {
   leaksReclaimed = 0;
@@ -70,6 +71,17 @@ export class Tracker implements LeaseTracker {
     } else {
       this.leaks?.register(lease, handle, lease);
     }
+  }
+
+  sliced(slice: Lease): void {
+    if (this.leaks === undefined) return;
+    // The slice holds one reference on its parent: a slice collected without release gives it back.
+    const parent = parentOf(slice);
+    this.leaks.register(slice, this.checked ? { parent, stack: stackHere() } : { parent }, slice);
+  }
+
+  slicedReleased(slice: object): void {
+    this.leaks?.unregister(slice);
   }
 
   released(lease: object, slab: Slab, slot: number): void {
@@ -129,6 +141,10 @@ export class Tracker implements LeaseTracker {
   }
 
   private reclaim(held: Held): void {
+    if (typeof held === 'object' && 'parent' in held) {
+      this.reclaimSlice(held.parent, held.stack);
+      return;
+    }
     const handle = typeof held === 'number' ? held : held.handle;
     const out = { bufferId: 0, offset: 0, length: 0 };
     if (this.pool.describeHandle(handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
@@ -148,4 +164,25 @@ export class Tracker implements LeaseTracker {
       ...(typeof held === 'number' ? {} : { acquiredAt: held.stack }),
     });
   }
+
+  /** A slice was collected without release: its reference on its parent goes back. */
+  private reclaimSlice(parent: Lease, acquiredAt: string | undefined): void {
+    if (parent.released) return;
+    const { bufferId, offset, length } = parent.buf;
+    parent.release();
+    this.leaksReclaimed++;
+    this.report({
+      kind: 'leak',
+      message: `riopool: a slice was collected without release (buffer ${bufferId}, offset ${offset}, length ${length}); its reference was given back`,
+      bufferId,
+      offset,
+      length,
+      ...(acquiredAt === undefined ? {} : { acquiredAt }),
+    });
+  }
+}
+
+/** A slice's parent, through the core's private accessor (parentOf is only asked of live slices). */
+function parentOf(slice: Lease): Lease {
+  return leaseSlot(slice)!.parent!;
 }

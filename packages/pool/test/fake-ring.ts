@@ -80,6 +80,30 @@ export class FakeRing implements Ring {
   }
   closeSocket(): void {}
 
+  // The model test exercises single operations: no buffer ring, no SENDMSG, no plain memory.
+  features(): { bufferRing: boolean } {
+    return { bufferRing: false };
+  }
+  setupBufferRing(): void {
+    throw new Error('fake ring: no buffer ring');
+  }
+  provide(): void {
+    throw new Error('fake ring: no buffer ring');
+  }
+  closeBufferRing(): void {}
+  receiveMultishot(): void {
+    throw new Error('fake ring: no buffer ring');
+  }
+  sendParts(): void {
+    throw new Error('fake ring: no SENDMSG');
+  }
+  receivePlain(): void {
+    throw new Error('fake ring: no plain memory');
+  }
+  sendPlain(): void {
+    throw new Error('fake ring: no plain memory');
+  }
+
   /** Operations in flight (queued or in the kernel) that use this buffer id. */
   opsOn(bufferId: number): number {
     let n = 0;
@@ -116,6 +140,7 @@ export class FakeRing implements Ring {
     this.handler!(
       Int32Array.from(done, (d) => d[0]),
       Int32Array.from(done, (d) => d[1]),
+      new Int32Array(done.length), // no flags: the fake ring has no multishot and no buffer ring
       done.length,
     );
   }

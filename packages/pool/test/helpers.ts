@@ -16,9 +16,21 @@ export function runChild(script: string, nodeArgs: string[] = []): ChildResult {
 /** The datapaths the I/O tests run on: `net` everywhere, `uring` where the pool's ring can do I/O. */
 export const DATAPATHS = ['net', 'uring'] as const;
 
+/** Leases outstanding but the receive ring's own buffers. */
+export function outstanding(pool: Pool): number {
+  const s = pool.stats();
+  return s.totals.leased - (s.io.ring?.lent ?? 0);
+}
+
+/** Bytes of leases held for connections: all leased bytes but the receive ring's own buffers. */
+export function heldForConnections(pool: Pool): number {
+  const s = pool.stats();
+  return s.totals.reservedBytes - (s.io.ring === null ? 0 : s.io.ring.lent * s.io.ring.bufferBytes);
+}
+
 /** Waits (up to a second) for the leases that operations still in flight hold to come back. */
 export async function settle(pool: Pool): Promise<void> {
-  for (let i = 0; i < 200 && pool.stats().totals.leased > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 200 && outstanding(pool) > 0; i++) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** After an I/O test: every lease back, the invariants hold, nothing outstanding; then closes the pool. */

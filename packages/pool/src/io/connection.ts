@@ -1,7 +1,7 @@
 /**
  * Connection: one stream socket on a datapath, with leases in and leases out.
  *
- *   conn.on('data', (lease, length) => { ...; lease.release(); })   // the listener owns the lease
+ *   conn.on('data', (lease) => { ...; lease.release(); })  // exactly the bytes received; the listener owns it
  *   conn.write(lease, length?)    // false above the high-water mark; 'drain' when below again
  *   conn.end()                    // after the queued writes, shut down the sending side ('finish')
  *   conn.destroy()                // cancel what is in flight; 'close' once it has completed
@@ -10,14 +10,26 @@
  * is what every datapath shares: the write queue and its high-water mark, partial sends, the
  * order of 'end' and 'close', and errors as RioErrors with the socket's code (ECONNRESET, ...).
  *
+ * Writes: the writes of one JavaScript turn go out together, in one operation where the
+ * datapath can (the transport's schedule() runs the pump just before the turn's submissions):
+ * at most MAX_CHUNKS writes per operation, and one operation in flight per connection.
+ *
  * References: write() retains the lease until its last byte is sent (the caller may release its
  * own at once); a receive's lease is the pool's until 'data' hands it to the listener. On
  * destroy, queued writes release their references at once; operations in flight release theirs
  * when their completions arrive (docs/design.md, rule 2), and only then is 'close' emitted.
+ *
+ * Errors after an asynchronous boundary (a completion, a receive) are never thrown: they reach
+ * 'error' (then 'close'), as node:net's do. A write after end() is one of them (as net.Socket:
+ * 'error' with ERR_RIO_CONNECTION_CLOSED, and write returns false); a write after destroy()
+ * returns false and changes nothing.
  */
 import { EventEmitter } from 'node:events';
 import { Lease, RioError, leaseSlot, type SlabPool } from '@riopool/core';
-import type { Transport } from './transport';
+import type { Chunk, Transport } from './transport';
+
+/** The most writes one send operation carries (the uring datapath's SENDMSG takes 64 ranges). */
+const MAX_CHUNKS = 64;
 
 export interface ConnectionOptions {
   /** write() returns false while more than this many bytes are queued; default 64 KiB. */
@@ -34,11 +46,8 @@ export let connectionAllocator: (conn: Connection) => SlabPool;
  */
 export let keepHalfOpen: (conn: Connection) => void;
 
-interface Queued {
-  lease: Lease;
-  offset: number;
-  remaining: number;
-}
+/** A queued write: [start, start + length) of its lease is what is not sent yet. */
+type Queued = Chunk;
 
 export class Connection extends EventEmitter {
   readonly #transport: Transport;
@@ -47,11 +56,19 @@ export class Connection extends EventEmitter {
   #allowHalfOpen: boolean;
   readonly #queue: Queued[] = [];
   #queued = 0;
-  #sending = false;
+  /** Writes the send in flight carries (the head of the queue), 0 when none is in flight. */
+  #inFlight = 0;
+  #pumpScheduled = false;
   #needDrain = false;
   #ending = false;
   #shutdownSent = false;
   #readEnded = false;
+  /** pause() was called: receives stop, and what still arrives waits in #held until resume(). */
+  #paused = false;
+  /** Received while paused (a receive already in flight, a multishot's batch): in order. */
+  readonly #held: Lease[] = [];
+  /** The peer's end arrived while paused, after #held. */
+  #endHeld = false;
   #destroyed = false;
   #closed = false;
   #hadError = false;
@@ -63,7 +80,7 @@ export class Connection extends EventEmitter {
     this.#highWaterMark = options.highWaterMark ?? 64 * 1024;
     this.#allowHalfOpen = options.allowHalfOpen === true;
     transport.start({
-      data: (lease, length) => this.#onData(lease, length),
+      data: (lease) => this.#onData(lease),
       end: () => this.#onEnd(),
       error: (e) => this.destroy(e),
     });
@@ -99,7 +116,8 @@ export class Connection extends EventEmitter {
   /**
    * Queues the first `length` bytes of a lease of this pool for sending, holding a reference on
    * it until they are sent. Returns false when more than the high-water mark is queued: wait for
-   * 'drain' before writing more.
+   * 'drain' before writing more. A bad lease or length throws (and queues nothing); on a
+   * connection that is ending, 'error' follows (ERR_RIO_CONNECTION_CLOSED) and it returns false.
    */
   write(lease: Lease, length?: number): boolean {
     const slot = lease instanceof Lease ? leaseSlot(lease) : undefined;
@@ -114,10 +132,21 @@ export class Connection extends EventEmitter {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > lease.length) {
       throw new RioError('ERR_RIO_INVALID_LENGTH', `write: length must be an integer from 1 to ${lease.length}`);
     }
-    if (this.#ending || this.#destroyed) throw new RioError('ERR_RIO_CONNECTION_CLOSED', 'write: the connection is ending or closed');
-    this.#queue.push({ lease: lease.retain(), offset: 0, remaining: n });
+    if (this.#destroyed) return false;
+    if (this.#ending) {
+      const error = new RioError('ERR_RIO_CONNECTION_CLOSED', 'write: the connection is ending (end() was called)');
+      process.nextTick(() => this.destroy(error));
+      return false;
+    }
+    this.#queue.push({ lease: lease.retain(), start: 0, length: n });
     this.#queued += n;
-    this.#pump();
+    if (this.#inFlight === 0 && !this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      this.#transport.schedule(() => {
+        this.#pumpScheduled = false;
+        this.#pump();
+      });
+    }
     if (this.#queued > this.#highWaterMark) {
       this.#needDrain = true;
       return false;
@@ -132,13 +161,26 @@ export class Connection extends EventEmitter {
     this.#pump();
   }
 
-  /** Stops receiving until resume(); data in flight may still arrive. */
+  /**
+   * Stops receiving until resume(): no 'data' is emitted meanwhile. What was already on its way
+   * (a receive in flight, the rest of a batch of completions) is held, in order, and emitted
+   * first at resume().
+   */
   pause(): void {
-    if (!this.#destroyed) this.#transport.pause();
+    if (this.#destroyed || this.#paused) return;
+    this.#paused = true;
+    this.#transport.pause();
   }
 
   resume(): void {
-    if (!this.#destroyed) this.#transport.resume();
+    if (this.#destroyed || !this.#paused) return;
+    this.#paused = false;
+    while (this.#held.length > 0 && !this.#paused && !this.#destroyed) this.#onData(this.#held.shift()!);
+    if (this.#endHeld && !this.#paused && !this.#destroyed) {
+      this.#endHeld = false;
+      this.#onEnd();
+    }
+    if (!this.#paused && !this.#destroyed) this.#transport.resume();
   }
 
   /**
@@ -161,18 +203,17 @@ export class Connection extends EventEmitter {
   }
 
   #dropQueue(): void {
-    // The head is in flight while #sending: its send's completion releases it (#sent).
-    const keep = this.#sending ? 1 : 0;
-    for (const q of this.#queue.splice(keep)) {
-      this.#queued -= q.remaining;
+    for (const lease of this.#held.splice(0)) lease.release();
+    // The writes of the send in flight stay: its completion releases them (#sent).
+    for (const q of this.#queue.splice(this.#inFlight)) {
+      this.#queued -= q.length;
       q.lease.release();
     }
   }
 
   #pump(): void {
-    if (this.#sending || this.#destroyed) return;
-    const head = this.#queue[0];
-    if (head === undefined) {
+    if (this.#inFlight !== 0 || this.#destroyed) return;
+    if (this.#queue.length === 0) {
       if (this.#ending && !this.#shutdownSent) {
         this.#shutdownSent = true;
         this.#transport.shutdown();
@@ -181,31 +222,39 @@ export class Connection extends EventEmitter {
       }
       return;
     }
-    this.#sending = true;
-    this.#transport.send(head.lease, head.offset, head.remaining, (sent, error) => this.#sent(head, sent, error));
+    const chunks = this.#queue.length <= MAX_CHUNKS ? this.#queue : this.#queue.slice(0, MAX_CHUNKS);
+    this.#inFlight = chunks.length;
+    this.#transport.send(chunks, (sent, error) => this.#sent(sent, error));
   }
 
-  #sent(head: Queued, sent: number, error?: RioError): void {
-    this.#sending = false;
+  /** The send in flight completed: `sent` bytes from the head of the queue went out. */
+  #sent(sent: number, error?: RioError): void {
+    const carried = this.#inFlight;
+    this.#inFlight = 0;
     if (error !== undefined) {
-      this.#queue.shift();
-      this.#queued -= head.remaining;
-      head.lease.release();
+      for (const q of this.#queue.splice(0, carried)) {
+        this.#queued -= q.length;
+        q.lease.release();
+      }
       this.destroy(error);
       return;
     }
-    head.offset += sent;
-    head.remaining -= sent;
     this.#queued -= sent;
-    if (head.remaining === 0) {
-      this.#queue.shift();
-      head.lease.release();
+    let done = 0;
+    while (sent > 0) {
+      const head = this.#queue[done]!;
+      const n = Math.min(sent, head.length);
+      head.start += n;
+      head.length -= n;
+      sent -= n;
+      if (head.length === 0) done++;
     }
+    for (const q of this.#queue.splice(0, done)) q.lease.release();
     if (this.#destroyed) {
-      if (head.remaining > 0) {
-        this.#queue.shift();
-        this.#queued -= head.remaining;
-        head.lease.release();
+      // What the send carried and did not send goes now; the rest went at destroy.
+      for (const q of this.#queue.splice(0, carried - done)) {
+        this.#queued -= q.length;
+        q.lease.release();
       }
       return;
     }
@@ -216,16 +265,24 @@ export class Connection extends EventEmitter {
     this.#pump();
   }
 
-  #onData(lease: Lease, length: number): void {
+  #onData(lease: Lease): void {
     if (this.#destroyed || this.listenerCount('data') === 0) {
       lease.release();
       return;
     }
-    this.emit('data', lease, length);
+    if (this.#paused) {
+      this.#held.push(lease);
+      return;
+    }
+    this.emit('data', lease);
   }
 
   #onEnd(): void {
     if (this.#readEnded) return;
+    if (this.#paused) {
+      this.#endHeld = true; // after what is held
+      return;
+    }
     this.#readEnded = true;
     this.emit('end');
     if (!this.#allowHalfOpen) this.end();

@@ -1,12 +1,24 @@
 /**
  * The `net` datapath: connections over node:net, receiving straight into pool leases
- * (lease-reader.ts) and sending from them. Used where io_uring cannot run (another OS, an old
- * kernel, io_uring disabled, a backend that is not `uring`), and said so in stats().io.
+ * (lease-reader.ts: a lease of receiveSize waits for each read, and the sink gets a slice of the
+ * bytes read) and sending from them (a turn's writes corked into one writev). Used where
+ * io_uring cannot run (another OS, an old kernel, io_uring disabled, a backend that is not
+ * `uring`), and said so in stats().io.
  */
 import * as net from 'node:net';
-import type { Lease, RioError, SlabPool } from '@riopool/core';
+import { RioError, type SlabPool } from '@riopool/core';
 import { adoptSocket, attachReader, readerOn, type LeaseReader } from './lease-reader';
-import { netError, type Io, type IoStats, type Listener, type Transport, type TransportOptions, type TransportSink } from './transport';
+import {
+  netError,
+  type Chunk,
+  type Io,
+  type IoStats,
+  type Listener,
+  type ReceiveMode,
+  type Transport,
+  type TransportOptions,
+  type TransportSink,
+} from './transport';
 
 /** One node:net socket, reading into leases. */
 class NetTransport implements Transport {
@@ -17,7 +29,11 @@ class NetTransport implements Transport {
   #closing = false;
 
   constructor(alloc: SlabPool, receiveSize: number) {
-    this.reader = readerOn(alloc, receiveSize, (lease, nread) => this.#sink!.data(lease, nread));
+    this.reader = readerOn(alloc, receiveSize, (lease, nread) => {
+      const slice = lease.slice(0, nread);
+      lease.release();
+      this.#sink!.data(slice);
+    });
   }
 
   /** Takes the socket that reads with `this.reader`. */
@@ -45,12 +61,32 @@ class NetTransport implements Transport {
     this.#socket?.resume();
   }
 
-  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void {
-    const bytes = lease.bytes.subarray(start, start + length);
-    this.#socket!.write(bytes, (e?: Error | null) => {
-      if (e) done(0, netError((e as NodeJS.ErrnoException).code, e.message, e));
-      else done(length);
-    });
+  schedule(callback: () => void): void {
+    queueMicrotask(callback);
+  }
+
+  /** The chunks corked into one writev; done once the last write is called back. */
+  send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void {
+    const socket = this.#socket!;
+    let total = 0;
+    let settled = false;
+    const finish = (e?: Error | null) => {
+      if (settled) return;
+      if (e) {
+        settled = true;
+        done(0, netError((e as NodeJS.ErrnoException).code, e.message, e));
+      } else if (--pending === 0) {
+        settled = true;
+        done(total);
+      }
+    };
+    let pending = chunks.length;
+    if (chunks.length > 1) socket.cork();
+    for (const c of chunks) {
+      total += c.length;
+      socket.write(c.lease.bytes.subarray(c.start, c.start + c.length), finish);
+    }
+    if (chunks.length > 1) socket.uncork();
   }
 
   shutdown(): void {
@@ -78,8 +114,27 @@ class NetIo implements Io {
   ) {}
 
   stats(): IoStats {
-    return { datapath: 'net', reason: this.reason, opsInFlight: 0, submitCalls: 0, opsSubmitted: 0, completionBatches: 0 };
+    return {
+      datapath: 'net',
+      reason: this.reason,
+      opsInFlight: 0,
+      submitCalls: 0,
+      opsSubmitted: 0,
+      completionBatches: 0,
+      receive: 'lease',
+      receiveReason: 'node:net reads into a lease of receiveSize per connection',
+      ring: null,
+      coalescedSends: 0,
+    };
   }
+
+  checkReceive(receive: ReceiveMode | 'auto'): void {
+    if (receive === 'ring') throw new RioError('ERR_RIO_DATAPATH', "receive: 'ring' needs the uring datapath; this pool runs net");
+  }
+
+  decay(): void {}
+
+  close(): void {}
 
   listen(
     host: string,

@@ -1,47 +1,79 @@
 /**
  * The `uring` datapath: connections whose every receive and send is an operation on the pool's
- * own ring, naming the lease's slab by its buffer id (READ_FIXED / WRITE_FIXED; docs/native.md,
- * "Ring"). Accept and connect run on the ring too; the listening socket and a connecting socket
- * are made with plain calls (socket, bind, listen), and a connection's socket is closed through
- * the ring once its cancelled operations have completed.
+ * own ring (docs/native.md, "Ring"). Accept and connect run on the ring too; the listening
+ * socket and a connecting socket are made with plain calls (socket, bind, listen), and a
+ * connection's socket is closed through the ring once its cancelled operations have completed.
  *
- * One receive is in flight per connection (into a fresh lease of `receiveSize` bytes) while the
- * connection is not paused; the Connection (connection.ts) keeps one send in flight. All of a
- * turn's submissions go to the kernel in one submit (reactor.ts).
+ * Receives, per connection, one at a time while it is not paused:
+ *   ring   a multishot receive from the pool's shared buffers (receive-ring.ts): an idle
+ *          connection holds no receive memory, and each completion is a slice of exactly the
+ *          bytes received
+ *   lease  one receive into a fresh lease of receiveSize (READ_FIXED; RECV for an overflow
+ *          lease); the connection delivers a slice of the bytes received. Where the kernel has
+ *          no buffer ring, by choice, and while the ring has no buffer to lend (the pool is
+ *          past its budget)
+ * Sends: a connection's writes of one turn go in one operation (connection.ts gathers them at
+ * the flush): WRITE_FIXED for one, one SENDMSG over several ranges of registered slabs for more,
+ * SEND for an overflow lease. All of a turn's submissions go to the kernel in one submit
+ * (reactor.ts).
  */
 import * as os from 'node:os';
-import { leaseSlot, type Lease, type RioError, type SlabPool } from '@riopool/core';
+import { leaseSlot, RioError, type Lease, type Slab, type SlabPool } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import type { PoolRegistrar } from '../backend';
-import { Reactor } from './reactor';
+import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
+import { ReceiveRing } from './receive-ring';
 import {
   netError,
   resultError,
+  type Chunk,
   type Io,
   type IoStats,
   type Listener,
+  type ReceiveMode,
   type Transport,
   type TransportOptions,
   type TransportSink,
 } from './transport';
 
-const ECANCELED = os.constants.errno.ECANCELED;
+const { ECANCELED, ENOBUFS } = os.constants.errno;
+/** Ranges one SENDMSG takes at most (the native ring's kMaxParts). */
+const MAX_PARTS = 64;
+
+/** What the connections of one pool share: the ring, its reactor, the receive buffers. */
+interface Shared {
+  ring: Ring;
+  reactor: Reactor;
+  alloc: SlabPool;
+  receiveRing: ReceiveRing | undefined;
+  coalescedSends: number;
+}
+
+/** A live lease's slab, and the offset of its first byte in it. */
+function rangeOf(lease: Lease): { slab: Slab; offset: number } {
+  const at = leaseSlot(lease)!;
+  return { slab: at.slab, offset: at.slab.cls.offsetOf(at.slot) + at.start };
+}
 
 /** One connected socket on the ring. */
 class UringTransport implements Transport {
   readonly datapath = 'uring' as const;
   #sink: TransportSink | undefined;
+  /** The receive in flight (a multishot or a lease receive), or 0. */
   #receiving = 0;
   #paused = false;
   #closing = false;
   readonly #ops = new Set<number>();
   #closed: (() => void) | undefined;
+  /** [bufferId, offset, length] per range of a SENDMSG, reused (the ring copies it). */
+  readonly #parts = new Int32Array(MAX_PARTS * 3);
 
   constructor(
-    private readonly reactor: Reactor,
-    private readonly alloc: SlabPool,
+    private readonly shared: Shared,
     readonly fd: number,
     private readonly receiveSize: number,
+    /** Where receives land: the shared ring (when it has buffers), or a lease per receive. */
+    private readonly mode: ReceiveMode,
   ) {}
 
   start(sink: TransportSink): void {
@@ -50,7 +82,11 @@ class UringTransport implements Transport {
   }
 
   pause(): void {
+    if (this.#paused) return;
     this.#paused = true;
+    // A multishot receive goes on until cancelled; a lease receive simply is not re-armed.
+    const ring = this.shared.receiveRing;
+    if (this.#receiving !== 0 && ring !== undefined && this.#multishot) this.shared.reactor.cancel(this.#receiving);
   }
 
   resume(): void {
@@ -58,47 +94,136 @@ class UringTransport implements Transport {
     this.#receive();
   }
 
+  /** True while the receive in flight is the multishot one. */
+  #multishot = false;
+
   #receive(): void {
     if (this.#receiving !== 0 || this.#paused || this.#closing) return;
-    let lease: Lease;
+    const ring = this.shared.receiveRing;
+    if (this.mode === 'ring' && ring !== undefined && ring.arm()) this.#receiveFromRing();
+    else this.#receiveIntoLease();
+  }
+
+  /** Pre: ring.arm() said yes. */
+  #receiveFromRing(): void {
+    const ring = this.shared.receiveRing!;
+    this.#multishot = true;
+    let op: number;
     try {
-      lease = this.alloc.acquire(this.receiveSize);
+      op = this.shared.reactor.receiveMultishot(this.fd, (result, flags) => this.#fromRing(op, result, flags));
     } catch (e) {
-      this.#sink!.error(e as RioError);
-      return;
+      ring.disarmed();
+      throw e;
     }
-    const { slab, slot } = leaseSlot(lease)!;
-    const op = this.reactor.receive(this.fd, lease, slab.bufferId, slab.cls.offsetOf(slot), this.receiveSize, (result) => {
-      this.#receiving = 0;
-      if (result > 0 && !this.#closing) {
-        this.#sink!.data(lease, result); // the sink owns the lease now
-        this.#receive();
-      } else {
-        lease.release();
-        if (!this.#closing) {
-          if (result === 0) this.#sink!.end();
-          else this.#sink!.error(resultError(result, 'receive'));
-        }
-      }
-      this.#completed(op);
-    });
     this.#ops.add(op);
     this.#receiving = op;
   }
 
-  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void {
-    const { slab, slot } = leaseSlot(lease)!;
-    const op = this.reactor.send(this.fd, lease, slab.bufferId, slab.cls.offsetOf(slot) + start, length, (result) => {
+  /** Each completion of the multishot receive: a slice of the bytes, then, at its end, what next. */
+  #fromRing(op: number, result: number, flags: number): void {
+    const ring = this.shared.receiveRing!;
+    if (result > 0 && (flags & CQE_BUFFER) !== 0) {
+      const slice = ring.take(result, flags);
+      if (slice !== undefined && this.#closing) slice.release();
+      else if (slice !== undefined) this.#sink!.data(slice); // the sink owns the slice now
+    }
+    if ((flags & CQE_MORE) !== 0) return; // still armed
+    ring.disarmed();
+    this.#receiving = 0;
+    this.#completed(op);
+    if (this.#closing) return;
+    if (result === -ENOBUFS) {
+      ring.shortage();
+      this.#receive();
+    } else if (result === 0) {
+      this.#sink!.end();
+    } else if (result === -ECANCELED) {
+      this.#receive(); // paused (nothing to do), or resumed since
+    } else if (result < 0) {
+      this.#sink!.error(resultError(result, 'receive'));
+    } else {
+      this.#receive(); // the kernel ended the multishot on its own: arm another
+    }
+  }
+
+  #receiveIntoLease(): void {
+    this.#multishot = false;
+    const { alloc, reactor } = this.shared;
+    let lease: Lease;
+    try {
+      lease = alloc.acquire(this.receiveSize);
+    } catch (e) {
+      this.#sink!.error(e as RioError);
+      return;
+    }
+    // The operation's own reference keeps the lease until its completion has run (reactor.ts):
+    // a slice of the bytes received goes to the sink, and the rest of the slot goes with it.
+    const done: OpDone = (result) => {
+      this.#receiving = 0;
+      if (result > 0 && !this.#closing) {
+        this.#sink!.data(lease.slice(0, result)); // the sink owns the slice now
+        this.#receive();
+      } else if (!this.#closing && result !== -ECANCELED) {
+        if (result === 0) this.#sink!.end();
+        else this.#sink!.error(resultError(result, 'receive'));
+      }
+      this.#completed(op);
+    };
+    const { slab, offset } = rangeOf(lease);
+    let op: number;
+    try {
+      op = lease.registered
+        ? reactor.receive(this.fd, lease, slab.bufferId, offset, this.receiveSize, done)
+        : reactor.receivePlain(this.fd, lease, slab.buffer, offset, this.receiveSize, done);
+    } finally {
+      lease.release(); // the caller's reference: the operation holds its own, if it was queued
+    }
+    this.#ops.add(op);
+    this.#receiving = op;
+  }
+
+  schedule(callback: () => void): void {
+    this.shared.reactor.beforeFlush(callback);
+  }
+
+  send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void {
+    const { reactor } = this.shared;
+    const onResult: OpDone = (result) => {
       if (result > 0) done(result);
       else done(0, result === 0 ? netError('EIO', 'send: nothing sent') : resultError(result, 'send'));
       this.#completed(op);
-    });
+    };
+    // The registered chunks at the head go together; an overflow chunk goes on its own.
+    let n = 0;
+    while (n < chunks.length && n < MAX_PARTS && chunks[n]!.lease.registered) n++;
+    let op: number;
+    if (n === 0) {
+      const c = chunks[0]!;
+      const { slab, offset } = rangeOf(c.lease);
+      op = reactor.sendPlain(this.fd, c.lease, slab.buffer, offset + c.start, c.length, onResult);
+    } else if (n === 1) {
+      const c = chunks[0]!;
+      const { slab, offset } = rangeOf(c.lease);
+      op = reactor.send(this.fd, c.lease, slab.bufferId, offset + c.start, c.length, onResult);
+    } else {
+      const leases: Lease[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = chunks[i]!;
+        const { slab, offset } = rangeOf(c.lease);
+        this.#parts[i * 3] = slab.bufferId;
+        this.#parts[i * 3 + 1] = offset + c.start;
+        this.#parts[i * 3 + 2] = c.length;
+        leases.push(c.lease);
+      }
+      op = reactor.sendParts(this.fd, leases, this.#parts, n, onResult);
+      this.shared.coalescedSends++;
+    }
     this.#ops.add(op);
   }
 
   shutdown(): void {
     if (this.#closing) return;
-    const op = this.reactor.shutdown(this.fd, () => this.#completed(op));
+    const op = this.shared.reactor.shutdown(this.fd, () => this.#completed(op));
     this.#ops.add(op);
   }
 
@@ -106,9 +231,9 @@ class UringTransport implements Transport {
   close(done: () => void): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#closed = () => this.reactor.close(this.fd, () => done());
+    this.#closed = () => this.shared.reactor.close(this.fd, () => done());
     if (this.#ops.size === 0) this.#closed();
-    else for (const op of this.#ops) this.reactor.cancel(op);
+    else for (const op of this.#ops) this.shared.reactor.cancel(op);
   }
 
   /** After each of this connection's operations: the last one of a closing connection closes it. */
@@ -133,13 +258,13 @@ class UringIo implements Io {
   readonly reason = 'io_uring: operations on the pool ring with fixed buffers';
 
   constructor(
-    private readonly ring: Ring,
-    private readonly reactor: Reactor,
-    private readonly alloc: SlabPool,
+    private readonly shared: Shared,
+    /** Why receives land in leases by default, where the ring does not run. */
+    private readonly noRing: string | undefined,
   ) {}
 
   stats(): IoStats {
-    const r = this.reactor;
+    const { reactor: r, receiveRing } = this.shared;
     return {
       datapath: 'uring',
       reason: this.reason,
@@ -147,7 +272,21 @@ class UringIo implements Io {
       submitCalls: r.submitCalls,
       opsSubmitted: r.submitted,
       completionBatches: r.batches,
+      receive: receiveRing !== undefined ? 'ring' : 'lease',
+      receiveReason: this.noRing ?? 'a multishot receive per connection from the pool ring’s shared buffers (incremental buffer ring)',
+      ring: receiveRing?.stats() ?? null,
+      coalescedSends: this.shared.coalescedSends,
     };
+  }
+
+  checkReceive(receive: ReceiveMode | 'auto'): void {
+    if (receive === 'ring' && this.shared.receiveRing === undefined) {
+      throw new RioError('ERR_RIO_DATAPATH', `receive: 'ring' cannot run: ${this.noRing}`);
+    }
+  }
+
+  #mode(options: TransportOptions): ReceiveMode {
+    return options.receive === 'lease' || this.shared.receiveRing === undefined ? 'lease' : 'ring';
   }
 
   listen(
@@ -158,25 +297,27 @@ class UringIo implements Io {
     accepted: (t: Transport) => void,
     failed: (e: RioError) => void,
   ): Promise<Listener> {
+    const { ring, reactor } = this.shared;
     let fd: number;
     let bound: number;
     try {
-      [fd, bound] = this.ring.listen(host, port, backlog);
+      [fd, bound] = ring.listen(host, port, backlog);
     } catch (e) {
       return Promise.reject(socketError(e, `listen ${host}:${port}`));
     }
+    const mode = this.#mode(options);
     let op = 0;
     let stopped: (() => void) | undefined;
     const next = () => {
-      op = this.reactor.accept(fd, (result) => {
+      op = reactor.accept(fd, (result) => {
         op = 0;
         if (stopped !== undefined) {
-          if (result >= 0) this.ring.closeSocket(result);
-          this.ring.closeSocket(fd);
+          if (result >= 0) ring.closeSocket(result);
+          ring.closeSocket(fd);
           stopped();
           return;
         }
-        if (result >= 0) accepted(new UringTransport(this.reactor, this.alloc, result, options.receiveSize));
+        if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
         else if (result !== -ECANCELED) failed(resultError(result, 'accept'));
         next();
       });
@@ -186,28 +327,37 @@ class UringIo implements Io {
     const stop = (): Promise<void> =>
       new Promise((resolve) => {
         stopped = resolve;
-        this.reactor.cancel(op);
+        reactor.cancel(op);
       });
     return Promise.resolve({ address: { port: bound, host }, stop });
   }
 
   connect(host: string, port: number, options: TransportOptions): Promise<Transport> {
+    const { ring, reactor } = this.shared;
     let fd: number;
     try {
-      fd = this.ring.socket(host);
+      fd = ring.socket(host);
     } catch (e) {
       return Promise.reject(socketError(e, `connect ${host}:${port}`));
     }
     return new Promise((resolve, reject) => {
-      this.reactor.connect(fd, host, port, (result) => {
+      reactor.connect(fd, host, port, (result) => {
         if (result === 0) {
-          resolve(new UringTransport(this.reactor, this.alloc, fd, options.receiveSize));
+          resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
         } else {
-          this.ring.closeSocket(fd);
+          ring.closeSocket(fd);
           reject(resultError(result, `connect ${host}:${port}`));
         }
       });
     });
+  }
+
+  decay(): void {
+    this.shared.receiveRing?.decay();
+  }
+
+  close(): void {
+    this.shared.receiveRing?.close();
   }
 }
 
@@ -222,5 +372,13 @@ export function openUringIo(registrar: PoolRegistrar, alloc: SlabPool): Io | str
     return e instanceof Error ? e.message : String(e);
   }
   registrar.keepOpenWhile(reactor);
-  return new UringIo(ring, reactor, alloc);
+  const receiveRing = ReceiveRing.open(ring, alloc);
+  const shared: Shared = {
+    ring,
+    reactor,
+    alloc,
+    receiveRing: typeof receiveRing === 'string' ? undefined : receiveRing,
+    coalescedSends: 0,
+  };
+  return new UringIo(shared, typeof receiveRing === 'string' ? receiveRing : undefined);
 }

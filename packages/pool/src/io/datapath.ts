@@ -19,7 +19,7 @@ import { openNetIo } from './datapath-net';
 import { openUringIo } from './datapath-uring';
 import type { Datapath, Io, IoStats } from './transport';
 
-export type { AddressInfo, Datapath, Io, IoStats, Listener, TransportOptions } from './transport';
+export type { AddressInfo, Datapath, Io, IoStats, Listener, ReceiveMode, TransportOptions } from './transport';
 
 const NONE: IoStats = {
   datapath: 'none',
@@ -28,11 +28,23 @@ const NONE: IoStats = {
   submitCalls: 0,
   opsSubmitted: 0,
   completionBatches: 0,
+  receive: 'none',
+  receiveReason: 'no server or connection yet',
+  ring: null,
+  coalescedSends: 0,
 };
+
+/** What the pool waits for at close: a connection's 'close'. */
+interface Closing {
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 /** The datapath of one pool: none until asked for, then the one chosen, for good. */
 export class PoolIo {
   #io: Io | undefined;
+  /** The pool's open connections (servers' and connect()'s), until their 'close'. */
+  readonly connections = new Set<Closing>();
 
   constructor(
     private readonly registrar: PoolRegistrar,
@@ -54,6 +66,30 @@ export class PoolIo {
 
   stats(): IoStats {
     return this.#io?.stats() ?? { ...NONE };
+  }
+
+  /** A decay tick of the pool (pool.ts). */
+  decay(): void {
+    this.#io?.decay();
+  }
+
+  /** A connection of this pool, open until its 'close'. */
+  track(conn: Closing): void {
+    if (conn.closed) return;
+    this.connections.add(conn);
+    conn.once('close', () => this.connections.delete(conn));
+  }
+
+  /**
+   * The pool is closing: the datapath lets go of what it holds for receives to come (a
+   * connection that receives again gets ERR_RIO_POOL_CLOSED, then 'close'). Resolves once every
+   * connection of the pool has closed.
+   */
+  close(): Promise<void> {
+    this.#io?.close();
+    return Promise.all(
+      [...this.connections].map((c) => (c.closed ? undefined : new Promise<void>((r) => c.once('close', () => r())))),
+    ).then(() => undefined);
   }
 
   #open(asked: Datapath | 'auto'): Io {

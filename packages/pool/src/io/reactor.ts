@@ -1,35 +1,49 @@
 /**
  * Reactor: the operations in flight on one ring, and the references they hold.
  *
- * Rule 2 of docs/design.md, for I/O: an operation on a lease retains the lease when it is
- * submitted and releases it only when its completion arrives, whatever happened meanwhile (the
+ * Rule 2 of docs/design.md, for I/O: an operation on leases retains them when it is submitted
+ * and releases them only when its (last) completion arrives, whatever happened meanwhile (the
  * caller released its own reference, the connection was closed, trim() or close() was called on
  * the pool). So a slab with an operation in flight always has an outstanding lease, and the
  * allocator never retires it.
  *
  * Submissions made during one JavaScript turn reach the kernel in one submit(): the first queued
- * operation of a turn schedules one flush as a microtask. Completions arrive in batches and are
- * dispatched in order; a callback may queue new operations, which the same flush mechanism
- * submits.
+ * operation of a turn, or the first beforeFlush() callback, schedules one flush as a microtask;
+ * the flush runs the callbacks (connections that coalesce their writes queue them there) and
+ * then submits everything. Completions arrive in batches and are dispatched in order; a
+ * multishot receive completes many times (CQE_MORE) and stays in flight until the last.
  */
 import { RioError, type Lease } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 
-/** Called once with the operation's result (bytes, a socket, or -errno). */
-export type OpDone = (result: number) => void;
+/** Called with each completion's result (bytes, a socket, or -errno) and flags (CQE_*). */
+export type OpDone = (result: number, flags: number) => void;
+
+/** A completion's flags, as the kernel sets them (packages/native/src/uring_uapi.h). */
+export const CQE_BUFFER = 1 << 0;
+export const CQE_MORE = 1 << 1;
+export const CQE_BUFFER_MORE = 1 << 4;
+export const CQE_BUFFER_SHIFT = 16;
 
 interface InFlight {
-  /** The lease the operation reads or writes, retained until completion. */
-  lease: Lease | undefined;
+  /** The leases the operation reads or writes, retained until its last completion. */
+  leases: Lease | readonly Lease[] | undefined;
   done: OpDone;
 }
 
 const MAX_OP_ID = 0x7fffffff;
 
+function releaseAll(leases: Lease | readonly Lease[] | undefined): void {
+  if (leases === undefined) return;
+  if (Array.isArray(leases)) for (const l of leases) l.release();
+  else (leases as Lease).release();
+}
+
 export class Reactor {
   private readonly inFlight = new Map<number, InFlight>();
   private nextOp = 1;
   private flushScheduled = false;
+  private beforeFlushing: (() => void)[] = [];
   /** Operations submitted to the kernel, and submit() calls: stats for tests and benches. */
   submitted = 0;
   submitCalls = 0;
@@ -38,7 +52,7 @@ export class Reactor {
 
   /** Starts the ring: its completions come here from now on. */
   constructor(private readonly ring: Ring) {
-    ring.start((ops, results, count) => this.complete(ops, results, count));
+    ring.start((ops, results, flags, count) => this.complete(ops, results, flags, count));
   }
 
   /** Operations in flight now. */
@@ -46,10 +60,13 @@ export class Reactor {
     return this.inFlight.size;
   }
 
-  /** Operations in flight that hold a lease now. */
+  /** Lease references that operations in flight hold now (for tests). */
   get leasesHeld(): number {
     let n = 0;
-    for (const op of this.inFlight.values()) if (op.lease !== undefined) n++;
+    for (const op of this.inFlight.values()) {
+      if (op.leases === undefined) continue;
+      n += Array.isArray(op.leases) ? op.leases.length : 1;
+    }
     return n;
   }
 
@@ -64,17 +81,37 @@ export class Reactor {
     return this.begin(undefined, done, (op) => this.ring.connect(op, fd, host, port));
   }
 
-  /** Receives into the first `length` bytes of the lease. Pre: the lease is live. */
+  /** Receives into [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   receive(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
     return this.begin(lease, done, (op) => this.ring.receive(op, fd, bufferId, offset, length));
   }
 
-  /** Sends `length` bytes at `offset` of the lease's slot. Pre: the lease is live. */
+  /** Receives into an unregistered (overflow) lease's memory. Pre: the lease is live. */
+  receivePlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
+    return this.begin(lease, done, (op) => this.ring.receivePlain(op, fd, buffer, offset, length));
+  }
+
+  /** A multishot receive from the buffer ring; `done` runs for every completion. */
+  receiveMultishot(fd: number, done: OpDone): number {
+    return this.begin(undefined, done, (op) => this.ring.receiveMultishot(op, fd));
+  }
+
+  /** Sends [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   send(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
     return this.begin(lease, done, (op) => this.ring.send(op, fd, bufferId, offset, length));
   }
 
-  /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its lease). */
+  /** Sends from an unregistered (overflow) lease's memory. Pre: the lease is live. */
+  sendPlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
+    return this.begin(lease, done, (op) => this.ring.sendPlain(op, fd, buffer, offset, length));
+  }
+
+  /** Sends `count` ranges ([bufferId, offset, length] in `parts`) of registered leases in one operation. */
+  sendParts(fd: number, leases: readonly Lease[], parts: Int32Array, count: number, done: OpDone): number {
+    return this.begin(leases, done, (op) => this.ring.sendParts(op, fd, parts, count));
+  }
+
+  /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its leases). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
     this.begin(
@@ -92,9 +129,21 @@ export class Reactor {
     return this.begin(undefined, done, (op) => this.ring.close(op, fd));
   }
 
+  /** Runs `callback` at this turn's flush, before the submit (it may queue operations). */
+  beforeFlush(callback: () => void): void {
+    this.beforeFlushing.push(callback);
+    this.scheduleFlush();
+  }
+
   /** Submits now what is queued (normally done once per turn by the scheduled flush). */
   flush(): void {
     this.flushScheduled = false;
+    if (this.beforeFlushing.length > 0) {
+      const callbacks = this.beforeFlushing;
+      this.beforeFlushing = [];
+      for (const callback of callbacks) callback();
+      this.flushScheduled = false; // what the callbacks queued goes in this submit
+    }
     const n = this.ring.submit();
     if (n > 0) {
       this.submitted += n;
@@ -102,40 +151,64 @@ export class Reactor {
     }
   }
 
-  /**
-   * Queues one operation: the ring first (if it refuses, nothing is held), then the lease's
-   * reference and the entry, then one flush per turn.
-   */
-  private begin(lease: Lease | undefined, done: OpDone, queue: (op: number) => void): number {
-    let op = this.nextOp;
-    while (this.inFlight.has(op)) op = op === MAX_OP_ID ? 1 : op + 1;
-    this.nextOp = op === MAX_OP_ID ? 1 : op + 1;
-    queue(op);
-    this.inFlight.set(op, { lease: lease?.retain(), done });
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
     }
+  }
+
+  /**
+   * Queues one operation: the ring first (if it refuses, nothing is held), then the leases'
+   * references and the entry, then one flush per turn.
+   */
+  private begin(leases: Lease | readonly Lease[] | undefined, done: OpDone, queue: (op: number) => void): number {
+    let op = this.nextOp;
+    while (this.inFlight.has(op)) op = op === MAX_OP_ID ? 1 : op + 1;
+    this.nextOp = op === MAX_OP_ID ? 1 : op + 1;
+    queue(op);
+    if (leases !== undefined) {
+      if (Array.isArray(leases)) for (const l of leases) l.retain();
+      else (leases as Lease).retain();
+    }
+    this.inFlight.set(op, { leases, done });
+    this.scheduleFlush();
     return op;
   }
 
-  private complete(ops: Int32Array, results: Int32Array, count: number): void {
+  /**
+   * Dispatches one batch. A callback that throws (an application's listener, called on from a
+   * connection) does not stop the batch: every completion is dispatched and every reference
+   * released first, then the first exception is rethrown, to be reported as Node reports an
+   * exception of a socket's listener (uncaughtException).
+   */
+  private complete(ops: Int32Array, results: Int32Array, flags: Int32Array, count: number): void {
     this.batches++;
+    let thrown: { error: unknown } | undefined;
     for (let i = 0; i < count; i++) {
-      const entry = this.inFlight.get(ops[i]!);
+      const op = ops[i]!;
+      const entry = this.inFlight.get(op);
       if (entry === undefined) {
-        throw new RioError('ERR_RIO_BACKEND', `riopool internal error: a completion for op ${ops[i]} that is not in flight`);
+        thrown ??= { error: new RioError('ERR_RIO_BACKEND', `riopool internal error: a completion for op ${op} that is not in flight`) };
+        continue;
       }
-      this.inFlight.delete(ops[i]!);
-      this.completed++;
-      // The operation's reference goes after its callback has run, so the lease is live during
-      // the callback (which may hand it on), and goes even if the callback throws.
+      const f = flags[i]!;
+      const last = (f & CQE_MORE) === 0; // a multishot operation goes on until its last
+      if (last) {
+        this.inFlight.delete(op);
+        this.completed++;
+      }
+      // The operation's references go after its callback has run, so the leases are live during
+      // the callback (which may hand them on), and go even if the callback throws.
       try {
-        entry.done(results[i]!);
+        entry.done(results[i]!, f);
+      } catch (error) {
+        thrown ??= { error };
       } finally {
-        entry.lease?.release();
+        if (last) releaseAll(entry.leases);
       }
     }
     if (this.inFlight.size === 0) this.onIdle?.();
+    if (thrown !== undefined) throw thrown.error;
   }
 }

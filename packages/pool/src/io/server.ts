@@ -10,9 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { RioError } from '@riopool/core';
-import { allocatorOf, ioOf, type Pool } from '../pool';
+import { allocatorOf, ioOf, trackConnection, type Pool } from '../pool';
 import { Connection, type ConnectionOptions } from './connection';
-import type { AddressInfo, Datapath, Listener } from './datapath';
+import type { AddressInfo, Datapath, Listener, ReceiveMode, TransportOptions } from './datapath';
 import type { Transport } from './transport';
 
 export type { AddressInfo } from './datapath';
@@ -20,7 +20,13 @@ export type { AddressInfo } from './datapath';
 export interface IoOptions extends ConnectionOptions {
   /** 'auto' (default): uring where the pool's backend is uring and the ring can do I/O, else net. */
   datapath?: Datapath | 'auto';
-  /** Bytes per receive lease; default 16 KiB. */
+  /**
+   * Where receives land: 'ring' (the pool's shared receive buffers: an idle connection holds
+   * none), 'lease' (a lease of receiveSize per connection while it waits), or 'auto' (default:
+   * the ring where the kernel has it, else leases).
+   */
+  receive?: ReceiveMode | 'auto';
+  /** Bytes per receive lease (receive: 'lease', and where the ring does not run); default 16 KiB. */
   receiveSize?: number;
 }
 
@@ -30,8 +36,12 @@ export interface ListenOptions {
   backlog?: number;
 }
 
-function checkOptions(options: IoOptions, pool: Pool): Required<Pick<IoOptions, 'receiveSize'>> {
+function checkOptions(options: IoOptions, pool: Pool): { receiveSize: number; receive: ReceiveMode | 'auto' } {
   if (options === null || typeof options !== 'object') throw new RioError('ERR_RIO_INVALID_OPTION', 'options must be an object');
+  const receive = options.receive ?? 'auto';
+  if (receive !== 'auto' && receive !== 'ring' && receive !== 'lease') {
+    throw new RioError('ERR_RIO_INVALID_OPTION', `receive must be 'auto', 'ring' or 'lease', got ${String(receive)}`);
+  }
   const receiveSize = options.receiveSize ?? 16 * 1024;
   const max = allocatorOf(pool).maxLength;
   if (typeof receiveSize !== 'number' || !Number.isInteger(receiveSize) || receiveSize < 1 || receiveSize > max) {
@@ -40,20 +50,20 @@ function checkOptions(options: IoOptions, pool: Pool): Required<Pick<IoOptions, 
   const hwm = options.highWaterMark;
   if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0)))
     throw new RioError('ERR_RIO_INVALID_OPTION', 'highWaterMark must be a number >= 0');
-  return { receiveSize };
+  return { receiveSize, receive };
 }
 
 export class Server extends EventEmitter {
   readonly #pool: Pool;
   readonly #options: IoOptions;
-  readonly #receiveSize: number;
+  readonly #transportOptions: TransportOptions;
   readonly #connections = new Set<Connection>();
   #listener: Listener | undefined;
   #listening = false;
 
   constructor(pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) {
     super();
-    this.#receiveSize = checkOptions(options, pool).receiveSize;
+    this.#transportOptions = checkOptions(options, pool);
     this.#pool = pool;
     this.#options = options;
     if (onConnection !== undefined) this.on('connection', onConnection);
@@ -80,6 +90,7 @@ export class Server extends EventEmitter {
   #listen(options: ListenOptions): Promise<AddressInfo> {
     if (this.#listening) return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
+    io.checkReceive(this.#transportOptions.receive);
     this.#listening = true;
     const host = options.host ?? '127.0.0.1';
     return io
@@ -87,7 +98,7 @@ export class Server extends EventEmitter {
         host,
         options.port ?? 0,
         options.backlog ?? 511,
-        { receiveSize: this.#receiveSize },
+        this.#transportOptions,
         (t) => this.#accepted(t),
         (e) => this.emit('error', e),
       )
@@ -103,6 +114,11 @@ export class Server extends EventEmitter {
       );
   }
 
+  /** Destroys every connection of this server now (as http.Server's closeAllConnections). */
+  closeAllConnections(): void {
+    for (const conn of this.#connections) conn.destroy();
+  }
+
   /** Stops accepting; resolves once every connection has closed (end or destroy them). */
   close(): Promise<void> {
     const waitAll = () =>
@@ -115,6 +131,7 @@ export class Server extends EventEmitter {
 
   #accepted(transport: Transport): void {
     const conn = new Connection(transport, allocatorOf(this.#pool), this.#options);
+    trackConnection(this.#pool, conn);
     this.#connections.add(conn);
     conn.once('close', () => this.#connections.delete(conn));
     this.emit('connection', conn);
@@ -135,7 +152,12 @@ export function connect(pool: Pool, to: { port: number; host?: string }, options
 }
 
 function connectNow(pool: Pool, to: { port: number; host?: string }, options: IoOptions): Promise<Connection> {
-  const { receiveSize } = checkOptions(options, pool);
+  const transportOptions = checkOptions(options, pool);
   const io = ioOf(pool, options.datapath ?? 'auto');
-  return io.connect(to.host ?? '127.0.0.1', to.port, { receiveSize }).then((t) => new Connection(t, allocatorOf(pool), options));
+  io.checkReceive(transportOptions.receive);
+  return io.connect(to.host ?? '127.0.0.1', to.port, transportOptions).then((t) => {
+    const conn = new Connection(t, allocatorOf(pool), options);
+    trackConnection(pool, conn);
+    return conn;
+  });
 }

@@ -59,10 +59,10 @@ class ConnectionStream extends Duplex {
     this.#conn = conn;
     this.#alloc = alloc;
     this.#chunkBytes = chunkBytes;
-    conn.on('data', (lease: Lease, length: number) => {
+    conn.on('data', (lease: Lease) => {
       let chunk: Buffer;
       try {
-        chunk = Buffer.from(lease.bytes.subarray(0, length)); // a copy: the reader may keep it
+        chunk = Buffer.from(lease.bytes); // a copy: the reader may keep it
       } finally {
         lease.release();
       }

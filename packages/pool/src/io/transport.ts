@@ -7,6 +7,7 @@
  */
 import * as os from 'node:os';
 import { NetErrorCodes, RioError, type Lease, type NetErrorCode } from '@riopool/core';
+import type { ReceiveRingStats } from './receive-ring';
 
 export type Datapath = 'uring' | 'net';
 
@@ -20,7 +21,21 @@ export interface IoStats {
   submitCalls: number;
   opsSubmitted: number;
   completionBatches: number;
+  /**
+   * Where receives land by default: 'ring', the pool's shared receive buffers (an idle
+   * connection holds none), or 'lease', a lease of receiveSize per connection while it waits.
+   */
+  receive: ReceiveMode | 'none';
+  /** Why (for 'lease': why not the ring). */
+  receiveReason: string;
+  /** The shared receive buffers, where the ring runs. */
+  ring: ReceiveRingStats | null;
+  /** Sends that carried more than one write of a connection (a turn's writes in one operation). */
+  coalescedSends: number;
 }
+
+/** Where a connection's receives land (IoOptions.receive). */
+export type ReceiveMode = 'ring' | 'lease';
 
 export interface AddressInfo {
   port: number;
@@ -29,8 +44,10 @@ export interface AddressInfo {
 
 /** What every connection of a server or connect() is made with. */
 export interface TransportOptions {
-  /** Bytes per receive lease. */
+  /** Bytes per receive lease (lease receives). */
   receiveSize: number;
+  /** 'auto': the ring where it runs, else leases. */
+  receive: ReceiveMode | 'auto';
 }
 
 /** A listening socket: its address, and how to stop accepting. */
@@ -59,19 +76,34 @@ export interface Io {
   ): Promise<Listener>;
   /** Connects to host:port; resolves with the connected socket's transport, rejects with a RioError. */
   connect(host: string, port: number, options: TransportOptions): Promise<Transport>;
+  /** Throws ERR_RIO_DATAPATH when receives cannot land where `receive` asks. */
+  checkReceive(receive: ReceiveMode | 'auto'): void;
+  /** A decay tick of the pool: what the datapath holds for past traffic shrinks. */
+  decay(): void;
+  /** The pool is closing: the datapath lets go of the memory it holds for receives to come. */
+  close(): void;
+}
+
+/** Bytes [start, start + length) of a live lease, queued for sending. */
+export interface Chunk {
+  lease: Lease;
+  start: number;
+  length: number;
 }
 
 export interface Transport {
   readonly datapath: 'uring' | 'net';
-  /** Starts receiving: each receive hands the sink a lease it then owns. */
+  /** Starts receiving: each receive hands the sink a lease of exactly the bytes received. */
   start(sink: TransportSink): void;
   pause(): void;
   resume(): void;
   /**
-   * Sends `length` bytes from `start` (within the lease) of a live lease; done(n) with the bytes
-   * sent (> 0, maybe fewer than asked) or an error.
+   * Sends the chunks in order, as one operation where the datapath can (a prefix of them where
+   * it cannot); done(n) with the bytes sent (> 0, maybe fewer than asked) or an error.
    */
-  send(lease: Lease, start: number, length: number, done: (sent: number, error?: RioError) => void): void;
+  send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void;
+  /** Runs `callback` once before this turn's submissions go out (a connection's writes gather there). */
+  schedule(callback: () => void): void;
   /** Shuts down the sending side (after the sends made before it). */
   shutdown(): void;
   /** Cancels what is in flight and closes the socket; done() once nothing is in flight. */
@@ -80,7 +112,8 @@ export interface Transport {
 
 /** Where a transport delivers what it receives. */
 export interface TransportSink {
-  data(lease: Lease, length: number): void;
+  /** A lease of exactly the bytes received; the sink owns it. */
+  data(lease: Lease): void;
   end(): void;
   error(error: RioError): void;
 }

@@ -32,12 +32,18 @@ export function describeHandle(pool: Pool, handle: number, out: RioBufOut): numb
   return size;
 }
 
-/** Throws ERR_RIO_INVALID_BUFFER listing the classes that still have leases outstanding. */
+/**
+ * Throws ERR_RIO_INVALID_BUFFER listing the classes that still have leases outstanding. The
+ * buffers the pool's own datapath lends the kernel for receives to come (stats().io.ring.lent)
+ * are not the caller's leases and do not count.
+ */
 export function assertNoOutstanding(pool: Pool): void {
   const s = pool.stats();
-  if (s.totals.leased === 0) return;
+  const outstanding = s.totals.leased - (s.io.ring?.lent ?? 0);
+  if (outstanding === 0) return;
   const where = s.classes.filter((c) => c.leased > 0).map((c) => `${c.leased} of ${c.slotSize} B`);
-  throw new RioError('ERR_RIO_INVALID_BUFFER', `assertNoOutstanding: ${s.totals.leased} lease(s) outstanding (${where.join(', ')})`);
+  const ring = s.io.ring !== null && s.io.ring.lent > 0 ? `; ${s.io.ring.lent} of them lent to the receive ring` : '';
+  throw new RioError('ERR_RIO_INVALID_BUFFER', `assertNoOutstanding: ${outstanding} lease(s) outstanding (${where.join(', ')}${ring})`);
 }
 
 /** A pool in checked mode: poisoned releases, writes after release and leaks reported. */
@@ -51,7 +57,7 @@ class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
     return null;
   }
   memoryStatus() {
-    return { pinned: null, locked: null, rss: null };
+    return { pinned: null, locked: null, rss: null, lockLimit: null };
   }
   close(): void {}
   ring(): string {

@@ -10,6 +10,7 @@ import {
   runWorkload,
   workloadArbitrary,
 } from '@riopool/pool/testing';
+import type { PoolReport } from '@riopool/pool';
 import { propertyParams } from '../../../test/support';
 import { code } from './helpers';
 
@@ -55,12 +56,16 @@ test('assertNoOutstanding names what is still leased; describeHandle decodes a h
 });
 
 test('createCheckedPool is a native pool in checked mode', async () => {
-  const pool = createCheckedPool({ backend: 'none' });
+  // The report goes to onReport (by default a process warning, which a passing run must not print).
+  const reported: PoolReport[] = [];
+  const pool = createCheckedPool({ backend: 'none', onReport: (r) => reported.push(r) });
   expect(pool.stats().pool).toMatchObject({ checked: true, leakDetection: true });
   const lease = pool.acquire(64);
   const bytes = lease.bytes;
   lease.release();
   bytes[0] = 1; // a write after release
   expect(pool.checkPoison().map((r) => r.kind)).toEqual(['write-after-release']);
+  expect(reported.map((r) => r.kind)).toEqual(['write-after-release']);
+  expect(reported[0]!.message).toMatch(/written after its release/);
   await pool.close();
 });

@@ -3,7 +3,7 @@
  * an HTML page around it). Written by hand: it is one chart of two lines, and a plotting
  * library would be the largest dependency riopool has.
  */
-import type { Report } from './report';
+import type { Report, StrategyResult } from './report';
 import { heldBytes } from './report';
 
 const W = 760;
@@ -19,6 +19,13 @@ function niceMax(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
+}
+
+/** `stopped at 2,027: RLIMIT_MEMLOCK` (or the error's code where no limit is known). */
+function stoppedLabel(s: StrategyResult): string {
+  const stop = s.stopped;
+  if (stop === null) return `stopped: ${s.error?.code ?? ''}`;
+  return `stopped at ${stop.afterBuffers.toLocaleString('en-US')}: ${stop.limit ?? stop.code}`;
 }
 
 export function sweepSvg(reports: Report[]): string {
@@ -63,7 +70,7 @@ export function sweepSvg(reports: Report[]): string {
       const cy = y(kB(r, s.key));
       parts.push(
         failed
-          ? `<g class="failed"><text x="${cx + (cx > W / 2 ? 6 : -6)}" y="${cy - 10}" text-anchor="${cx > W / 2 ? 'end' : 'start'}" fill="${s.color}">✕ stopped: ${esc(r.strategies[s.key].error!.code)}</text><circle cx="${cx}" cy="${cy}" r="5" fill="#fff" stroke="${s.color}" stroke-width="2"/></g>`
+          ? `<g class="failed"><text x="${cx + (cx > W / 2 ? 6 : -6)}" y="${cy - 10}" text-anchor="${cx > W / 2 ? 'end' : 'start'}" fill="${s.color}">✕ ${esc(stoppedLabel(r.strategies[s.key]))}</text><circle cx="${cx}" cy="${cy}" r="5" fill="#fff" stroke="${s.color}" stroke-width="2"/></g>`
           : `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"/>`,
       );
     }

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runReport, heldBytes, type Report, type StrategyResult } from './report';
+import { runReport, heldBytes, type Report, type Stop, type StrategyResult } from './report';
 import { sweepHtml, sweepSvg } from './chart';
 import type { BackendKind } from '../backend';
 
@@ -69,7 +69,8 @@ function table(r: Report): string {
     ['model predicts', (s) => kB(s.modelBytes)],
     ['setup', (s) => `${s.setupMs.toFixed(1)} ms`],
     ['teardown', (s) => `${s.teardownMs.toFixed(1)} ms`],
-    ['error', (s) => (s.error === null ? '-' : `${s.error.code} after ${fmt(s.completedBuffers)} buffers`)],
+    ['buffers set up', (s) => (s.stopped === null ? fmt(s.completedBuffers) : `${fmt(s.completedBuffers)} of ${fmt(s.stopped.ofBuffers)}`)],
+    ['error', (s) => (s.error === null ? '-' : s.error.code)],
   ];
   const w0 = Math.max(...rows.map(([n]) => n.length));
   const w1 = Math.max(12, ...rows.map(([, f]) => f(a).length));
@@ -85,6 +86,7 @@ function table(r: Report): string {
   if (r.ratios.perBufferOverSlab !== null) {
     lines.push(`per-buffer registration holds ${r.ratios.perBufferOverSlab.toFixed(2)}× the memory of the slabs`);
   }
+  lines.push(...stopLines(r));
   if (r.ratios.slabOverIdeal !== null) {
     lines.push(
       `slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${kB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`,
@@ -94,25 +96,96 @@ function table(r: Report): string {
     ['per-buffer', a],
     ['slab', b],
   ] as const) {
-    if (s.error !== null) lines.push(`${name}: ${s.error.message}`);
+    // A stop at a known limit is said above; any other error as it came.
+    if (s.error !== null && s.stopped?.limit == null) lines.push(`${name} error: ${s.error.message}`);
   }
-  if (heldBytes(b, r.backend) === null) lines.push(`backend ${r.backend} neither pins nor locks: nothing to measure against the kernel`);
+  if (heldBytes(b, r.backend) === null && b.stopped === null)
+    lines.push(`backend ${r.backend} neither pins nor locks: nothing to measure against the kernel`);
   return lines.join('\n');
 }
 
+/** A limit and its value, as the report prints it: `RLIMIT_MEMLOCK, 8,192 KiB`. */
+function limitText(s: Stop): string {
+  if (s.limit === null) return s.code;
+  if (s.limitValue === null) return `${s.limit}, ${s.limitUnit === 'bytes' ? 'unlimited' : 'size unknown'}`;
+  return `${s.limit}, ${s.limitUnit === 'bytes' ? `${fmt(s.limitValue / 1024)} KiB` : `${fmt(s.limitValue)} ${s.limitUnit}`}`;
+}
+
+/** Words wrapped to `width` columns, each line after the first indented by `indent`; a `quoted command` stays whole. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.match(/`[^`]*`\S*|\S+/g) ?? []) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/** The command that runs the same workload with `buffers` buffers. */
+function rerun(r: Report, buffers: number): string {
+  const { size, seed } = r.workload;
+  return `riopool report --buffers ${buffers}${size === '512' ? '' : ` --size ${size}`}${seed === 1 ? '' : ` --seed ${seed}`}`;
+}
+
+/**
+ * When a strategy stopped short of the workload, its figures are for fewer buffers and no ratio
+ * of the two is a result: these lines say which stopped, where, at which limit and its value,
+ * how to raise it, the run that fits, and what the model predicts for the whole workload
+ * (labelled as the model's).
+ */
+function stopLines(r: Report): string[] {
+  const names = { perBuffer: 'per-buffer registration', slab: 'slab (riopool)' } as const;
+  const stops = (['perBuffer', 'slab'] as const).flatMap((key) => {
+    const s = r.strategies[key].stopped;
+    return s === null ? [] : [{ name: names[key], s }];
+  });
+  if (stops.length === 0) return [];
+  const { perBuffer: a, slab: b } = r.strategies;
+  const text = [
+    `No measured comparison: per-buffer registration's figures are for ${fmt(a.completedBuffers)} buffers, the slabs' for ${fmt(b.completedBuffers)}.`,
+    ...new Set(stops.map(({ s }) => s.advice)),
+  ];
+  const fits = Math.min(...stops.map(({ s }) => s.fitsBuffers));
+  if (fits > 0) text.push(`Or measure fewer buffers: \`${rerun(r, fits)}\`.`);
+  const lines = [
+    ...stops.map(({ name, s }) => `${name} STOPPED at ${fmt(s.afterBuffers)} of ${fmt(s.ofBuffers)} buffers: ${limitText(s)}.`),
+    ...wrap(text.join(' '), 100, '  ').map((l, i) => (i === 0 ? `  ${l}` : l)),
+  ];
+  const model = r.ratios.modelPerBufferOverSlab;
+  if (model !== null) {
+    lines.push(
+      `model only, not measured: per-buffer registration of all ${fmt(r.workload.buffers)} would hold ${kB(a.modelBytes)}, ${model.toFixed(2)}× the slabs' ${kB(b.modelBytes)}`,
+    );
+  }
+  return lines;
+}
+
 function sweepTable(reports: Report[]): string {
-  const lines = [`${'buffers'.padStart(8)}  ${'per-buffer'.padStart(14)}  ${'slab'.padStart(12)}  ${'ratio'.padStart(7)}  errors`];
+  const lines = [`${'buffers'.padStart(8)}  ${'per-buffer'.padStart(14)}  ${'slab'.padStart(12)}  ${'ratio'.padStart(7)}  stopped`];
   for (const r of reports) {
     const a = heldBytes(r.strategies.perBuffer, r.backend);
     const b = heldBytes(r.strategies.slab, r.backend);
-    const errors = [
-      r.strategies.perBuffer.error && `per-buffer ${r.strategies.perBuffer.error.code}`,
-      r.strategies.slab.error && `slab ${r.strategies.slab.error.code}`,
-    ]
+    const stopped = (name: string, s: Stop | null) => s && `${name} stopped at ${fmt(s.afterBuffers)} (${limitText(s)})`;
+    const errors = [stopped('per-buffer', r.strategies.perBuffer.stopped), stopped('slab', r.strategies.slab.stopped)]
       .filter(Boolean)
       .join(', ');
     lines.push(
       `${fmt(r.workload.buffers).padStart(8)}  ${kB(a).padStart(14)}  ${kB(b).padStart(12)}  ${(r.ratios.perBufferOverSlab === null ? 'n/a' : `${r.ratios.perBufferOverSlab.toFixed(2)}×`).padStart(7)}  ${errors || '-'}`,
+    );
+  }
+  // The largest run that stopped says how to raise the limit (the smaller ones need less).
+  const last = reports.filter((r) => !r.complete).pop();
+  if (last !== undefined) {
+    const advice = [...new Set([last.strategies.perBuffer.stopped, last.strategies.slab.stopped].map((s) => s?.advice).filter(Boolean))];
+    lines.push(
+      '',
+      ...wrap(`n/a: a strategy stopped before the end of the workload, so no ratio of the two is a result. ${advice.join(' ')}`, 100, '  '),
     );
   }
   return lines.join('\n');

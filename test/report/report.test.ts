@@ -210,7 +210,6 @@ test.each([
   [['report', '--size', 'huge']],
   [['report', '--backend', 'rdma']],
   [['report', '--svg', 'x.svg']],
-  [['frobnicate']],
 ])('bad usage %j exits 2 with the usage text', (args) => {
   const out = cli(args);
   expect(out.status).toBe(2);

@@ -4,16 +4,35 @@
  *
  *   riopool report [--buffers N] [--size 512|64-4096|mixed] [--seed S] [--backend uring|rio|lock|none]
  *                  [--json] [--sweep [N,N,...]] [--svg FILE] [--html FILE]
+ *   riopool help [COMMAND]      riopool COMMAND --help (-h)      riopool --help      riopool --version (-v)
+ *
+ * Conventions (node:util.parseArgs): help and the version go to stdout and exit 0; what a
+ * command produces goes to stdout alone (`--json` is one JSON document), progress to stderr and
+ * only on a terminal; bad usage (an unknown command or option, a bad value, a stray argument)
+ * goes to stderr with the usage and exits 2.
  *
  * Exit codes: 0 success (a strategy that hit a limit is a result, not a failure), 2 bad usage.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReport, heldBytes, type Report, type Stop, type StrategyResult } from './report';
 import { sweepHtml, sweepSvg } from './chart';
 import type { BackendKind } from '../backend';
 
-const USAGE = `usage: riopool report [options]
+const USAGE = `usage: riopool <command> [options]
+
+commands:
+  report          register request buffers one by one and in riopool's slabs, and measure
+                  what the kernel pins for each (riopool report --help)
+  help [command]  this text, or the command's
+
+options:
+  -h, --help      print this help and exit
+  -v, --version   print riopool's version and exit
+`;
+
+const REPORT_USAGE = `usage: riopool report [options]
 
 Registers a workload of request buffers two ways, in the same run, and measures both:
 per-buffer (each buffer registered on its own) and slab (riopool).
@@ -22,17 +41,34 @@ per-buffer (each buffer registered on its own) and slab (riopool).
   --size S           a length (512), a range (64-4096) or 'mixed' (default 512)
   --seed S           seed for ranges and 'mixed' (default 1)
   --backend B        uring, rio, lock or none (default: the platform's best, or RIOPOOL_BACKEND)
-  --json             print the versioned JSON report (schema riopool-report/1)
+  --json             print the versioned JSON report (schema riopool-report/1), alone on stdout;
+                     from the repository: pnpm -s report --json (-s: no pnpm banner)
   --sweep [N,N,...]  repeat over buffer counts (default 1000,2500,5000,10000,15000,20000)
   --svg FILE         with --sweep: write the chart of bytes pinned against buffers
   --html FILE        with --sweep: write an HTML page with the chart and a table
+  -h, --help         print this help and exit
 `;
 
 const DEFAULT_SWEEP = [1000, 2500, 5000, 10000, 15000, 20000];
 
-function fail(message: string): never {
-  process.stderr.write(`riopool: ${message}\n\n${USAGE}`);
+/** Bad usage: the message and the usage on stderr, exit 2. */
+function fail(message: string, usage = REPORT_USAGE): never {
+  process.stderr.write(`riopool: ${message}\n\n${usage}`);
   process.exit(2);
+}
+
+/** parseArgs' errors, said shortly (its own add advice about '--' that rarely applies here). */
+function usageError(e: unknown, command: string): string {
+  const err = e as { code?: string; message: string };
+  const arg = /'([^']*)'/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${arg}' for ${command} (${command} --help lists them)`;
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument '${arg}' for ${command}`;
+  return err.message;
+}
+
+/** The version in @riopool/pool's package.json (dist/cli/main.js -> ../../package.json). */
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -191,13 +227,69 @@ function sweepTable(reports: Report[]): string {
   return lines.join('\n');
 }
 
+/** True when the arguments ask for help (-h or --help before any `--`): it wins over the rest. */
+function asksForHelp(args: string[]): boolean {
+  const { tokens } = parseArgs({ args, strict: false, tokens: true, options: { help: { type: 'boolean', short: 'h' } } });
+  return tokens.some((t) => t.kind === 'option' && t.name === 'help');
+}
+
+/** The commands: each has its usage and its run. */
+const COMMANDS: Record<string, { usage: string; run: (args: string[]) => void }> = {
+  report: { usage: REPORT_USAGE, run: report },
+};
+
 function main(argv: string[]): void {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
     process.stdout.write(USAGE);
     return;
   }
-  if (command !== 'report') fail(`unknown command '${command}'`);
+  if (first.startsWith('-')) {
+    // Options before a command: --help [command], --version.
+    const config = {
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      allowPositionals: true,
+    } as const;
+    let parsed: ReturnType<typeof parseArgs<typeof config & { args: string[] }>>;
+    try {
+      parsed = parseArgs({ ...config, args: argv });
+    } catch (e) {
+      fail(usageError(e, 'riopool'), USAGE);
+    }
+    if (parsed.values.version) {
+      process.stdout.write(`${version()}\n`);
+      return;
+    }
+    help(parsed.positionals);
+    return;
+  }
+  if (first === 'help') {
+    help(rest);
+    return;
+  }
+  const command = COMMANDS[first];
+  if (command === undefined) fail(`unknown command '${first}'`, USAGE);
+  if (asksForHelp(rest)) {
+    process.stdout.write(command.usage);
+    return;
+  }
+  command.run(rest);
+}
+
+/** `riopool help [command]`: the usage of the command named, or riopool's. */
+function help(args: string[]): void {
+  if (args.length > 1) fail(`help takes one command, not '${args.join(' ')}'`, USAGE);
+  const name = args[0];
+  if (name === undefined) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) fail(`no command '${name}' to help with`, USAGE);
+  process.stdout.write(command.usage);
+}
+
+function report(args: string[]): void {
   const config = {
     options: {
       buffers: { type: 'string', default: '10000' },
@@ -213,9 +305,9 @@ function main(argv: string[]): void {
   } as const;
   let parsed: ReturnType<typeof parseArgs<typeof config & { args: string[] }>>;
   try {
-    parsed = parseArgs({ ...config, args: rest });
+    parsed = parseArgs({ ...config, args });
   } catch (e) {
-    fail((e as Error).message);
+    fail(usageError(e, 'riopool report'));
   }
   const v = parsed.values;
   const buffers = Number(v.buffers);
@@ -224,6 +316,8 @@ function main(argv: string[]): void {
   if (!Number.isInteger(seed)) fail(`--seed ${v.seed}: an integer`);
   const backend = v.backend as BackendKind | undefined;
   if (backend !== undefined && !['uring', 'rio', 'lock', 'none'].includes(backend)) fail(`--backend ${backend}: uring, rio, lock or none`);
+  // The one place a positional belongs: the buffer counts after --sweep.
+  if (!v.sweep && parsed.positionals.length > 0) fail(`unexpected argument '${parsed.positionals[0]}' for riopool report`);
   const sweepList = parsed.positionals.length > 0 ? parsed.positionals.join(',') : undefined;
   if ((v.svg || v.html) && !v.sweep) fail('--svg and --html go with --sweep');
 

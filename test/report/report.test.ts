@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import Ajv from 'ajv';
 import { runReport, heldBytes } from '@riopool/pool/report';
 import { canDropPrivileges, isLinux, spawnNode } from '../support';
@@ -202,6 +203,45 @@ test('--sweep writes an SVG and an HTML page with both lines', () => {
   expect(h).toMatch(/<!doctype html>/);
   expect(h).toContain('<svg');
   expect(h.match(/<tr><td>/g)).toHaveLength(3);
+});
+
+test("the README's `pnpm report --sweep --svg chart.svg --html chart.html` leaves git status and the lint clean", () => {
+  // pnpm runs the script in the repository root, so that is where the charts land.
+  const root = path.resolve(__dirname, '../..');
+  for (const name of ['chart.svg', 'chart.html']) {
+    expect(spawnSync('git', ['check-ignore', '-q', name], { cwd: root }).status).toBe(0);
+  }
+  // The real files, under names of this run's own (the same patterns), linted as `pnpm lint` does.
+  const names = [`riopool-test-${process.pid}.svg`, `riopool-test-${process.pid}.html`];
+  try {
+    const out = spawnSync(process.execPath, [CLI, 'report', '--sweep', '500,1000', '--svg', names[0]!, '--html', names[1]!], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(out.status).toBe(0);
+    expect(fs.readFileSync(path.join(root, names[0]!), 'utf8')).toMatch(/^<svg /);
+    expect(spawnSync('git', ['status', '--porcelain', '--', ...names], { cwd: root, encoding: 'utf8' }).stdout).toBe('');
+    const lint = spawnSync(path.join(root, 'node_modules/.bin/biome'), ['ci', '--colors=off', '.'], { cwd: root, encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).not.toContain('riopool-test-');
+    expect(lint.status).toBe(0);
+    // And were they linted anyway, the chart has its accessible title.
+    const a11y = spawnSync(
+      path.join(root, 'node_modules/.bin/biome'),
+      ['lint', '--colors=off', '--vcs-use-ignore-file=false', '--only=a11y/noSvgWithoutTitle', ...names],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(a11y.stdout + a11y.stderr).toMatch(/Checked 2 files/);
+    expect(a11y.status).toBe(0);
+  } finally {
+    for (const name of names) fs.rmSync(path.join(root, name), { force: true });
+  }
+});
+
+test('--svg and --html make the folder they write into', () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'riopool-')), 'charts', 'sweep');
+  const out = cli(['report', '--sweep', '500', '--svg', path.join(dir, 'a.svg'), '--html', path.join(dir, 'a.html')]);
+  expect(out.status).toBe(0);
+  expect(fs.readdirSync(dir).sort()).toEqual(['a.html', 'a.svg']);
 });
 
 test.each([

@@ -42,10 +42,14 @@ export function sweepSvg(reports: Report[]): string {
   const what = backend === 'lock' ? 'locked (VmLck)' : 'pinned (VmPin)';
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`,
+  );
+  const size = reports[0]?.workload.size ?? '';
+  // The accessible name (a screen reader's, and biome's a11y/noSvgWithoutTitle): the chart's title.
+  parts.push(
+    `<title>${esc(`riopool: kB ${what} against buffers, per-buffer registration and riopool slabs (${size} B each, backend ${backend})`)}</title>`,
   );
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  const size = reports[0]?.workload.size ?? '';
   parts.push(
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`kB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`,
   );

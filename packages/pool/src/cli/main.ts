@@ -11,7 +11,8 @@
  * only on a terminal; bad usage (an unknown command or option, a bad value, a stray argument)
  * goes to stderr with the usage and exits 2.
  *
- * Exit codes: 0 success (a strategy that hit a limit is a result, not a failure), 2 bad usage.
+ * Exit codes: 0 success (a strategy that hit a limit is a result, not a failure), 1 an output
+ * file could not be written, 2 bad usage.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -227,6 +228,17 @@ function sweepTable(reports: Report[]): string {
   return lines.join('\n');
 }
 
+/** Writes an output file, making its folder if need be; a file that cannot be written is one line and exit 1. */
+function writeOutput(file: string, text: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    process.stderr.write(`riopool: cannot write ${file}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 /** True when the arguments ask for help (-h or --help before any `--`): it wins over the rest. */
 function asksForHelp(args: string[]): boolean {
   const { tokens } = parseArgs({ args, strict: false, tokens: true, options: { help: { type: 'boolean', short: 'h' } } });
@@ -341,8 +353,8 @@ function report(args: string[]): void {
   const counts = sweepList === undefined ? DEFAULT_SWEEP : sweepList.split(',').map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) fail(`--sweep ${sweepList}: a list of buffer counts, like 1000,5000,20000`);
   const reports = counts.map((n, i) => one(n, `sweep ${i + 1}/${counts.length}`));
-  if (v.svg) fs.writeFileSync(v.svg, sweepSvg(reports));
-  if (v.html) fs.writeFileSync(v.html, sweepHtml(reports));
+  if (v.svg) writeOutput(v.svg, sweepSvg(reports));
+  if (v.html) writeOutput(v.html, sweepHtml(reports));
   process.stdout.write(v.json ? `${JSON.stringify(reports, null, 2)}\n` : `${sweepTable(reports)}\n`);
 }
 

@@ -197,7 +197,14 @@ describe('the three manifests', () => {
     expect(manifests.native.scripts?.install).toBe('node scripts/install.js');
     // cmake-js 8 builds offline (node-api-headers, no header download) only with this.
     expect(manifests.native.binary).toEqual({ napi_versions: [8] });
-    expect(Object.keys(manifests.native.dependencies ?? {}).sort()).toEqual(['cmake-js', 'node-addon-api', 'node-api-headers']);
+    // Installed with it: only node-addon-api's headers (CMakeLists.txt reads them from the
+    // package's folder). cmake-js, which only a build needs, is a devDependency pinned to one
+    // version: the workspace builds with it, and the install script fetches that version when an
+    // installed package must build (it reads the pin from here).
+    expect(manifests.native.dependencies).toEqual({ 'node-addon-api': expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect(manifests.native.devDependencies?.['cmake-js']).toMatch(/^\d+\.\d+\.\d+$/);
+    const install = fs.readFileSync(path.join(dir('native'), 'scripts/install.js'), 'utf8');
+    expect(install).toContain("require('../package.json').devDependencies['cmake-js']");
   });
 
   test('native: the prebuilds on disk are exactly the ones packed', () => {

@@ -9,8 +9,9 @@
 #      node, npm, npx, pnpm, sh and the few coreutils their shims call):
 #        a. npm, default settings;
 #        b. pnpm, default settings (dependencies' build scripts blocked);
-#      and TypeScript (module nodenext) type-checks an .mts and a .cts consumer, and rejects a
-#      wrong call (so the types really are found);
+#      nothing of a source build's tooling (cmake-js) is installed; TypeScript (module nodenext)
+#      type-checks an .mts and a .cts consumer, and rejects a wrong call (so the types really
+#      are found);
 #   3. in each, under Node 20 (this machine's), 22, 24 and 26 (scripts/with-node.sh): a CommonJS
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
 #      release, close; and `npx riopool report --json`, whose output must parse, have numbers
@@ -18,7 +19,8 @@
 #   4. the install script when it is allowed to run: with the prebuild it builds nothing and
 #      needs no compiler; RIOPOOL_BUILD_FROM_SOURCE=1 builds anyway; with the prebuild removed,
 #      the loader's error names the fix, the install script without a toolchain says what to
-#      install, and with one it builds.
+#      install, and with one it builds (fetching the pinned cmake-js with npm, as it is not a
+#      dependency).
 #
 # Prints one PASS/FAIL line per check and ends with "N passed, N failed"; exits 1 on a failure.
 # RIOPOOL_INSTALL_NODES overrides the Node versions ("current 22 24 26"); RIOPOOL_INSTALL_KEEP=1
@@ -179,6 +181,14 @@ no_build_dir() {
   [ ! -e "$native/build" ] || { echo "a build/ folder was made: something compiled"; return 1; }
   [ -f "$native/prebuilds/linux-x64/riopool.node" ]
 }
+# no_build_tooling DIR: cmake-js (a source build's tool, with its ~40 dependencies) was not
+# installed: with the prebuild nothing builds.
+no_build_tooling() {
+  local found
+  found=$(find "$1/node_modules" -maxdepth 3 -type d -name 'cmake-js*' 2>/dev/null)
+  [ -z "$found" ] || { echo "installed: $found"; return 1; }
+  echo "no cmake-js under $1/node_modules"
+}
 
 # --- 2a. npm --------------------------------------------------------------------------------
 npm_app="$work/npm-app"
@@ -186,6 +196,7 @@ new_project "$npm_app"
 check "npm install of the three tarballs, no compiler on PATH" \
   run_in "$npm_app" "$bare_path" bare npm install --no-audit --no-fund "$core_tgz" "$native_tgz" "$pool_tgz"
 check "npm: nothing was compiled; the prebuild is in place" no_build_dir "$npm_app"
+check "npm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$npm_app"
 run_consumer "$npm_app" "npm"
 
 # --- 2b. pnpm, default settings -------------------------------------------------------------
@@ -209,6 +220,7 @@ pnpm_add() {
 }
 check "pnpm add of the three tarballs (scripts blocked), no compiler on PATH" run_in "$pnpm_app" "$bare_path" pnpm_add
 check "pnpm: nothing was compiled; the prebuild is in place" no_build_dir "$pnpm_app"
+check "pnpm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$pnpm_app"
 run_consumer "$pnpm_app" "pnpm"
 
 # --- 4. where no prebuild fits: build from source -------------------------------------------
@@ -225,8 +237,17 @@ script_with_prebuild() {
 check "the install script itself, where the prebuild fits: no compiler needed, nothing built" \
   run_in "$src_app" "$bare_path" script_with_prebuild
 forced_source_build() {
-  RIOPOOL_BUILD_FROM_SOURCE=1 npm rebuild @riopool/native >out.txt 2>&1 || { cat out.txt; return 1; }
+  RIOPOOL_BUILD_FROM_SOURCE=1 npm rebuild @riopool/native --foreground-scripts >out.txt 2>&1 || { cat out.txt; return 1; }
+  cat out.txt
+  fetched_cmake_js out.txt || return 1
   node consumer.cjs | tee out.json && grep -q '"addon":"[^"]*@riopool/native/build/Release/riopool.node"' out.json
+}
+# The build's tool came from npm, pinned, only now (it is not installed with the package).
+fetched_cmake_js() {
+  local pin
+  pin=$(node -p "require('$src_native/package.json').devDependencies['cmake-js']")
+  grep -q "fetching cmake-js@$pin with npm" "$1" || { echo "the install script did not fetch cmake-js@$pin"; return 1; }
+  [ ! -e "$src_app/node_modules/cmake-js" ] || { echo "cmake-js was installed into the project"; return 1; }
 }
 check "RIOPOOL_BUILD_FROM_SOURCE=1: builds from source beside the prebuild, and the build wins" \
   run_in "$src_app" "$PATH" forced_source_build
@@ -245,6 +266,8 @@ toolchain_error() {
 check "no prebuild, no toolchain: the install script says what to install" run_in "$src_app" "$bare_path" toolchain_error
 source_build() {
   bare npm rebuild @riopool/native --foreground-scripts >out.txt 2>&1 || { cat out.txt; return 1; }
+  cat out.txt
+  fetched_cmake_js out.txt || return 1
   bare node consumer.cjs | tee out.json && grep -q '"addon":"[^"]*@riopool/native/build/Release/riopool.node"' out.json
 }
 check "no prebuild, cmake and g++ on PATH: npm rebuild builds from source and it runs" \

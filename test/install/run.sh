@@ -11,11 +11,14 @@
 #        b. pnpm, default settings (dependencies' build scripts blocked);
 #      nothing of a source build's tooling (cmake-js) is installed; TypeScript (module nodenext)
 #      type-checks an .mts and a .cts consumer, and rejects a wrong call (so the types really
-#      are found);
+#      are found); with the consumer's own fast-check installed, TypeScript (nodenext, strict)
+#      compiles the testing kit's snippet in an ES module package ("type": "module") and in a
+#      CommonJS one;
 #   3. in each, under Node 20 (this machine's), 22, 24 and 26 (scripts/with-node.sh): a CommonJS
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
-#      release, close; and `npx riopool report --json`, whose output must parse, have numbers
-#      and match docs/report.schema.json;
+#      release, close; the two testing-kit snippets (property tests on the consumer's fast-check);
+#      and `npx riopool report --json`, whose output must parse, have numbers and match
+#      docs/report.schema.json;
 #   4. the install script when it is allowed to run: with the prebuild it builds nothing and
 #      needs no compiler; RIOPOOL_BUILD_FROM_SOURCE=1 builds anyway; with the prebuild removed,
 #      the loader's error names the fix, the install script without a toolchain says what to
@@ -122,11 +125,17 @@ for v in $nodes; do
   node_ver[$v]=$("$bin" -p process.versions.node)
 done
 
-# new_project DIR: an empty project with the consumer scripts.
+# new_project DIR: an empty project with the consumer scripts, and the testing-kit snippet in an
+# ES module folder (esm/, "type": "module") and a CommonJS one (cjs/).
 new_project() {
-  mkdir -p "$1" && cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
-    printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json"
+  mkdir -p "$1/esm" "$1/cjs" &&
+    cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
+    printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json" &&
+    cp "$here/testing-esm.ts" "$1/esm/testing.ts" && printf '{ "type": "module" }\n' >"$1/esm/package.json" &&
+    cp "$here/testing-cjs.ts" "$1/cjs/testing.ts" && printf '{ "type": "commonjs" }\n' >"$1/cjs/package.json"
 }
+# The consumer's own fast-check: the version the workspace tests with.
+fast_check="fast-check@$(node -p "require('$root/package.json').devDependencies['fast-check']")"
 
 # The checks that run in an installed project, under each Node.
 run_consumer() {
@@ -135,6 +144,8 @@ run_consumer() {
     run_in "$dir" "$bare_path" bare node subpaths.mjs
   check "$label: TypeScript (nodenext) finds the types from an ES module and from CommonJS" \
     run_in "$dir" "$bare_path" types_check
+  check "$label: TypeScript (nodenext, strict) compiles the testing kit with the consumer's $fast_check, ES module and CommonJS" \
+    run_in "$dir" "$bare_path" testing_compile
   for v in $nodes; do
     [ -n "${node_dir[$v]:-}" ] || continue
     local p="${node_dir[$v]}:$bare_path"
@@ -142,6 +153,8 @@ run_consumer() {
     check "$label, node $want_node: CommonJS script (512 leases, write, release, close)" \
       run_in "$dir" "$p" expect_prebuild node consumer.cjs
     check "$label, node $want_node: ES module script" run_in "$dir" "$p" expect_prebuild node consumer.mjs
+    check "$label, node $want_node: testing kit, ES module and CommonJS (property tests on the consumer's fast-check)" \
+      run_in "$dir" "$p" testing_run
     check "$label, node $want_node: npx riopool report --json" run_in "$dir" "$p" report
   done
 }
@@ -168,6 +181,19 @@ types_check() {
   if tsc_consumer types-wrong.mts >wrong.txt; then echo "a wrong call type-checked: the types are not found"; return 1; fi
   cat wrong.txt
   grep -q "error TS2345" wrong.txt
+}
+# The testing-kit snippets: compiled in place (esm/testing.js is an ES module by its package.json).
+testing_compile() {
+  # Emitted in place, and with the declarations checked too (skipLibCheck off).
+  tsc_consumer --noEmit false --skipLibCheck false esm/testing.ts cjs/testing.ts && [ -f esm/testing.js ] && [ -f cjs/testing.js ]
+}
+testing_run() {
+  local form out
+  for form in esm cjs; do
+    out=$(bare node "$form/testing.js") || return 1
+    echo "$out"
+    grep -q "\"form\":\"$form\",\"node\":\"$want_node\",\"runs\":100,\"own\":true" <<<"$out" || return 1
+  done
 }
 report() {
   bare npx --no-install riopool report --json >report.json || return 1
@@ -197,6 +223,8 @@ check "npm install of the three tarballs, no compiler on PATH" \
   run_in "$npm_app" "$bare_path" bare npm install --no-audit --no-fund "$core_tgz" "$native_tgz" "$pool_tgz"
 check "npm: nothing was compiled; the prebuild is in place" no_build_dir "$npm_app"
 check "npm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$npm_app"
+check "npm install of the consumer's own $fast_check" \
+  run_in "$npm_app" "$bare_path" bare npm install --no-audit --no-fund --save-dev "$fast_check"
 run_consumer "$npm_app" "npm"
 
 # --- 2b. pnpm, default settings -------------------------------------------------------------
@@ -221,6 +249,7 @@ pnpm_add() {
 check "pnpm add of the three tarballs (scripts blocked), no compiler on PATH" run_in "$pnpm_app" "$bare_path" pnpm_add
 check "pnpm: nothing was compiled; the prebuild is in place" no_build_dir "$pnpm_app"
 check "pnpm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$pnpm_app"
+check "pnpm add of the consumer's own $fast_check" run_in "$pnpm_app" "$bare_path" bare pnpm add --save-dev "$fast_check"
 run_consumer "$pnpm_app" "pnpm"
 
 # --- 4. where no prebuild fits: build from source -------------------------------------------

@@ -23,6 +23,12 @@ for (const s of ['perBuffer', 'slab']) {
 }
 if (r.strategies.slab.registrations >= r.strategies.perBuffer.registrations) fail('slabs did not use fewer registrations');
 num(r.ratios.slabOverIdeal, 'ratios.slabOverIdeal');
+// A comparison is a result only when both strategies set up every buffer; else it says which stopped.
+if (typeof r.complete !== 'boolean') fail(`complete is ${JSON.stringify(r.complete)}`);
+const stops = ['perBuffer', 'slab'].filter((s) => r.strategies[s].stopped !== null);
+if (r.complete !== (stops.length === 0)) fail(`complete is ${r.complete} with ${stops.join(', ') || 'no strategy'} stopped`);
+if (r.complete) num(r.ratios.perBufferOverSlab, 'ratios.perBufferOverSlab');
+else if (r.ratios.perBufferOverSlab !== null) fail('a truncated comparison has a ratio');
 if (ajvPath) {
   const Ajv = require(ajvPath);
   const ajv = new (Ajv.default || Ajv)({ allErrors: true, strict: false });
@@ -31,5 +37,8 @@ if (ajvPath) {
 }
 console.log(
   `report ok: node ${r.machine.node}, ${r.backend}, ${r.workload.buffers} buffers, ` +
-    `${r.strategies.perBuffer.registrations} vs ${r.strategies.slab.registrations} registrations`,
+    `${r.strategies.perBuffer.registrations} vs ${r.strategies.slab.registrations} registrations` +
+    (r.complete
+      ? ''
+      : `; stopped: ${stops.map((s) => `${s} at ${r.strategies[s].stopped.afterBuffers} (${r.strategies[s].stopped.limit})`).join(', ')}`),
 );

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
@@ -22,6 +23,7 @@ interface Manifest {
   bin?: Record<string, string>;
   files: string[];
   dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
   scripts?: Record<string, string>;
   binary?: { napi_versions: number[] };
 }
@@ -78,11 +80,16 @@ function reached(name: Name): { js: Set<string>; types: Set<string> } {
     }
     return seen;
   };
-  const js = walk([...roots, ...(install ? [install] : [])], '.js', /require\("(\.{1,2}\/[^"]+)"\)/g);
-  for (const r of roots) js.add(r.replace(/\.js$/, ''));
-  const typeRoots = roots.map((r) => r.replace(/\.js$/, '.d.ts'));
-  const types = walk(typeRoots, '.d.ts', /(?:from |import\()['"](\.{1,2}\/[^'"]+)['"]/g);
-  for (const r of roots) types.add(r.replace(/\.js$/, ''));
+  const js = walk([...roots, ...(install ? [install] : [])], '.js', /require\(["'](\.{1,2}\/[^"']+)["']\)/g);
+  // The compiled entry points (not a bin's launcher, which has no declarations) are modules too.
+  const compiled = roots.filter((r) => r.startsWith('dist/'));
+  for (const r of compiled) js.add(r.replace(/\.js$/, ''));
+  const types = walk(
+    compiled.map((r) => r.replace(/\.js$/, '.d.ts')),
+    '.d.ts',
+    /(?:from |import\()['"](\.{1,2}\/[^'"]+)['"]/g,
+  );
+  for (const r of compiled) types.add(r.replace(/\.js$/, ''));
   return { js, types };
 }
 
@@ -97,7 +104,7 @@ const allowed: Record<Name, RegExp[]> = {
     /^scripts\/install\.js$/,
     /^prebuilds\/(linux|win32)-x64\/riopool\.node$/,
   ],
-  pool: [/^dist\/.+\.(js|d\.ts)$/],
+  pool: [/^dist\/.+\.(js|d\.ts)$/, /^bin\/riopool\.js$/],
 };
 const always = /^(package\.json|README\.md|LICENSE)$/;
 
@@ -151,10 +158,33 @@ describe('the three manifests', () => {
     expect(manifests.pool.dependencies).toEqual({ '@riopool/core': 'workspace:*', '@riopool/native': 'workspace:*' });
   });
 
-  test('pool: the riopool command is a built file with a node shebang', () => {
-    const bin = manifests.pool.bin!.riopool!;
+  test('pool: the riopool command is a committed launcher (there before any build) with a node shebang', () => {
+    const bin = path.posix.normalize(manifests.pool.bin!.riopool!);
+    expect(bin).toBe('bin/riopool.js');
+    // Tracked by git and executable, so a fresh clone's `pnpm install` links it without a warning.
+    const staged = execFileSync('git', ['ls-files', '--stage', '--', bin], { cwd: dir('pool'), encoding: 'utf8' });
+    expect(staged).toMatch(/^100755 /);
     const text = fs.readFileSync(path.join(dir('pool'), bin), 'utf8');
     expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(files.pool).toContain('dist/cli/main.js'); // what it loads ships with it
+  });
+
+  test('pool: the launcher runs the CLI, and before a build says to build', () => {
+    const launcher = path.join(dir('pool'), manifests.pool.bin!.riopool!);
+    const version = execFileSync(process.execPath, [launcher, '--version'], { encoding: 'utf8' });
+    expect(version).toBe(`${manifests.pool.version}\n`);
+    // A copy with no dist/ beside it, as in a clone before `pnpm build`.
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'riopool-bin-'));
+    fs.mkdirSync(path.join(bare, 'bin'));
+    fs.copyFileSync(launcher, path.join(bare, 'bin', 'riopool.js'));
+    let failed: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, [path.join(bare, 'bin', 'riopool.js'), '--version'], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      failed = e as { status: number; stderr: string };
+    }
+    expect(failed?.status).toBe(1);
+    expect(failed?.stderr).toMatch(/not built yet .* run `pnpm build`/);
   });
 
   test('native: the sources a build from source needs, the install script, Node-API 8', () => {
@@ -167,7 +197,14 @@ describe('the three manifests', () => {
     expect(manifests.native.scripts?.install).toBe('node scripts/install.js');
     // cmake-js 8 builds offline (node-api-headers, no header download) only with this.
     expect(manifests.native.binary).toEqual({ napi_versions: [8] });
-    expect(Object.keys(manifests.native.dependencies ?? {}).sort()).toEqual(['cmake-js', 'node-addon-api', 'node-api-headers']);
+    // Installed with it: only node-addon-api's headers (CMakeLists.txt reads them from the
+    // package's folder). cmake-js, which only a build needs, is a devDependency pinned to one
+    // version: the workspace builds with it, and the install script fetches that version when an
+    // installed package must build (it reads the pin from here).
+    expect(manifests.native.dependencies).toEqual({ 'node-addon-api': expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    expect(manifests.native.devDependencies?.['cmake-js']).toMatch(/^\d+\.\d+\.\d+$/);
+    const install = fs.readFileSync(path.join(dir('native'), 'scripts/install.js'), 'utf8');
+    expect(install).toContain("require('../package.json').devDependencies['cmake-js']");
   });
 
   test('native: the prebuilds on disk are exactly the ones packed', () => {

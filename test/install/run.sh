@@ -9,16 +9,21 @@
 #      node, npm, npx, pnpm, sh and the few coreutils their shims call):
 #        a. npm, default settings;
 #        b. pnpm, default settings (dependencies' build scripts blocked);
-#      and TypeScript (module nodenext) type-checks an .mts and a .cts consumer, and rejects a
-#      wrong call (so the types really are found);
+#      nothing of a source build's tooling (cmake-js) is installed; TypeScript (module nodenext)
+#      type-checks an .mts and a .cts consumer, and rejects a wrong call (so the types really
+#      are found); with the consumer's own fast-check installed, TypeScript (nodenext, strict)
+#      compiles the testing kit's snippet in an ES module package ("type": "module") and in a
+#      CommonJS one;
 #   3. in each, under Node 20 (this machine's), 22, 24 and 26 (scripts/with-node.sh): a CommonJS
 #      script and an ES module that create a pool, acquire 512 leases of 512 B, write them,
-#      release, close; and `npx riopool report --json`, whose output must parse, have numbers
-#      and match docs/report.schema.json;
+#      release, close; the two testing-kit snippets (property tests on the consumer's fast-check);
+#      and `npx riopool report --json`, whose output must parse, have numbers and match
+#      docs/report.schema.json;
 #   4. the install script when it is allowed to run: with the prebuild it builds nothing and
 #      needs no compiler; RIOPOOL_BUILD_FROM_SOURCE=1 builds anyway; with the prebuild removed,
 #      the loader's error names the fix, the install script without a toolchain says what to
-#      install, and with one it builds.
+#      install, and with one it builds (fetching the pinned cmake-js with npm, as it is not a
+#      dependency).
 #
 # Prints one PASS/FAIL line per check and ends with "N passed, N failed"; exits 1 on a failure.
 # RIOPOOL_INSTALL_NODES overrides the Node versions ("current 22 24 26"); RIOPOOL_INSTALL_KEEP=1
@@ -120,11 +125,17 @@ for v in $nodes; do
   node_ver[$v]=$("$bin" -p process.versions.node)
 done
 
-# new_project DIR: an empty project with the consumer scripts.
+# new_project DIR: an empty project with the consumer scripts, and the testing-kit snippet in an
+# ES module folder (esm/, "type": "module") and a CommonJS one (cjs/).
 new_project() {
-  mkdir -p "$1" && cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
-    printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json"
+  mkdir -p "$1/esm" "$1/cjs" &&
+    cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
+    printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json" &&
+    cp "$here/testing-esm.ts" "$1/esm/testing.ts" && printf '{ "type": "module" }\n' >"$1/esm/package.json" &&
+    cp "$here/testing-cjs.ts" "$1/cjs/testing.ts" && printf '{ "type": "commonjs" }\n' >"$1/cjs/package.json"
 }
+# The consumer's own fast-check: the version the workspace tests with.
+fast_check="fast-check@$(node -p "require('$root/package.json').devDependencies['fast-check']")"
 
 # The checks that run in an installed project, under each Node.
 run_consumer() {
@@ -133,6 +144,8 @@ run_consumer() {
     run_in "$dir" "$bare_path" bare node subpaths.mjs
   check "$label: TypeScript (nodenext) finds the types from an ES module and from CommonJS" \
     run_in "$dir" "$bare_path" types_check
+  check "$label: TypeScript (nodenext, strict) compiles the testing kit with the consumer's $fast_check, ES module and CommonJS" \
+    run_in "$dir" "$bare_path" testing_compile
   for v in $nodes; do
     [ -n "${node_dir[$v]:-}" ] || continue
     local p="${node_dir[$v]}:$bare_path"
@@ -140,6 +153,8 @@ run_consumer() {
     check "$label, node $want_node: CommonJS script (512 leases, write, release, close)" \
       run_in "$dir" "$p" expect_prebuild node consumer.cjs
     check "$label, node $want_node: ES module script" run_in "$dir" "$p" expect_prebuild node consumer.mjs
+    check "$label, node $want_node: testing kit, ES module and CommonJS (property tests on the consumer's fast-check)" \
+      run_in "$dir" "$p" testing_run
     check "$label, node $want_node: npx riopool report --json" run_in "$dir" "$p" report
   done
 }
@@ -167,6 +182,19 @@ types_check() {
   cat wrong.txt
   grep -q "error TS2345" wrong.txt
 }
+# The testing-kit snippets: compiled in place (esm/testing.js is an ES module by its package.json).
+testing_compile() {
+  # Emitted in place, and with the declarations checked too (skipLibCheck off).
+  tsc_consumer --noEmit false --skipLibCheck false esm/testing.ts cjs/testing.ts && [ -f esm/testing.js ] && [ -f cjs/testing.js ]
+}
+testing_run() {
+  local form out
+  for form in esm cjs; do
+    out=$(bare node "$form/testing.js") || return 1
+    echo "$out"
+    grep -q "\"form\":\"$form\",\"node\":\"$want_node\",\"runs\":100,\"own\":true" <<<"$out" || return 1
+  done
+}
 report() {
   bare npx --no-install riopool report --json >report.json || return 1
   node "$here/check-report.cjs" report.json "$(cd "$root" && node -p "require.resolve('ajv')")" \
@@ -179,6 +207,14 @@ no_build_dir() {
   [ ! -e "$native/build" ] || { echo "a build/ folder was made: something compiled"; return 1; }
   [ -f "$native/prebuilds/linux-x64/riopool.node" ]
 }
+# no_build_tooling DIR: cmake-js (a source build's tool, with its ~40 dependencies) was not
+# installed: with the prebuild nothing builds.
+no_build_tooling() {
+  local found
+  found=$(find "$1/node_modules" -maxdepth 3 -type d -name 'cmake-js*' 2>/dev/null)
+  [ -z "$found" ] || { echo "installed: $found"; return 1; }
+  echo "no cmake-js under $1/node_modules"
+}
 
 # --- 2a. npm --------------------------------------------------------------------------------
 npm_app="$work/npm-app"
@@ -186,6 +222,9 @@ new_project "$npm_app"
 check "npm install of the three tarballs, no compiler on PATH" \
   run_in "$npm_app" "$bare_path" bare npm install --no-audit --no-fund "$core_tgz" "$native_tgz" "$pool_tgz"
 check "npm: nothing was compiled; the prebuild is in place" no_build_dir "$npm_app"
+check "npm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$npm_app"
+check "npm install of the consumer's own $fast_check" \
+  run_in "$npm_app" "$bare_path" bare npm install --no-audit --no-fund --save-dev "$fast_check"
 run_consumer "$npm_app" "npm"
 
 # --- 2b. pnpm, default settings -------------------------------------------------------------
@@ -209,6 +248,8 @@ pnpm_add() {
 }
 check "pnpm add of the three tarballs (scripts blocked), no compiler on PATH" run_in "$pnpm_app" "$bare_path" pnpm_add
 check "pnpm: nothing was compiled; the prebuild is in place" no_build_dir "$pnpm_app"
+check "pnpm: no build tooling installed (cmake-js is not a dependency)" no_build_tooling "$pnpm_app"
+check "pnpm add of the consumer's own $fast_check" run_in "$pnpm_app" "$bare_path" bare pnpm add --save-dev "$fast_check"
 run_consumer "$pnpm_app" "pnpm"
 
 # --- 4. where no prebuild fits: build from source -------------------------------------------
@@ -225,8 +266,17 @@ script_with_prebuild() {
 check "the install script itself, where the prebuild fits: no compiler needed, nothing built" \
   run_in "$src_app" "$bare_path" script_with_prebuild
 forced_source_build() {
-  RIOPOOL_BUILD_FROM_SOURCE=1 npm rebuild @riopool/native >out.txt 2>&1 || { cat out.txt; return 1; }
+  RIOPOOL_BUILD_FROM_SOURCE=1 npm rebuild @riopool/native --foreground-scripts >out.txt 2>&1 || { cat out.txt; return 1; }
+  cat out.txt
+  fetched_cmake_js out.txt || return 1
   node consumer.cjs | tee out.json && grep -q '"addon":"[^"]*@riopool/native/build/Release/riopool.node"' out.json
+}
+# The build's tool came from npm, pinned, only now (it is not installed with the package).
+fetched_cmake_js() {
+  local pin
+  pin=$(node -p "require('$src_native/package.json').devDependencies['cmake-js']")
+  grep -q "fetching cmake-js@$pin with npm" "$1" || { echo "the install script did not fetch cmake-js@$pin"; return 1; }
+  [ ! -e "$src_app/node_modules/cmake-js" ] || { echo "cmake-js was installed into the project"; return 1; }
 }
 check "RIOPOOL_BUILD_FROM_SOURCE=1: builds from source beside the prebuild, and the build wins" \
   run_in "$src_app" "$PATH" forced_source_build
@@ -245,6 +295,8 @@ toolchain_error() {
 check "no prebuild, no toolchain: the install script says what to install" run_in "$src_app" "$bare_path" toolchain_error
 source_build() {
   bare npm rebuild @riopool/native --foreground-scripts >out.txt 2>&1 || { cat out.txt; return 1; }
+  cat out.txt
+  fetched_cmake_js out.txt || return 1
   bare node consumer.cjs | tee out.json && grep -q '"addon":"[^"]*@riopool/native/build/Release/riopool.node"' out.json
 }
 check "no prebuild, cmake and g++ on PATH: npm rebuild builds from source and it runs" \

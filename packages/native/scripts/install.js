@@ -15,6 +15,14 @@
  *
  * A source build needs cmake, a C++17 compiler and make (or ninja); without them this script says what to
  * install and exits 1, before cmake-js prints a less helpful error.
+ *
+ * cmake-js (and its ~40 dependencies) is not a dependency of @riopool/native: where the prebuild is
+ * used nothing builds, so nothing of the build's tooling is installed. It is a devDependency,
+ * pinned (package.json), so a clone builds with the workspace's own copy, offline. An installed
+ * package that must build uses a cmake-js of that major version if one resolves from here, else
+ * fetches the pinned one with `npm exec` (npm's cache; the registry the user's npm is set up for).
+ * node-addon-api stays a dependency: CMakeLists.txt reads its headers from this package's folder,
+ * and it is headers only (about 400 kB, no dependencies).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -94,9 +102,51 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-const args = [cmakeJs, 'compile', '--out', 'build'];
-log(`building from source: cmake-js compile --out build`);
-const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-if (result.error) throw result.error;
-process.exit(result.status === null ? 1 : result.status);
+const pinned = require('../package.json').devDependencies['cmake-js'];
+const major = (version) => version.split('.')[0];
+
+/** A cmake-js that resolves from this package (the workspace's devDependency, or the user's own) of the pinned major, else null. */
+function localCmakeJs() {
+  let manifest;
+  try {
+    manifest = require.resolve('cmake-js/package.json', { paths: [root] });
+  } catch {
+    return null;
+  }
+  const { version } = require(manifest);
+  if (major(version) !== major(pinned)) {
+    log(`cmake-js ${version} at ${path.dirname(manifest)} is not version ${major(pinned)}; using cmake-js@${pinned}`);
+    return null;
+  }
+  return { bin: path.join(path.dirname(manifest), 'bin', 'cmake-js'), version };
+}
+
+/** Runs a command in this package's folder with the output shown; exits with its status. */
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  process.exit(result.status === null ? 1 : result.status);
+}
+
+const compile = ['compile', '--out', 'build'];
+const local = localCmakeJs();
+if (local !== null) {
+  log(`building from source: cmake-js ${local.version} compile --out build`);
+  run(process.execPath, [local.bin, ...compile]);
+}
+if (sourceCheckout) {
+  // A clone builds with the workspace's devDependency, never with a download.
+  log('cmake-js is not installed: it is a devDependency of @riopool/native; run `pnpm install` in the repository');
+  process.exit(1);
+}
+// npm exec with the location settings of the npm (or pnpm) running this script dropped: under
+// `npm install -g`, npm_config_global would make the nested npm look for a global cmake-js.
+const env = { ...process.env };
+for (const key of Object.keys(env)) {
+  if (/^npm_config_(global|location|prefix)$/i.test(key)) delete env[key];
+}
+log(`building from source: fetching cmake-js@${pinned} with npm (a prebuilt addon needs no build tool, so none is installed)`);
+run('npm', ['exec', '--yes', `--package=cmake-js@${pinned}`, '--', 'cmake-js', ...compile], {
+  env,
+  shell: process.platform === 'win32', // npm is npm.cmd there
+});

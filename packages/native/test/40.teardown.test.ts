@@ -1,4 +1,5 @@
 // Environments that end with memory still mapped and registered: workers and process exit.
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { pinned, isLinux, runChild, requireNative } from './helpers';
 
@@ -17,8 +18,15 @@ linux('teardown', () => {
       // Exit without deregistering or unmapping.
       process.exit(0);`;
     const worker = new Worker(script, { eval: true });
-    const pinnedInWorker = await new Promise<number>((resolve) => worker.once('message', resolve));
-    const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
+    // Both listeners at once, before anything is awaited. A worker that posts and exits at once
+    // can have its message still queued when its exit is handled: Node then emits 'message' and
+    // 'exit' in the same call (Worker's kOnExit drains the port, then emits 'exit'), and an 'exit'
+    // listener attached after awaiting the message never heard it: the test waited out its 60 s
+    // (pnpm test:debug, once in five runs; every time when the parent's loop is busy meanwhile).
+    // once() also rejects on 'error', so a worker that throws fails the test instead of hanging it.
+    const exited = once(worker, 'exit');
+    const [pinnedInWorker] = (await once(worker, 'message')) as [number];
+    const [code] = (await exited) as [number];
     expect(code).toBe(0);
     expect(pinnedInWorker - before).toBe(8 << 20);
     expect(pinned()).toBe(before);
@@ -34,7 +42,7 @@ linux('teardown', () => {
       parentPort.postMessage('ready');
       setInterval(() => {}, 1000);`;
     const worker = new Worker(script, { eval: true });
-    await new Promise((resolve) => worker.once('message', resolve));
+    await once(worker, 'message'); // rejects if the worker fails before it is ready
     expect(pinned() - before).toBe(4 << 20);
     await worker.terminate();
     expect(pinned()).toBe(before);

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { createPool, POISON, type PoolReport } from '@riopool/pool';
 import { loadBinding } from '@riopool/native';
-import { isLinux, isRoot, runChild, POOL_DIST } from './helpers';
+import { isLinux, isRoot, runChild, spawnNode, POOL_DIST } from './helpers';
 
 describe('leak detection', () => {
   test('is off by default and on in checked mode', async () => {
@@ -111,13 +110,7 @@ describe('checked mode', () => {
         pool.acquire(512).release();
         pool.close().then(() => setImmediate(() => console.log(JSON.stringify({ backend: s.backend, locked: s.locked, pool: s.pool, warnings }))));
       } catch (e) { console.log(JSON.stringify({ error: e.code, message: e.message })); }`;
-    const r = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', 'ulimit -l 0 && exec "$0" -e "$1"', process.execPath, script],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const r = spawnNode(['-e', script], { asNobody: true, memlockBytes: 0 });
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
 

@@ -10,12 +10,13 @@ import {
   runWorkload,
   workloadArbitrary,
 } from '@riopool/pool/testing';
+import type { PoolReport } from '@riopool/pool';
 import { propertyParams } from '../../../test/support';
 import { code } from './helpers';
 
 test('a random workload on the in-memory pool keeps every invariant and gives every lease back', () => {
   fc.assert(
-    fc.property(workloadArbitrary({ maxSteps: 150 }), (steps) => {
+    fc.property(workloadArbitrary(fc, { maxSteps: 150 }), (steps) => {
       const pool = createMemoryPool({ slabBytes: 4096 });
       const run = runWorkload(pool, steps);
       expect(pool.stats().totals.leased).toBe(run.live.length);
@@ -29,9 +30,40 @@ test('a random workload on the in-memory pool keeps every invariant and gives ev
 
 test('lengthArbitrary stays within max', () => {
   fc.assert(
-    fc.property(lengthArbitrary({ max: 700 }), (n) => Number.isInteger(n) && n >= 1 && n <= 700),
+    fc.property(lengthArbitrary(fc, { max: 700 }), (n) => Number.isInteger(n) && n >= 1 && n <= 700),
     propertyParams('testing: lengths', 200),
   );
+});
+
+test('lengthArbitrary works below the hot sizes (max under 512)', () => {
+  const seen = fc.sample(lengthArbitrary(fc, { max: 100 }), { numRuns: 500, seed: 1 });
+  expect(seen.every((n) => Number.isInteger(n) && n >= 1 && n <= 100)).toBe(true);
+  expect(fc.sample(lengthArbitrary(fc, { max: 1 }), { numRuns: 20, seed: 1 })).toEqual(new Array(20).fill(1));
+});
+
+test('the arbitraries are built with the fast-check module they are given, and say so when it is missing', () => {
+  // A stand-in module that records the calls and hands them to the real fast-check.
+  const calls: string[] = [];
+  const spy = Object.fromEntries(
+    (['array', 'constantFrom', 'integer', 'nat', 'oneof'] as const).map((name) => [
+      name,
+      (...args: unknown[]) => {
+        calls.push(name);
+        return (fc[name] as (...a: unknown[]) => unknown)(...args);
+      },
+    ]),
+  ) as unknown as typeof fc;
+  const steps = fc.sample(workloadArbitrary(spy, { maxSteps: 5 }), { numRuns: 10, seed: 2 });
+  expect(steps.every((s) => Array.isArray(s) && s.length <= 5)).toBe(true);
+  expect(new Set(calls)).toEqual(new Set(['array', 'constantFrom', 'integer', 'nat', 'oneof']));
+  for (const call of [
+    () => (workloadArbitrary as any)(),
+    () => (workloadArbitrary as any)({ maxSteps: 5 }),
+    () => (lengthArbitrary as any)(null),
+  ]) {
+    expect(call).toThrow(code('ERR_RIO_INVALID_OPTION'));
+    expect(call).toThrow(/first argument must be your fast-check module/);
+  }
 });
 
 test('assertNoOutstanding names what is still leased; describeHandle decodes a handle', async () => {
@@ -55,12 +87,16 @@ test('assertNoOutstanding names what is still leased; describeHandle decodes a h
 });
 
 test('createCheckedPool is a native pool in checked mode', async () => {
-  const pool = createCheckedPool({ backend: 'none' });
+  // The report goes to onReport (by default a process warning, which a passing run must not print).
+  const reported: PoolReport[] = [];
+  const pool = createCheckedPool({ backend: 'none', onReport: (r) => reported.push(r) });
   expect(pool.stats().pool).toMatchObject({ checked: true, leakDetection: true });
   const lease = pool.acquire(64);
   const bytes = lease.bytes;
   lease.release();
   bytes[0] = 1; // a write after release
   expect(pool.checkPoison().map((r) => r.kind)).toEqual(['write-after-release']);
+  expect(reported.map((r) => r.kind)).toEqual(['write-after-release']);
+  expect(reported[0]!.message).toMatch(/written after its release/);
   await pool.close();
 });

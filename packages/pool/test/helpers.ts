@@ -1,6 +1,6 @@
 import { runNode, type ChildResult } from '../../../test/support';
 
-export { withCode as code, isLinux, isRoot, canDropPrivileges } from '../../../test/support';
+export { withCode as code, isLinux, isRoot, canDropPrivileges, spawnNode } from '../../../test/support';
 import * as path from 'node:path';
 import type { Pool } from '@riopool/pool';
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';

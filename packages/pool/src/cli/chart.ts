@@ -3,7 +3,7 @@
  * an HTML page around it). Written by hand: it is one chart of two lines, and a plotting
  * library would be the largest dependency riopool has.
  */
-import type { Report } from './report';
+import type { Report, StrategyResult } from './report';
 import { heldBytes } from './report';
 
 const W = 760;
@@ -21,6 +21,13 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** `stopped at 2,027: RLIMIT_MEMLOCK` (or the error's code where no limit is known). */
+function stoppedLabel(s: StrategyResult): string {
+  const stop = s.stopped;
+  if (stop === null) return `stopped: ${s.error?.code ?? ''}`;
+  return `stopped at ${stop.afterBuffers.toLocaleString('en-US')}: ${stop.limit ?? stop.code}`;
+}
+
 export function sweepSvg(reports: Report[]): string {
   const backend = reports[0]?.backend ?? 'uring';
   const series = [
@@ -35,10 +42,14 @@ export function sweepSvg(reports: Report[]): string {
   const what = backend === 'lock' ? 'locked (VmLck)' : 'pinned (VmPin)';
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="13">`,
+  );
+  const size = reports[0]?.workload.size ?? '';
+  // The accessible name (a screen reader's, and biome's a11y/noSvgWithoutTitle): the chart's title.
+  parts.push(
+    `<title>${esc(`riopool: kB ${what} against buffers, per-buffer registration and riopool slabs (${size} B each, backend ${backend})`)}</title>`,
   );
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  const size = reports[0]?.workload.size ?? '';
   parts.push(
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`kB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`,
   );
@@ -63,7 +74,7 @@ export function sweepSvg(reports: Report[]): string {
       const cy = y(kB(r, s.key));
       parts.push(
         failed
-          ? `<g class="failed"><text x="${cx + (cx > W / 2 ? 6 : -6)}" y="${cy - 10}" text-anchor="${cx > W / 2 ? 'end' : 'start'}" fill="${s.color}">✕ stopped: ${esc(r.strategies[s.key].error!.code)}</text><circle cx="${cx}" cy="${cy}" r="5" fill="#fff" stroke="${s.color}" stroke-width="2"/></g>`
+          ? `<g class="failed"><text x="${cx + (cx > W / 2 ? 6 : -6)}" y="${cy - 10}" text-anchor="${cx > W / 2 ? 'end' : 'start'}" fill="${s.color}">✕ ${esc(stoppedLabel(r.strategies[s.key]))}</text><circle cx="${cx}" cy="${cy}" r="5" fill="#fff" stroke="${s.color}" stroke-width="2"/></g>`
           : `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"/>`,
       );
     }

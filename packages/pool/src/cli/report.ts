@@ -14,8 +14,18 @@
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { modelPerBuffer, modelSlabs, nextPackedOffset, isRioError, leaseSlot, type FootprintFigures, type Lease } from '@riopool/core';
-import { loadBinding, isNativeError, type BackendKind, type NativeBackend } from '@riopool/native';
+import {
+  MemoryRegistrar,
+  SlabPool,
+  modelPerBuffer,
+  modelSlabs,
+  nextPackedOffset,
+  isRioError,
+  leaseSlot,
+  type FootprintFigures,
+  type Lease,
+} from '@riopool/core';
+import { loadBinding, isNativeError, limitAdvice, type BackendKind, type NativeError, type NativeBackend } from '@riopool/native';
 import { allocatorOf, createPool, type Pool } from '../pool';
 import { PINNING, chooseBackend, fromNative } from '../backend';
 
@@ -38,6 +48,32 @@ export interface StrategyResult {
   /** Buffers that were set up before an error stopped the strategy. */
   completedBuffers: number;
   error: { code: string; message: string } | null;
+  /** Why it stopped short of the workload (null: it set up every buffer). */
+  stopped: Stop | null;
+}
+
+/**
+ * A strategy that stopped before the whole workload: how far it got, the limit that stopped it
+ * and that limit's value, and how to raise it. Its figures are then for `afterBuffers` buffers,
+ * not the workload's, and do not compare with the other strategy's.
+ */
+export interface Stop {
+  /** Buffers set up before it stopped (= completedBuffers) ... */
+  afterBuffers: number;
+  /** ... of the workload's. */
+  ofBuffers: number;
+  /** The error's code (ERR_RIO_MEMLOCK, ERR_RIO_TOO_MANY_REGISTRATIONS, ...). */
+  code: string;
+  /** The limit that stopped it: 'RLIMIT_MEMLOCK', 'io_uring fixed-buffer table', ...; null when the error names none. */
+  limit: string | null;
+  /** The limit's value (null: not known, or unlimited) ... */
+  limitValue: number | null;
+  /** ... in these units. */
+  limitUnit: 'bytes' | 'registrations' | null;
+  /** How to raise the limit to measure the whole workload, or why it cannot be raised. */
+  advice: string;
+  /** A buffer count that fits under the limit as it is (the same workload's first buffers); 0: none. */
+  fitsBuffers: number;
 }
 
 export interface Report {
@@ -47,13 +83,17 @@ export interface Report {
   pageSize: number;
   workload: { buffers: number; size: string; seed: number; requestedBytes: number };
   strategies: { perBuffer: StrategyResult; slab: StrategyResult };
+  /** Both strategies set up every buffer: only then do their figures compare. */
+  complete: boolean;
   /** Reserved bytes of the slab strategy rounded up to whole pages per slab. */
   idealBytes: number;
   ratios: {
-    /** perBuffer pinned-or-locked / slab pinned-or-locked (measured). */
+    /** perBuffer pinned-or-locked / slab pinned-or-locked (measured); null unless `complete`. */
     perBufferOverSlab: number | null;
     /** slab pinned-or-locked (measured) / ideal. */
     slabOverIdeal: number | null;
+    /** The footprint model's perBuffer / slab figure for the whole workload (a prediction, not a measurement). */
+    modelPerBufferOverSlab: number | null;
   };
 }
 
@@ -116,6 +156,38 @@ function errorOf(e: unknown): { code: string; message: string } {
   return { code: 'ERR_RIO_BACKEND', message: String(err) };
 }
 
+/** The limit an error names: the addon's (RLIMIT_MEMLOCK and its value) on the error or its cause. */
+function nativeLimit(e: unknown): Pick<NativeError, 'limit' | 'limitBytes'> | undefined {
+  for (let x: unknown = e, depth = 0; x instanceof Object && depth < 3; x = (x as { cause?: unknown }).cause, depth++) {
+    if (isNativeError(x) && x.limit !== undefined) return x;
+  }
+  return undefined;
+}
+
+/** What a stop says about its limit; the advice is filled in once both strategies have run. */
+type Limit = Pick<Stop, 'limit' | 'limitValue' | 'limitUnit'>;
+
+/** The registration table a strategy registered into: its name and size. */
+interface Table {
+  name: string;
+  capacity: number;
+}
+
+/** The registration table's name in a Stop, by backend. */
+function tableName(backend: BackendKind): string {
+  return backend === 'uring' ? 'io_uring fixed-buffer table' : backend === 'rio' ? 'RIO buffer table' : 'registration table';
+}
+
+/** The limit behind a strategy's error, if it names one. */
+function limitOf(e: unknown, code: string, table: Table | undefined): Limit {
+  const native = nativeLimit(e);
+  if (native !== undefined) return { limit: native.limit!, limitValue: native.limitBytes ?? null, limitUnit: 'bytes' };
+  if (code === 'ERR_RIO_TOO_MANY_REGISTRATIONS') {
+    return { limit: table?.name ?? 'registration table', limitValue: table?.capacity ?? null, limitUnit: 'registrations' };
+  }
+  return { limit: null, limitValue: null, limitUnit: null };
+}
+
 function delta(after: number | null, before: number | null): number | null {
   return after === null || before === null ? null : after - before;
 }
@@ -127,6 +199,7 @@ function delta(after: number | null, before: number | null): number | null {
 function timedSetup(count: number, step: (i: number) => void, onProgress: (done: number) => void) {
   const native = loadBinding();
   let error: StrategyResult['error'] = null;
+  let thrown: unknown;
   const before = native.memoryStatus();
   const t0 = performance.now();
   try {
@@ -135,26 +208,47 @@ function timedSetup(count: number, step: (i: number) => void, onProgress: (done:
       if ((i & 1023) === 0) onProgress(i);
     }
   } catch (e) {
+    thrown = e;
     error = errorOf(e);
   }
   const setupMs = performance.now() - t0;
   const after = native.memoryStatus();
-  return { error, setupMs, pinnedBytes: delta(after.pinned, before.pinned), lockedBytes: delta(after.locked, before.locked) };
+  return { error, thrown, setupMs, pinnedBytes: delta(after.pinned, before.pinned), lockedBytes: delta(after.locked, before.locked) };
 }
 
-/** A strategy that could not start: its backend did not open. */
-function notStarted(e: unknown): StrategyResult {
-  const model = { registrations: 0, requestedBytes: 0, reservedBytes: 0, mappedBytes: 0, lockedBytes: 0 };
+/** A stop without its advice yet (see adviseStop); null when nothing stopped the strategy. */
+function stopOf(thrown: unknown, error: StrategyResult['error'], completed: number, of: number, table?: Table): Stop | null {
+  if (error === null) return null;
   return {
-    ...model,
+    afterBuffers: completed,
+    ofBuffers: of,
+    code: error.code,
+    ...limitOf(thrown, error.code, table),
+    advice: '',
+    fitsBuffers: fewer(completed),
+  };
+}
+
+/**
+ * A strategy that could not start: its backend did not open. Nothing was measured; `model` is
+ * still what it would have held, so the advice can say how far to raise a limit.
+ */
+function notStarted(e: unknown, buffers: number, model: FootprintFigures): StrategyResult {
+  const error = errorOf(e);
+  return {
+    registrations: 0,
+    requestedBytes: 0,
+    reservedBytes: 0,
+    mappedBytes: 0,
     pinnedBytes: null,
     lockedBytes: null,
-    modelBytes: 0,
+    modelBytes: model.lockedBytes,
     model,
     setupMs: 0,
     teardownMs: 0,
     completedBuffers: 0,
-    error: errorOf(e),
+    error,
+    stopped: stopOf(e, error, 0, buffers),
   };
 }
 
@@ -167,7 +261,7 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
   try {
     opened = new native.Backend(backend);
   } catch (e) {
-    return notStarted(e);
+    return notStarted(e, lengths.length, model);
   }
   const ids: number[] = [];
   let region: ArrayBuffer | undefined;
@@ -183,19 +277,22 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
   );
   const t1 = performance.now();
   for (const id of ids) opened.deregister(id);
+  const table = { name: tableName(backend), capacity: opened.capacity };
   opened.close();
   if (region !== undefined) native.unmap(region);
   const teardownMs = performance.now() - t1;
+  const { thrown, ...figures } = setup;
   return {
     registrations: ids.length,
     requestedBytes: model.requestedBytes,
     reservedBytes: model.reservedBytes,
     mappedBytes: region === undefined ? 0 : model.mappedBytes,
-    ...setup,
+    ...figures,
     modelBytes: model.lockedBytes,
     model,
     teardownMs,
     completedBuffers: ids.length,
+    stopped: stopOf(thrown, setup.error, ids.length, lengths.length, table),
   };
 }
 
@@ -209,7 +306,9 @@ function measureSlabs(
   try {
     pool = createPool({ backend });
   } catch (e) {
-    return { result: notStarted(e), idealBytes: 0 };
+    // The same size classes as the pool's, from an allocator that needs no backend.
+    const table = new SlabPool(new MemoryRegistrar({ pageSize: loadBinding().pageSize() })).table;
+    return { result: notStarted(e, lengths.length, modelSlabs(lengths, table, PINNING[backend])), idealBytes: 0 };
   }
   const model = modelSlabs(lengths, allocatorOf(pool).table, PINNING[backend]);
   const leases: Lease[] = [];
@@ -224,21 +323,24 @@ function measureSlabs(
   }
   let idealBytes = 0;
   for (const bytes of reservedPerSlab.values()) idealBytes += Math.ceil(bytes / page) * page;
+  const table = { name: tableName(backend), capacity: allocatorOf(pool).registrar.capacity };
   const t1 = performance.now();
   for (const l of leases) l.release();
   void pool.close(); // nothing is leased: it finishes before it returns
   const teardownMs = performance.now() - t1;
+  const { thrown, ...figures } = setup;
   return {
     result: {
       registrations: stats.totals.registrations,
       requestedBytes: stats.totals.requestedBytes,
       reservedBytes: stats.totals.reservedBytes,
       mappedBytes: stats.totals.mappedBytes,
-      ...setup,
+      ...figures,
       modelBytes: model.lockedBytes,
       model,
       teardownMs,
       completedBuffers: leases.length,
+      stopped: stopOf(thrown, setup.error, leases.length, lengths.length, table),
     },
     idealBytes,
   };
@@ -261,6 +363,50 @@ export interface ReportOptions {
   onProgress?: (fraction: number) => void;
 }
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Head room above the bytes the buffers pin for the ring's own queues, which io_uring charges to the same limit. */
+const RING_HEADROOM = MiB;
+
+/** A buffer count that fits: `n` rounded down to its two leading digits (2,027 -> 2000; 0 when none did). */
+function fewer(n: number): number {
+  if (n < 10) return n;
+  const step = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.floor(n / step) * step;
+}
+
+/**
+ * How to get past a stop. RLIMIT_MEMLOCK: the value to raise it to for this workload (the larger
+ * strategy's model figure and the ring, rounded up to a MiB; they run one after the other) and
+ * where to raise it; a registration table: why it cannot be raised. Either way, the run that fits.
+ */
+function adviseStop(stop: Stop, backend: BackendKind, modelBytes: number): string {
+  if (stop.limit === 'RLIMIT_MEMLOCK') {
+    const needKiB = Math.ceil((modelBytes + RING_HEADROOM) / MiB) * (MiB / KiB);
+    const whose =
+      PINNING[backend] === 'per-registration'
+        ? "io_uring counts it per user, for all of the user's processes together"
+        : 'mlock counts it per process';
+    return (
+      `To measure all ${count(stop.ofBuffers)}, raise RLIMIT_MEMLOCK to at least ${count(needKiB)} KiB (${whose}): ` +
+      `\`ulimit -l ${needKiB}\` (or \`unlimited\`) in the shell that starts node, LimitMEMLOCK=${needKiB * KiB} in a systemd unit, ` +
+      `a memlock line in /etc/security/limits.conf, \`docker run --ulimit memlock=${needKiB * KiB}:${needKiB * KiB}\`, ` +
+      'or CAP_IPC_LOCK (docs/install.md, "The memory-lock limit").'
+    );
+  }
+  if (stop.code === 'ERR_RIO_TOO_MANY_REGISTRATIONS') {
+    const size = stop.limitValue === null ? 'a fixed number of' : count(stop.limitValue);
+    return (
+      `The ${tableName(backend)} holds ${size} registrations and cannot be raised (io_uring's largest is 16,384, ` +
+      'a kernel constant): one registration per buffer cannot go further, which is what slabs are for.'
+    );
+  }
+  const advice = stop.limit === null ? undefined : limitAdvice({ limit: stop.limit, limitBytes: stop.limitValue });
+  return advice === undefined ? 'The error says what stopped it.' : `The limit: ${advice}`;
+}
+
 export function runReport(options: ReportOptions): Report {
   const native = loadBinding();
   const backend = chooseBackend(options.backend);
@@ -271,6 +417,9 @@ export function runReport(options: ReportOptions): Report {
   const perBuffer = measurePerBuffer(lengths, backend, (i) => progress((i / n) * 0.5));
   const { result: slab, idealBytes } = measureSlabs(lengths, backend, (i) => progress(0.5 + (i / n) * 0.5));
   progress(1);
+  const modelNeed = Math.max(perBuffer.modelBytes, slab.modelBytes);
+  for (const s of [perBuffer, slab]) if (s.stopped !== null) s.stopped.advice = adviseStop(s.stopped, backend, modelNeed);
+  const complete = perBuffer.stopped === null && slab.stopped === null;
   const a = heldBytes(perBuffer, backend);
   const b = heldBytes(slab, backend);
   return {
@@ -286,10 +435,13 @@ export function runReport(options: ReportOptions): Report {
     pageSize: native.pageSize(),
     workload: { buffers: options.buffers, size: options.size, seed, requestedBytes: lengths.reduce((s, x) => s + x, 0) },
     strategies: { perBuffer, slab },
+    complete,
     idealBytes,
     ratios: {
-      perBufferOverSlab: a !== null && b !== null && b > 0 ? a / b : null,
+      // Figures for different numbers of buffers are no comparison: no ratio unless both finished.
+      perBufferOverSlab: complete && a !== null && b !== null && b > 0 ? a / b : null,
       slabOverIdeal: b !== null && idealBytes > 0 ? b / idealBytes : null,
+      modelPerBufferOverSlab: slab.modelBytes > 0 && perBuffer.modelBytes > 0 ? perBuffer.modelBytes / slab.modelBytes : null,
     },
   };
 }

@@ -1,66 +1,110 @@
 /**
  * fast-check arbitraries for pool workloads, and a runner that applies one to a pool with the
  * invariants checked after every step. A failing property prints fast-check's seed; replay it
- * with `fc.assert(property, { seed })`. fast-check is loaded when an arbitrary is first made, so
- * the rest of @riopool/pool/testing works without it (it is an optional peer dependency).
+ * with `fc.assert(property, { seed })`.
  *
- *   fc.assert(fc.property(workloadArbitrary(), (steps) => {
+ * The arbitraries are built with the fast-check module the caller passes (its own `fc`), never
+ * one riopool loads: fast-check ships separate declarations for `import` and `require`, whose
+ * Arbitrary types do not mix (TS2345, "separate declarations of a private property"), and one
+ * module instance per test keeps fast-check's global settings in one place. The overloads give
+ * back the Arbitrary type of whichever declarations the caller's `fc` has. fast-check is an
+ * optional peer dependency: the rest of @riopool/pool/testing works without it.
+ *
+ *   import fc from 'fast-check';
+ *   fc.assert(fc.property(workloadArbitrary(fc), (steps) => {
  *     const pool = createMemoryPool();
  *     const run = runWorkload(pool, steps);   // throws on a broken invariant
  *     run.releaseAll();
  *     assertNoOutstanding(pool);
  *   }));
  */
-import type * as FastCheck from 'fast-check';
 import { RioError, checkInvariants as checkAllocator, type Lease } from '@riopool/core';
 import { allocatorOf, type Pool } from '../pool';
 
-let loaded: typeof FastCheck | undefined;
+/** fast-check's declarations for `import` and for `require` (the same API, two declarations). */
+type FastCheckEsm = typeof import('fast-check', { with: { 'resolution-mode': 'import' }});
+type FastCheckCjs = typeof import('fast-check', { with: { 'resolution-mode': 'require' }});
+type ArbitraryEsm<T> = import('fast-check', { with: { 'resolution-mode': 'import' }}).Arbitrary<T>;
+type ArbitraryCjs<T> = import('fast-check', { with: { 'resolution-mode': 'require' }}).Arbitrary<T>;
 
-function fastCheck(): typeof FastCheck {
-  if (loaded === undefined) {
-    try {
-      loaded = require('fast-check') as typeof FastCheck;
-    } catch (e) {
-      throw new RioError('ERR_RIO_INVALID_OPTION', '@riopool/pool/testing: the arbitraries need fast-check (npm i -D fast-check)', {
-        cause: e,
-      });
-    }
+/** The fast-check functions the arbitraries call. */
+type Used = 'array' | 'constantFrom' | 'integer' | 'nat' | 'oneof';
+/** fast-check as an ES module gives it: `import fc from 'fast-check'` or `import * as fc from 'fast-check'`. */
+export type FastCheckModuleEsm = Pick<FastCheckEsm, Used>;
+/** fast-check as CommonJS gives it: `require('fast-check')` or `import fc = require('fast-check')`. */
+export type FastCheckModuleCjs = Pick<FastCheckCjs, Used>;
+
+type AnyArbitrary<T> = ArbitraryEsm<T> | ArbitraryCjs<T>;
+
+/** The caller's fast-check, checked: a clear error instead of "fc.oneof is not a function". */
+function fastCheck(fc: unknown, caller: string): FastCheckModuleCjs {
+  const f = fc as Record<Used, unknown> | null | undefined;
+  if (
+    typeof f !== 'object' ||
+    f === null ||
+    !(['array', 'constantFrom', 'integer', 'nat', 'oneof'] as const).every((k) => typeof f[k] === 'function')
+  ) {
+    throw new RioError(
+      'ERR_RIO_INVALID_OPTION',
+      `${caller}(fc, options?): the first argument must be your fast-check module (import fc from 'fast-check'; npm i -D fast-check)`,
+    );
   }
-  return loaded;
+  return f as FastCheckModuleCjs;
 }
 
 /** One step of a workload: acquire a length, or retain / release the live lease at `pick`. */
 export type WorkloadStep = { kind: 'acquire'; length: number } | { kind: 'retain'; pick: number } | { kind: 'release'; pick: number };
 
-/**
- * Request lengths weighted like a server's: a few hot sizes, then small, page-sized and (up to
- * `max`) larger-than-a-page requests, so classes fill several slabs and cross their boundaries.
- */
-export function lengthArbitrary(options: { max?: number; pageSize?: number } = {}): FastCheck.Arbitrary<number> {
-  const fc = fastCheck();
+export interface LengthOptions {
+  /** The longest length (default 3 pages). */
+  max?: number;
+  /** The page size the weights are about (default 4096). */
+  pageSize?: number;
+}
+
+export interface WorkloadOptions extends LengthOptions {
+  /** The most steps in a workload (default 200). */
+  maxSteps?: number;
+}
+
+function lengths(fc: FastCheckModuleCjs, options: LengthOptions): ArbitraryCjs<number> {
   const page = options.pageSize ?? 4096;
   const max = Math.max(1, options.max ?? 3 * page);
   const upTo = (n: number) => Math.min(n, max);
+  // The hot sizes that fit under max (none below 512: fc.constantFrom() needs a value).
+  const hot = [512, page].filter((n) => n <= max);
   return fc.oneof(
-    { arbitrary: fc.constantFrom(...[512, page].filter((n) => n <= max)), weight: 6 },
+    ...(hot.length > 0 ? [{ arbitrary: fc.constantFrom(...hot), weight: 6 }] : []),
     { arbitrary: fc.integer({ min: 1, max: upTo(128) }), weight: 1 },
     { arbitrary: fc.integer({ min: 1, max: upTo(page) }), weight: 1 },
     { arbitrary: fc.integer({ min: 1, max }), weight: 1 },
   );
 }
 
+/**
+ * Request lengths weighted like a server's: a few hot sizes, then small, page-sized and (up to
+ * `max`) larger-than-a-page requests, so classes fill several slabs and cross their boundaries.
+ */
+export function lengthArbitrary(fc: FastCheckModuleEsm, options?: LengthOptions): ArbitraryEsm<number>;
+export function lengthArbitrary(fc: FastCheckModuleCjs, options?: LengthOptions): ArbitraryCjs<number>;
+export function lengthArbitrary(fc: FastCheckModuleEsm | FastCheckModuleCjs, options: LengthOptions = {}): AnyArbitrary<number> {
+  return lengths(fastCheck(fc, 'lengthArbitrary'), options);
+}
+
 /** Sequences of acquire / retain / release steps (releases outnumber retains). */
+export function workloadArbitrary(fc: FastCheckModuleEsm, options?: WorkloadOptions): ArbitraryEsm<WorkloadStep[]>;
+export function workloadArbitrary(fc: FastCheckModuleCjs, options?: WorkloadOptions): ArbitraryCjs<WorkloadStep[]>;
 export function workloadArbitrary(
-  options: { maxSteps?: number; max?: number; pageSize?: number } = {},
-): FastCheck.Arbitrary<WorkloadStep[]> {
-  const fc = fastCheck();
-  const step: FastCheck.Arbitrary<WorkloadStep> = fc.oneof(
-    { arbitrary: lengthArbitrary(options).map((length) => ({ kind: 'acquire' as const, length })), weight: 3 },
-    { arbitrary: fc.nat().map((pick) => ({ kind: 'retain' as const, pick })), weight: 1 },
-    { arbitrary: fc.nat().map((pick) => ({ kind: 'release' as const, pick })), weight: 3 },
+  fc: FastCheckModuleEsm | FastCheckModuleCjs,
+  options: WorkloadOptions = {},
+): AnyArbitrary<WorkloadStep[]> {
+  const f = fastCheck(fc, 'workloadArbitrary');
+  const step: ArbitraryCjs<WorkloadStep> = f.oneof(
+    { arbitrary: lengths(f, options).map((length) => ({ kind: 'acquire' as const, length })), weight: 3 },
+    { arbitrary: f.nat().map((pick) => ({ kind: 'retain' as const, pick })), weight: 1 },
+    { arbitrary: f.nat().map((pick) => ({ kind: 'release' as const, pick })), weight: 3 },
   );
-  return fc.array(step, { maxLength: options.maxSteps ?? 200 });
+  return f.array(step, { maxLength: options.maxSteps ?? 200 });
 }
 
 export interface WorkloadRun {

@@ -15,7 +15,17 @@ import type { PoolRegistrar } from '../backend';
 import { allocatorOf, createPool, poolOn, type Pool, type PoolOptions } from '../pool';
 
 export { MemoryRegistrar, type MemoryRegistrarOptions } from '@riopool/core';
-export { lengthArbitrary, workloadArbitrary, runWorkload, type WorkloadStep, type WorkloadRun } from './arbitraries';
+export {
+  lengthArbitrary,
+  workloadArbitrary,
+  runWorkload,
+  type FastCheckModuleCjs,
+  type FastCheckModuleEsm,
+  type LengthOptions,
+  type WorkloadOptions,
+  type WorkloadStep,
+  type WorkloadRun,
+} from './arbitraries';
 
 /** Throws an Error naming the first broken memory-safety invariant of the pool (docs/design.md). */
 export function checkInvariants(pool: Pool): void {

@@ -46,7 +46,7 @@ function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool |
   } else if (name === 'HELLO') {
     out.write(p.argc === 1 || str(1) === '2' ? HELLO : '-NOPROTO sorry, this protocol version is not supported\r\n');
   } else if (name === 'RIOPOOL' && pool !== undefined && p.argc === 2 && /^(FOOTPRINT|STATS)$/i.test(str(1))) {
-    out.write(bulk(latin1(JSON.stringify(/STATS/i.test(str(1)) ? pool.stats() : pool.footprint()))));
+    out.write(bulk(Buffer.from(JSON.stringify(/STATS/i.test(str(1)) ? pool.stats() : pool.footprint()))));
   } else {
     out.write(FIXED[name] ?? `-ERR unknown command '${name.slice(0, 64).replace(/[^ -~]/g, '?')}'\r\n`);
   }

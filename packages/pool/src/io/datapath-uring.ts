@@ -10,8 +10,8 @@
  *          bytes received
  *   lease  one receive into a fresh lease of receiveSize (READ_FIXED; RECV for an overflow
  *          lease); the connection delivers a slice of the bytes received. Where the kernel has
- *          no buffer ring, by choice, and while the ring has no buffer to lend (the pool is
- *          past its budget)
+ *          no buffer ring, by choice, while the ring has no buffer to lend (the pool is past its
+ *          budget), and for the one receive after the ring ran dry under the connection (ENOBUFS)
  * Sends: a connection's writes of one turn go in one operation (connection.ts gathers them at
  * the flush): WRITE_FIXED for one, one SENDMSG over several ranges of registered slabs for more,
  * SEND for an overflow lease. All of a turn's submissions go to the kernel in one submit
@@ -37,6 +37,8 @@ import {
 } from './transport';
 
 const { ECANCELED, ENOBUFS } = os.constants.errno;
+/** Accepts a listening socket keeps waiting at once. */
+const ACCEPTS = 16;
 /** Ranges one SENDMSG takes at most (the native ring's kMaxParts). */
 const MAX_PARTS = 64;
 
@@ -133,8 +135,11 @@ class UringTransport implements Transport {
     this.#completed(op);
     if (this.#closing) return;
     if (result === -ENOBUFS) {
+      // The ring ran dry under this connection: it lends more, and this connection's next
+      // receive goes into a lease of its own, so that a crowd of busy connections does not
+      // re-arm (and find the ring dry again) by the thousand; the one after comes from the ring.
       ring.shortage();
-      this.#receive();
+      if (!this.#paused) this.#receiveIntoLease();
     } else if (result === 0) {
       this.#sink!.end();
     } else if (result === -ECANCELED) {
@@ -273,7 +278,8 @@ class UringIo implements Io {
       opsSubmitted: r.submitted,
       completionBatches: r.batches,
       receive: receiveRing !== undefined ? 'ring' : 'lease',
-      receiveReason: this.noRing ?? 'a multishot receive per connection from the pool ring’s shared buffers (incremental buffer ring)',
+      receiveReason:
+        this.noRing ?? 'a multishot receive per connection from the shared buffers of the pool ring (an incremental buffer ring)',
       ring: receiveRing?.stats() ?? null,
       coalescedSends: this.shared.coalescedSends,
     };
@@ -306,28 +312,33 @@ class UringIo implements Io {
       return Promise.reject(socketError(e, `listen ${host}:${port}`));
     }
     const mode = this.#mode(options);
-    let op = 0;
+    // Several accepts wait at once (as libuv accepts every pending connection per wake-up): one
+    // at a time, a burst of clients overflows the listen backlog while the server is busy.
+    const accepts = new Set<number>();
     let stopped: (() => void) | undefined;
     const next = () => {
-      op = reactor.accept(fd, (result) => {
-        op = 0;
+      const op = reactor.accept(fd, (result) => {
+        accepts.delete(op);
         if (stopped !== undefined) {
           if (result >= 0) ring.closeSocket(result);
-          ring.closeSocket(fd);
-          stopped();
+          if (accepts.size === 0) {
+            ring.closeSocket(fd);
+            stopped();
+          }
           return;
         }
         if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
         else if (result !== -ECANCELED) failed(resultError(result, 'accept'));
         next();
       });
+      accepts.add(op);
     };
-    next();
-    // Stopping cancels the accept in flight; the listening socket closes when it has completed.
+    for (let i = 0; i < ACCEPTS; i++) next();
+    // Stopping cancels the accepts in flight; the listening socket closes when they have completed.
     const stop = (): Promise<void> =>
       new Promise((resolve) => {
         stopped = resolve;
-        reactor.cancel(op);
+        for (const op of accepts) reactor.cancel(op);
       });
     return Promise.resolve({ address: { port: bound, host }, stop });
   }

@@ -5,7 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const SCENARIOS = ['acquire-release', 'steady-garbage', 'view-memory', 'setup-cost', 'churn', 'idle-connections', 'server-throughput'];
+const SCENARIOS = [
+  'acquire-release',
+  'steady-garbage',
+  'view-memory',
+  'setup-cost',
+  'churn',
+  'idle-connections',
+  'large-request',
+  'server-throughput',
+];
 
 let failed = 0;
 for (const name of process.argv.length > 2 ? process.argv.slice(2) : SCENARIOS) {

@@ -289,7 +289,7 @@ export class SlabPool implements SlabOwner {
     if (++cls.emptySlabs > this.emptySlabsMax) {
       this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
     }
-    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound();
+    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound(slab);
   }
 
   private closeIfDrained(): void {
@@ -412,8 +412,18 @@ export class SlabPool implements SlabOwner {
     return retired;
   }
 
-  /** Over the pool's bound on empty bytes: retire the longest empty slabs down to half of it. */
-  private retireOverBound(): void {
+  /**
+   * Over the pool's bound on empty bytes: retire the longest empty slabs down to half of it. A
+   * slab that just emptied and alone is more than half the bound goes first, by itself: keeping
+   * it would push out every smaller slab a steady load reuses (one 10 MiB reply would cost the
+   * next request all its 1 MiB receive slabs).
+   */
+  private retireOverBound(emptied: Slab): void {
+    if (emptied.cls.slabBytes > this.emptyBytesMax / 2) {
+      this.retire(emptied);
+      this.boundRetirements++;
+      if (this.emptyBytes <= this.emptyBytesMax) return;
+    }
     const empty: Slab[] = [];
     for (const slab of this.slabs) if (slab !== undefined && slab.leased === 0) empty.push(slab);
     empty.sort((a, b) => a.emptySince - b.emptySince || a.bufferId - b.bufferId);

@@ -61,6 +61,20 @@ test('a burst beyond the bound on empty bytes is retired at release, down to hal
   checkInvariants(pool);
 });
 
+test('one empty slab larger than half the bound goes alone, not the smaller ones before it', () => {
+  const { pool, registrar } = setup({ emptyBytesMax: 4 << 20 });
+  const small = [pool.acquire(1 << 20), pool.acquire(1 << 20)];
+  for (const l of small) l.release(); // two empty 1 MiB slabs, within the bound
+  const registers = registrar.counts.registers;
+  pool.acquire(10 << 20).release(); // a 10 MiB slab empties: over the bound
+  const s = pool.stats().totals;
+  expect(s.emptyBytes).toBe(2 << 20);
+  expect(s.boundRetirements).toBe(1);
+  for (const l of [pool.acquire(1 << 20), pool.acquire(1 << 20)]) l.release(); // reused, not registered again
+  expect(registrar.counts.registers).toBe(registers + 1);
+  checkInvariants(pool);
+});
+
 test('a load that swings within a tick keeps its slabs (no register/deregister churn)', () => {
   const { pool, registrar } = setup();
   for (let round = 0; round < 50; round++) {

@@ -11,13 +11,27 @@ import { RespParser } from './resp';
 
 const MAX_BULK = 64 * 1024 * 1024; // the longest value (redis-server's proto-max-bulk-len is 512 MiB)
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
-/** A bulk reply: `$<n>\r\n<bytes>\r\n`. */
-const bulk = (b: Uint8Array) => Buffer.concat([latin1(`$${b.length}\r\n`), b, latin1('\r\n')]);
+/** A bulk reply: `$<n>\r\n<bytes>\r\n`, in one allocation. */
+function bulk(b: Uint8Array): Buffer {
+  const head = `$${b.length}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + b.length + 2);
+  out.write(head, 0, 'latin1');
+  out.set(b, head.length);
+  out.write('\r\n', head.length + b.length, 'latin1');
+  return out;
+}
 const OK = latin1('+OK\r\n');
 const HELLO = latin1('*6\r\n$6\r\nserver\r\n$15\r\nriopool-example\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:2\r\n');
 /** Replies that never change, and the arguments a command takes (negative: at least that many). */
 const FIXED: Record<string, Buffer> = { COMMAND: latin1('*0\r\n'), CONFIG: latin1('*0\r\n'), CLIENT: OK, SELECT: OK, QUIT: OK };
 const ARITY: Record<string, number> = { GET: 2, SET: 3, ECHO: 2, DEL: -2, QUIT: 1 };
+/** Known command names by their bytes, case folded (`nameKey`): no string per request for these. */
+function nameKey(b: Uint8Array, start: number, end: number): number {
+  let key = 0;
+  for (let i = start; i < end; i++) key = key * 256 + (b[i]! | 0x20);
+  return key;
+}
+const NAMES = new Map(['GET', 'SET', 'DEL', 'PING', 'ECHO', 'QUIT', 'HELLO'].map((n) => [nameKey(latin1(n), 0, n.length), n]));
 
 /** Where replies are written (a LeaseWriter here; plain Buffers in the bench's baseline). */
 export type Writer<T> = { write(data: Uint8Array | string): void; readonly length: number; take(): T | undefined; release(): void };
@@ -28,7 +42,8 @@ export type Store = Map<string, Buffer>;
 function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool | undefined): void {
   const arg = (k: number) => p.source.subarray(p.argStart[k], p.argEnd[k]);
   const str = (k: number) => p.source.toString('latin1', p.argStart[k], p.argEnd[k]);
-  const name = str(0).toUpperCase();
+  const [start, end] = [p.argStart[0]!, p.argEnd[0]!];
+  const name = (end - start <= 6 && NAMES.get(nameKey(p.source, start, end))) || str(0).toUpperCase();
   const arity = ARITY[name] ?? p.argc;
   if (arity > 0 ? p.argc !== arity : p.argc < -arity) {
     out.write(`-ERR wrong number of arguments for '${name.toLowerCase()}' command\r\n`);

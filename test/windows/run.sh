@@ -41,7 +41,8 @@ out=$(mktemp)
 start=$(date +%s)
 # Wine's node.exe fails writing to a pipe: its output goes to a file.
 status=0
-/usr/lib/wine/wine64 "$node_exe" "$(winpath "$root/test/windows/smoke.cjs")" >"$out" 2>&1 || status=$?
+# The suite bounds each check; the outer timeout catches a Wine that never starts node.exe.
+timeout -k 10 600 /usr/lib/wine/wine64 "$node_exe" "$(winpath "$root/test/windows/smoke.cjs")" >"$out" 2>&1 || status=$?
 cat "$out"
 rm -f "$out"
 echo "test:windows: Node $NODE_WIN_VERSION win-x64 under $(/usr/lib/wine/wine64 --version 2>/dev/null || echo wine), $(($(date +%s) - start)) s"

@@ -84,11 +84,11 @@ export async function startBenchServer(mode: Mode, port = 0): Promise<BenchServe
     const server = createServer(pool, {}, (conn) => {
       const stream = track(toDuplex(conn));
       const io: SessionIo<Plain> = {
-        send: (reply) => stream.write(reply.bytes),
+        write: (reply) => stream.write(reply.bytes),
         pause: () => backpressure(stream, stream),
-        stop: () => stream.end(),
+        end: () => stream.end(),
       };
-      const session = new Session(store, new PlainWriter(), io, pool);
+      const session = new Session({ store, out: new PlainWriter(), io, pool });
       stream.on('data', (chunk: Buffer) => session.data(chunk));
       stream.on('error', () => {});
       stream.on('close', session.close);
@@ -114,15 +114,20 @@ export async function startBenchServer(mode: Mode, port = 0): Promise<BenchServe
     let socket = accepted;
     const io = {
       pause: () => backpressure(socket, socket),
-      stop: () => void socket.end(),
+      end: () => void socket.end(),
     };
     if (pool === undefined) {
-      const session = new Session(store, new PlainWriter(), { ...io, send: (reply: Plain) => socket.write(reply.bytes) });
+      const session = new Session({ store, out: new PlainWriter(), io: { ...io, write: (reply: Plain) => socket.write(reply.bytes) } });
       socket.on('data', (chunk: Buffer) => session.data(chunk));
       socket.on('close', session.close);
       socket.resume();
     } else {
-      const session = new Session(store, new LeaseWriter(pool), { ...io, send: (reply: Lease) => writeLease(socket, reply) }, pool);
+      const session = new Session({
+        store,
+        out: new LeaseWriter(pool),
+        io: { ...io, write: (reply: Lease) => writeLease(socket, reply) },
+        pool,
+      });
       // Each read lands in a lease of 16 KiB; the session gets exactly the bytes read.
       const reader = leaseReader(pool, 16 * 1024, (lease: Lease, nread) => {
         const read = lease.slice(0, nread);

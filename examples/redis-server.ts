@@ -11,20 +11,24 @@ import { RespParser } from './resp';
 
 const MAX_BULK = 64 * 1024 * 1024; // the longest value (redis-server's proto-max-bulk-len is 512 MiB)
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
-/** A bulk reply: `$<n>\r\n<bytes>\r\n`, in one allocation. */
-function bulk(b: Uint8Array): Buffer {
-  const head = `$${b.length}\r\n`;
-  const out = Buffer.allocUnsafe(head.length + b.length + 2);
-  out.write(head, 0, 'latin1');
-  out.set(b, head.length);
-  out.write('\r\n', head.length + b.length, 'latin1');
+const CRLF = latin1('\r\n');
+/** A bulk reply, `$<n>\r\n<bytes>\r\n`, of bytes [start, end) of `src`: one allocation, no string. */
+function bulk(src: Uint8Array, start = 0, end = src.length): Buffer {
+  const n = end - start;
+  const digits = n < 10 ? 1 : Math.floor(Math.log10(n)) + 1;
+  const out = Buffer.allocUnsafe(digits + n + 5);
+  out[0] = 36; // $
+  for (let i = digits, v = n; i > 0; i--, v = Math.floor(v / 10)) out[i] = 48 + (v % 10);
+  out.set(CRLF, digits + 1);
+  out.set(src.subarray(start, end), digits + 3);
+  out.set(CRLF, digits + 3 + n);
   return out;
 }
 const OK = latin1('+OK\r\n');
 const HELLO = latin1('*6\r\n$6\r\nserver\r\n$15\r\nriopool-example\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:2\r\n');
 /** Replies that never change, and the arguments a command takes (negative: at least that many). */
 const FIXED: Record<string, Buffer> = { COMMAND: latin1('*0\r\n'), CONFIG: latin1('*0\r\n'), CLIENT: OK, SELECT: OK, QUIT: OK };
-const ARITY: Record<string, number> = { GET: 2, SET: 3, ECHO: 2, DEL: -2, QUIT: 1 };
+const ARITY: Record<string, number> = { GET: 2, SET: 3, ECHO: 2, DEL: -2 };
 /** Known command names by their bytes, case folded (`nameKey`): no string per request for these. */
 function nameKey(b: Uint8Array, start: number, end: number): number {
   let key = 0;
@@ -38,9 +42,9 @@ export type Writer<T> = { write(data: Uint8Array | string): void; readonly lengt
 /** Keys and values; a value is kept as its whole bulk reply (`$<n>\r\n<bytes>\r\n`): GET is one copy. */
 export type Store = Map<string, Buffer>;
 
-/** Runs the request `p` read last, writing its reply into `out`. */
-function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool | undefined): void {
-  const arg = (k: number) => p.source.subarray(p.argStart[k], p.argEnd[k]);
+/** Runs the request `p` read last, writing its reply into `out`; returns the command's name. */
+function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool | undefined): string {
+  const arg = (k: number) => bulk(p.source, p.argStart[k], p.argEnd[k]);
   const str = (k: number) => p.source.toString('latin1', p.argStart[k], p.argEnd[k]);
   const [start, end] = [p.argStart[0]!, p.argEnd[0]!];
   const name = (end - start <= 6 && NAMES.get(nameKey(p.source, start, end))) || str(0).toUpperCase();
@@ -50,14 +54,14 @@ function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool |
   } else if (name === 'GET') {
     out.write(store.get(str(1)) ?? '$-1\r\n');
   } else if (name === 'SET') {
-    store.set(str(1), bulk(arg(2)));
+    store.set(str(1), arg(2));
     out.write(OK);
   } else if (name === 'DEL') {
     let deleted = 0;
     for (let k = 1; k < p.argc; k++) if (store.delete(str(k))) deleted++;
     out.write(`:${deleted}\r\n`);
   } else if (name === 'PING' || name === 'ECHO') {
-    out.write(p.argc > 1 ? bulk(arg(1)) : '+PONG\r\n');
+    out.write(p.argc > 1 ? arg(1) : '+PONG\r\n');
   } else if (name === 'HELLO') {
     out.write(p.argc === 1 || str(1) === '2' ? HELLO : '-NOPROTO sorry, this protocol version is not supported\r\n');
   } else if (name === 'RIOPOOL' && pool !== undefined && p.argc === 2 && /^(FOOTPRINT|STATS)$/i.test(str(1))) {
@@ -65,10 +69,11 @@ function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool |
   } else {
     out.write(FIXED[name] ?? `-ERR unknown command '${name.slice(0, 64).replace(/[^ -~]/g, '?')}'\r\n`);
   }
+  return name;
 }
 
-/** How a Session's replies leave (send keeps its own reference until sent; false: pause) and how it stops. */
-export type SessionIo<T> = { send(reply: T): boolean; pause(): void; stop(): void };
+/** How replies leave (write keeps its own reference until sent; false: pause until 'drain') and the close. A Connection is one. */
+export type SessionIo<T> = { write(reply: T): boolean; pause(): void; end(): void };
 
 /** One client: requests run as they arrive, and each receive's replies go out in one send. */
 export class Session<T extends { release(): void }> {
@@ -76,23 +81,18 @@ export class Session<T extends { release(): void }> {
   readonly #parser = new RespParser(MAX_BULK);
   #stopped = false;
 
-  constructor(
-    private readonly store: Store,
-    private readonly out: Writer<T>,
-    private readonly io: SessionIo<T>,
-    private readonly pool?: Pool,
-  ) {}
+  constructor(private readonly to: { store: Store; out: Writer<T>; io: SessionIo<T>; pool?: Pool }) {}
 
   data(input: Lease | Uint8Array): void {
     if (this.#stopped) {
-      if (!(input instanceof Uint8Array)) input.release();
+      if (!(input instanceof Uint8Array)) input.release(); // after QUIT or an error: dropped
       return;
     }
     let bytes: Uint8Array = new Uint8Array(0);
     try {
       bytes = this.#pending.append(input); // throws for a request over maxBytes
     } catch {
-      this.out.write('-ERR Protocol error: too big request\r\n');
+      this.to.out.write('-ERR Protocol error: too big request\r\n');
       this.#stopped = true;
     }
     const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -101,24 +101,23 @@ export class Session<T extends { release(): void }> {
       const p = this.#parser;
       const parsed = p.parse(view, at, view.length);
       if (parsed === 'incomplete') break;
-      if (parsed === 'error') this.out.write(`-${p.error}\r\n`);
-      else if (p.argc > 0) execute(p, this.store, this.out, this.pool);
-      this.#stopped = parsed === 'error' || (p.argc === 1 && /^QUIT$/i.test(p.source.toString('latin1', p.argStart[0], p.argEnd[0])));
+      if (parsed === 'error') this.to.out.write(`-${p.error}\r\n`);
+      this.#stopped = parsed === 'error' || (p.argc > 0 && execute(p, this.to.store, this.to.out, this.to.pool) === 'QUIT');
       at = p.next;
     }
     this.#pending.consume(this.#stopped ? this.#pending.length : at);
     if (!this.#stopped && this.#parser.need > 0) this.#pending.reserve(this.#parser.need); // a big value: room at once
-    const reply = this.out.take();
-    const more = reply === undefined || this.io.send(reply);
+    const reply = this.to.out.take();
+    const more = reply === undefined || this.to.io.write(reply);
     reply?.release(); // the send holds its own reference until it completes
     if (this.#stopped)
-      this.io.stop(); // the connection closes, then close() below runs
-    else if (!more) this.io.pause(); // until 'drain'
+      this.to.io.end(); // the replies queued go first, then the connection closes and close() below runs
+    else if (!more) this.to.io.pause();
   }
 
   readonly close = (): void => {
     this.#pending.release();
-    this.out.release();
+    this.to.out.release();
   };
 }
 
@@ -127,15 +126,9 @@ export async function startRedisServer(options: { port?: number; host?: string; 
   const pool = createPool(options.poolOptions);
   const store: Store = new Map();
   const server = createServer(pool, {}, (conn) => {
-    const io: SessionIo<Lease> = {
-      send: (reply) => conn.write(reply),
-      pause: () => conn.pause(),
-      stop: () => conn.end(), // the replies queued go first; at 'finish' the connection closes (below)
-    };
-    const session = new Session(store, new LeaseWriter(pool), io, pool);
+    const session = new Session({ store, out: new LeaseWriter(pool), io: conn, pool });
     conn.on('data', (lease: Lease) => session.data(lease));
-    conn.on('drain', () => conn.resume());
-    conn.on('finish', () => conn.destroy());
+    conn.on('drain', () => conn.resume()).on('finish', () => conn.destroy()); // paused until drained; closed once ended
     conn.on('error', () => {}); // a peer's reset: the connection closes on its own
     conn.on('close', session.close);
   });

@@ -1,11 +1,13 @@
 /**
  * Redis requests (RESP2): arrays of bulk strings (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`), and inline
- * lines (`GET k\r\n`, quoted as Redis quotes: "a\tb", 'a b'). parse() reads one request; argument k
+ * lines (`GET k\r\n`, words quoted as Redis quotes them: "a\tb", 'a b'). parse() reads one request; argument k
  * is bytes [argStart[k], argEnd[k]) of `source` (the input; an inline line's own copy). Limits as
  * redis-server's: 64 KiB inline lines, 1,048,576 arguments, bulk strings of `maxBulk` bytes.
  */
 const [CR, LF, INLINE_MAX, COUNT_MAX] = [13, 10, 64 * 1024, 1024 * 1024];
-const ESCAPED: Record<number, number> = { 110: LF, 114: CR, 116: 9 }; // \n \r \t; any other: itself
+const ESCAPED: Record<string, string> = { n: '\n', r: '\r', t: '\t' }; // in "..."; any other escaped character: itself
+/** An inline word: "double quoted" (escapes), 'single quoted' (\' only) or bare, then a space or the end. */
+const WORD = /[ \t]*(?:"((?:\\.|[^"\\])*)"|'((?:\\'|\\(?!')|[^'\\])*)'|([^ \t"'][^ \t]*))(?=[ \t]|$)/y;
 
 export type Parsed = 'request' | 'incomplete' | 'error';
 
@@ -35,8 +37,8 @@ export class RespParser {
     return 'error';
   }
 
-  /** The number of a `*<n>` or `$<n>` line starting at i; `next` is after its CR LF. -1: incomplete; NaN: not a number. */
-  #number(buf: Buffer, i: number, end: number): number {
+  /** The number of a `*<n>` or `$<n>` line starting at i; `next` is after its CR LF. null: incomplete; NaN: not a number. */
+  #number(buf: Buffer, i: number, end: number): number | null {
     const first = buf[i] === 45 /* - */ ? i + 1 : i;
     let n = 0;
     let j = first;
@@ -45,7 +47,7 @@ export class RespParser {
       if (digit < 0 || digit > 9 || j - first >= 19) return Number.NaN;
       n = n * 10 + digit;
     }
-    if (j + 1 >= end) return -1; // the line's CR LF has not all arrived
+    if (j + 1 >= end) return null; // the line's CR LF has not all arrived
     if (j === first) return Number.NaN;
     this.next = j + 2;
     return first > i ? -n : n;
@@ -53,14 +55,14 @@ export class RespParser {
 
   #array(buf: Buffer, start: number, end: number): Parsed {
     const count = this.#number(buf, start + 1, end);
-    if (count === -1) return 'incomplete';
+    if (count === null) return 'incomplete';
     if (!(count <= COUNT_MAX)) return this.#fail('invalid multibulk length');
     let at = this.next;
     for (let k = 0; k < count; k++) {
       if (at >= end) return 'incomplete';
       if (buf[at] !== 36 /* $ */) return this.#fail(`expected '$', got '${String.fromCharCode(buf[at]!)}'`);
       const length = this.#number(buf, at + 1, end);
-      if (length === -1) return 'incomplete';
+      if (length === null) return 'incomplete';
       if (!(length >= 0 && length <= this.maxBulk)) return this.#fail('invalid bulk length');
       at = this.next + length + 2; // the bytes, then CR LF
       if (at > end) {
@@ -82,27 +84,16 @@ export class RespParser {
     if ((complete ? lf : end) - start > INLINE_MAX) return this.#fail('too big inline request');
     if (!complete) return 'incomplete';
     this.next = lf + 1;
-    const eol = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-    const out = Buffer.allocUnsafe(eol - start);
-    let used = 0;
-    let i = start;
-    for (;;) {
-      while (i < eol && (buf[i] === 32 || buf[i] === 9)) i++;
-      if (i === eol) break;
-      const quote = buf[i] === 34 || buf[i] === 39 ? buf[i++]! : 0; // " or ', or none
-      this.argStart[this.argc] = used;
-      while (i < eol && (quote !== 0 ? buf[i] !== quote : buf[i] !== 32 && buf[i] !== 9)) {
-        const escaped = buf[i] === 92 /* \ */ && i + 1 < eol && (quote === 34 || buf[i + 1] === 39);
-        if (escaped) i++;
-        out[used++] = escaped && quote === 34 ? (ESCAPED[buf[i]!] ?? buf[i]!) : buf[i]!;
-        i++;
-      }
-      const closed = quote === 0 || (i < eol && buf[i] === quote);
-      if (quote !== 0) i++;
-      if (!closed || (quote !== 0 && i < eol && buf[i] !== 32 && buf[i] !== 9)) return this.#fail('unbalanced quotes in request');
-      this.argEnd[this.argc++] = used;
+    const line = buf.toString('latin1', start, lf > start && buf[lf - 1] === CR ? lf - 1 : lf);
+    let [at, out] = [0, '']; // WORD.lastIndex is 0 here: a failed exec (every loop's last) resets it
+    for (let m = WORD.exec(line); m !== null; at = WORD.lastIndex, m = WORD.exec(line)) {
+      const word = m[3] ?? m[1]?.replace(/\\(.)/g, (_, c: string) => ESCAPED[c] ?? c) ?? m[2]!.replace(/\\'/g, "'");
+      this.argStart[this.argc] = out.length;
+      out += word;
+      this.argEnd[this.argc++] = out.length;
     }
-    this.source = out;
+    if (!/^[ \t]*$/.test(line.slice(at))) return this.#fail('unbalanced quotes in request');
+    this.source = Buffer.from(out, 'latin1');
     return 'request';
   }
 }

@@ -39,7 +39,12 @@ const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 9) || 1);
 const PIPELINES = [16, 1];
 /** Requests per command per load: about a second each. */
 const REQUESTS: Record<number, number> = { 16: 400_000, 1: 50_000 };
-type Kind = 'plain' | 'net' | 'uring' | 'stream' | 'redis';
+type Kind = 'plain' | 'net' | 'uring' | 'stream' | 'redis' | 'base';
+/**
+ * BASELINE=<an older checkout, built>: its example (uring) runs beside this one as `base`, so a
+ * change to the datapath is measured against the code before it in the same run.
+ */
+const BASELINE = process.env.BASELINE;
 
 interface Sample {
   rps: number;
@@ -108,8 +113,9 @@ async function startServer(kind: Kind): Promise<Server> {
     throw new Error('redis-server did not answer');
   }
   // The example itself runs uring; the other ways to move the bytes are in redis-servers.ts.
-  const args =
-    kind === 'uring' ? [require.resolve('@riopool/examples/redis-server'), '0'] : [path.join(__dirname, 'redis-servers.js'), '0', kind];
+  const example =
+    kind === 'base' ? path.join(BASELINE!, 'examples/dist/redis-server.js') : require.resolve('@riopool/examples/redis-server');
+  const args = kind === 'uring' || kind === 'base' ? [example, '0'] : [path.join(__dirname, 'redis-servers.js'), '0', kind];
   const child = spawn(...onCpu(pin?.server, process.execPath, args), { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -126,7 +132,7 @@ async function startServer(kind: Kind): Promise<Server> {
   });
   // "riopool redis example on 127.0.0.1:PORT (io MODE..."
   const m = /127\.0\.0\.1:(\d+) \(io (\w+)/.exec(line);
-  if (m === null || m[2] !== kind) {
+  if (m === null || m[2] !== (kind === 'base' ? 'uring' : kind)) {
     child.kill();
     throw new Error(`asked for ${kind}, the example says: ${line}`);
   }
@@ -194,9 +200,13 @@ async function main(): Promise<void> {
     console.log('skipped: redis-benchmark is not installed (apt-get install redis-tools)');
     return;
   }
-  const kinds: Kind[] = ['plain', 'net', 'uring', 'stream'];
-  if (spawnSync('redis-server', ['--version']).status === 0) kinds.push('redis');
-  else console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
+  // SERVERS=plain,uring,redis runs only those (plain, the baseline, always runs).
+  const only = process.env.SERVERS?.split(',');
+  const kinds = (['plain', 'net', 'uring', 'stream'] as Kind[]).filter((k) => k === 'plain' || only === undefined || only.includes(k));
+  if (spawnSync('redis-server', ['--version']).status !== 0)
+    console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
+  else if (only === undefined || only.includes('redis')) kinds.push('redis');
+  if (BASELINE !== undefined) kinds.push('base');
   if (pin !== undefined) console.log(`servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
   else console.log('not pinned: one CPU, no taskset, or PIN=0');
   const samples = new Map<string, Sample[]>();
@@ -233,30 +243,31 @@ async function main(): Promise<void> {
     console.log(
       `\n### -P ${pipeline} (50 connections, ${fmt(REQUESTS[pipeline]!)} requests per command per load, medians of ${ROUNDS} rounds)\n`,
     );
+    const withRedis = kinds.includes('redis');
+    const vsRedis = withRedis ? ' vs redis |' : '';
     console.log(
-      '| server | SET req/s | vs plain | SET p50 / p99 ms | GET req/s | vs plain | GET p50 / p99 ms | server CPU µs/req | CPU vs plain |',
+      `| server | SET req/s | vs plain |${vsRedis} SET p50 / p99 ms | GET req/s | vs plain |${vsRedis} GET p50 / p99 ms | server CPU µs/req | CPU vs plain |${withRedis ? ' CPU vs redis |' : ''}`,
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(
+      `|---|---:|---:|${withRedis ? '---:|' : ''}---:|---:|---:|${withRedis ? '---:|' : ''}---:|---:|---:|${withRedis ? '---:|' : ''}`,
+    );
     for (const kind of kinds) {
       const cells: string[] = [];
       for (const cmd of ['SET', 'GET']) {
         const s = samples.get(`${kind} ${cmd} P${pipeline}`) ?? [];
-        const base = samples.get(`plain ${cmd} P${pipeline}`) ?? [];
-        cells.push(
-          fmt(median(s.map((x) => x.rps))),
-          paired(
-            s.map((x) => x.rps),
-            base.map((x) => x.rps),
-          ),
-          `${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`,
-        );
+        const rps = (k: Kind) => (samples.get(`${k} ${cmd} P${pipeline}`) ?? []).map((x) => x.rps);
+        cells.push(fmt(median(rps(kind))), paired(rps(kind), rps('plain')));
+        if (withRedis) cells.push(paired(rps(kind), rps('redis')));
+        cells.push(`${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`);
       }
-      const c = cpu.get(`${kind} P${pipeline}`) ?? [NaN];
-      // Less CPU per request is better: plain's over this server's, so > 1 means cheaper.
-      cells.push(median(c).toFixed(2), paired(cpu.get(`plain P${pipeline}`) ?? [NaN], c));
+      const c = (k: Kind) => cpu.get(`${k} P${pipeline}`) ?? [NaN];
+      // Less CPU per request is better: the other's over this server's, so > 1 means cheaper.
+      cells.push(median(c(kind)).toFixed(2), paired(c('plain'), c(kind)));
+      if (withRedis) cells.push(paired(c('redis'), c(kind)));
       console.log(`| ${kind} | ${cells.join(' | ')} |`);
     }
   }
+  if (BASELINE !== undefined) console.log(`\nbase: the example of ${BASELINE}`);
   console.log('\n(redis-benchmark -t set,get -c 50 -d 256; "vs plain": the median of the per-round ratios, with the');
   console.log("middle half of the rounds' ratios in brackets; rounds alternate the servers)");
 }

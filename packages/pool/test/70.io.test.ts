@@ -146,28 +146,84 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     await close();
   }, 60_000);
 
-  test('bad writes get typed errors and change nothing', async () => {
+  /** A client connection to an echo server; `use` runs on it, then everything closes. */
+  async function withClient(use: (c: Connection) => Promise<void> | void): Promise<void> {
     const { port, close } = await echoServer();
     const c: Connection = await connect(pool, { port }, { datapath });
+    await use(c);
+    if (!c.closed) {
+      c.destroy();
+      await new Promise((r) => c.once('close', r));
+    }
+    await close();
+  }
+
+  /** One round trip of `n` bytes on `c`: what comes back is what went out. */
+  async function roundTrip(c: Connection, n: number): Promise<void> {
+    const out = pool.acquire(n);
+    out.bytes.fill(0x5a);
+    let got = 0;
+    const back = new Promise<void>((resolve) => {
+      const onData = (lease: Lease) => {
+        expect(lease.bytes.every((b) => b === 0x5a)).toBe(true);
+        got += lease.length;
+        lease.release();
+        if (got === n) {
+          c.off('data', onData);
+          resolve();
+        }
+      };
+      c.on('data', onData);
+    });
+    expect(c.write(out)).toBe(true);
+    out.release();
+    await back;
+  }
+
+  test('a write of something that is not a lease of this pool is ERR_RIO_INVALID_BUFFER; the connection still works', async () => {
     const other = createPool({ backend: 'none' });
     const foreign = other.acquire(16);
-    const lease = pool.acquire(16);
-    expect(() => c.write({} as Lease)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
-    expect(() => c.write(foreign)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
-    for (const bad of [0, -1, 17, 1.5, NaN, '4']) expect(() => c.write(lease, bad as number)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
-    lease.release();
-    expect(() => c.write(lease)).toThrow(code('ERR_RIO_RELEASED'));
-    c.end();
-    // As net.Socket: a write after end() is refused with 'error' (not a throw) and returns false.
-    const late = pool.acquire(8);
-    const error = new Promise((resolve) => c.once('error', resolve));
-    expect(c.write(late)).toBe(false);
-    await expect(error).resolves.toEqual(code('ERR_RIO_CONNECTION_CLOSED'));
-    late.release();
+    await withClient(async (c) => {
+      expect(() => c.write({} as Lease)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+      expect(() => c.write(foreign)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
+      await roundTrip(c, 100);
+    });
     foreign.release();
     await other.close();
-    await new Promise((r) => c.once('close', r));
-    await close();
+  });
+
+  test.each([0, -1, 17, 1.5, NaN, '4'])(
+    'a write of length %p of a 16-byte lease is ERR_RIO_INVALID_LENGTH; nothing is held',
+    async (bad) => {
+      await withClient(async (c) => {
+        const lease = pool.acquire(16);
+        expect(() => c.write(lease, bad as number)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
+        lease.release(); // the refused write took no reference: this was the last one
+        expect(lease.released).toBe(true);
+        await roundTrip(c, 100);
+      });
+    },
+  );
+
+  test('a write of a released lease is ERR_RIO_RELEASED', async () => {
+    await withClient(async (c) => {
+      const lease = pool.acquire(16);
+      lease.release();
+      expect(() => c.write(lease)).toThrow(code('ERR_RIO_RELEASED'));
+      await roundTrip(c, 100);
+    });
+  });
+
+  test("a write after end() is refused as net.Socket refuses it: false, then 'error' ERR_RIO_CONNECTION_CLOSED, no throw", async () => {
+    await withClient(async (c) => {
+      c.end();
+      const late = pool.acquire(8);
+      const error = new Promise((resolve) => c.once('error', resolve));
+      expect(c.write(late)).toBe(false);
+      await expect(error).resolves.toEqual(code('ERR_RIO_CONNECTION_CLOSED'));
+      late.release();
+      await new Promise((r) => c.once('close', r));
+    });
   });
 });
 

@@ -20,12 +20,13 @@
  *   1. put the slot back at the head of the free list; if the slab was full, push it onto
  *      `available`
  *   2. if the slab is now empty: the class's band (more than `emptySlabsMax` empty slabs: retire
- *      beyond the recent peak, retirement.ts) and the pool's bound (more than `emptyBytesMax`
- *      bytes of empty slabs: retire the longest empty) keep a swinging load from registering and
- *      deregistering on every call and a burst from keeping what it mapped
+ *      beyond the recent peak, retirement.ts) keeps a swinging load from registering and
+ *      deregistering on every call; past the pool's bound (`emptyBytesMax`), a slab that alone
+ *      is more than half of it goes at once
  *   3. if the pool is closing and nothing is leased, finish closing
  * decay()          each tick: retire the slabs of every class that have been empty for a whole
- *                  tick, so empty slabs go whether or not their class sees more traffic
+ *                  tick, so empty slabs go whether or not their class sees more traffic; then,
+ *                  over `emptyBytesMax` bytes of empty slabs, the longest empty, down to half
  * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
  *                  detaches every view)
  * trim()           retire every empty slab now
@@ -289,7 +290,12 @@ export class SlabPool implements SlabOwner {
     if (++cls.emptySlabs > this.emptySlabsMax) {
       this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
     }
-    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound(slab);
+    // Over the pool's bound, a slab that alone is more than half of it goes at once; the rest of
+    // the bound is kept at the next decay tick, so a load that swings within a tick keeps its slabs.
+    if (this.emptyBytes > this.emptyBytesMax && cls.slabBytes > this.emptyBytesMax / 2 && !this.closing) {
+      this.retire(slab);
+      this.boundRetirements++;
+    }
   }
 
   private closeIfDrained(): void {
@@ -413,17 +419,13 @@ export class SlabPool implements SlabOwner {
   }
 
   /**
-   * Over the pool's bound on empty bytes: retire the longest empty slabs down to half of it. A
-   * slab that just emptied and alone is more than half the bound goes first, by itself: keeping
-   * it would push out every smaller slab a steady load reuses (one 10 MiB reply would cost the
-   * next request all its 1 MiB receive slabs).
+   * At a decay tick, over the pool's bound on empty bytes: retire the longest empty slabs down to
+   * half of it. (A slab that alone is more than half the bound went when it emptied: keeping it
+   * would push out every smaller slab a steady load reuses, as one 10 MiB reply would cost the
+   * next request all its 1 MiB receive slabs.) Not at every release: there the class's band
+   * keeps a swinging load from registering and deregistering on every call (bench/churn.ts).
    */
-  private retireOverBound(emptied: Slab): void {
-    if (emptied.cls.slabBytes > this.emptyBytesMax / 2) {
-      this.retire(emptied);
-      this.boundRetirements++;
-      if (this.emptyBytes <= this.emptyBytesMax) return;
-    }
+  private retireOverBound(): void {
     const empty: Slab[] = [];
     for (const slab of this.slabs) if (slab !== undefined && slab.leased === 0) empty.push(slab);
     empty.sort((a, b) => a.emptySince - b.emptySince || a.bufferId - b.bufferId);
@@ -498,14 +500,16 @@ export class SlabPool implements SlabOwner {
         }
       }
     }
+    this.decayed += retired;
+    const bound = this.boundRetirements;
+    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound();
     for (const [bytes, cls] of this.dedicated) {
       if (cls.slabs === 0 && cls.leased === 0) {
         this.dedicated.delete(bytes);
         if (this.lastDedicated === cls) this.lastDedicated = undefined;
       }
     }
-    this.decayed += retired;
-    return retired;
+    return retired + this.boundRetirements - bound;
   }
 
   /**

@@ -383,6 +383,11 @@ export function openUringIo(registrar: PoolRegistrar, alloc: SlabPool): Io | str
     return e instanceof Error ? e.message : String(e);
   }
   registrar.keepOpenWhile(reactor);
+  reactor.onSubmitError = (e) =>
+    process.emitWarning(`riopool: the ring refused a submit (${e instanceof Error ? e.message : String(e)}); retrying`, {
+      type: 'RiopoolWarning',
+      code: 'RIOPOOL_SUBMIT',
+    });
   const receiveRing = ReceiveRing.open(ring, alloc);
   const shared: Shared = {
     ring,

@@ -44,6 +44,13 @@ export class Reactor {
   private nextOp = 1;
   private flushScheduled = false;
   private beforeFlushing: (() => void)[] = [];
+  /** A submit the kernel refused (EBUSY: its completion queue is full; EAGAIN, ENOMEM) is retried. */
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  /** Submits refused in a row, and in all (the first of each run is reported once: `onSubmitError`). */
+  private refusedInARow = 0;
+  submitRefusals = 0;
+  /** Told of a refused submit whose retry has not yet succeeded, once per run of refusals. */
+  onSubmitError: ((error: unknown) => void) | undefined;
   /** Operations submitted to the kernel, and submit() calls: stats for tests and benches. */
   submitted = 0;
   submitCalls = 0;
@@ -142,9 +149,26 @@ export class Reactor {
       const callbacks = this.beforeFlushing;
       this.beforeFlushing = [];
       for (const callback of callbacks) callback();
-      this.flushScheduled = false; // what the callbacks queued goes in this submit
+      this.flushScheduled = false; // what the callbacks queued goes in this submit (their microtask finds nothing to do)
     }
-    const n = this.ring.submit();
+    let n: number;
+    try {
+      n = this.ring.submit();
+    } catch (e) {
+      // Never thrown into the event loop: what is queued stays queued (the ring submits the rest
+      // of its queue next time), and the submit is tried again once completions have drained.
+      this.submitRefusals++;
+      if (this.refusedInARow++ === 0) this.onSubmitError?.(e);
+      if (this.retry === undefined) {
+        const wait = Math.min(100, 2 ** Math.min(this.refusedInARow, 7));
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.flush();
+        }, wait);
+      }
+      return;
+    }
+    this.refusedInARow = 0;
     if (n > 0) {
       this.submitted += n;
       this.submitCalls++;
@@ -154,7 +178,9 @@ export class Reactor {
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(() => {
+        if (this.flushScheduled) this.flush();
+      });
     }
   }
 

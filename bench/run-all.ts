@@ -13,6 +13,7 @@ const SCENARIOS = [
   'churn',
   'idle-connections',
   'large-request',
+  'burst',
   'server-throughput',
 ];
 

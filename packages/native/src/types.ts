@@ -40,7 +40,7 @@ export interface NativeBackend {
   deregister(bufferId: number): void;
   /** Deregisters everything and releases the backend (and its ring). Idempotent. */
   close(): void;
-  /** The backend's ring of registered I/O, or null where it has none (every backend but uring). */
+  /** The backend's ring of registered I/O (uring; rio: receives and sends only), or null where it has none (lock, none). */
   ring(): Ring | null;
   readonly kind: BackendKind | 'closed';
   /** True when registration locks or pins memory. */

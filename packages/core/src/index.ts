@@ -18,7 +18,18 @@ export {
   type SizeClass,
   type SizeClassOptions,
 } from './size-classes';
-export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, type RioBufOut } from './handle';
+export {
+  MAX_SLABS,
+  MAX_SLOTS_PER_SLAB,
+  MAX_GENERATION,
+  handleOf,
+  lowOf,
+  generationOf,
+  slabIdOf,
+  slotOf,
+  slotKey,
+  type RioBufOut,
+} from './handle';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, type RioBuf, type LeaseSlot } from './lease';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';

@@ -128,7 +128,7 @@ export class Connection extends EventEmitter {
         'ERR_RIO_INVALID_BUFFER',
         "write: the lease belongs to another pool, whose buffers this connection's ring cannot use",
       );
-    const n = length ?? lease.length;
+    const n = length === undefined ? lease.length : length; // null is no length (as net.Socket's)
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > lease.length) {
       throw new RioError('ERR_RIO_INVALID_LENGTH', `write: length must be an integer from 1 to ${lease.length}`);
     }

@@ -9,7 +9,8 @@
  */
 import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
 import {
-  loadBinding,
+  NO_ADDON,
+  loadBinding as loadNative,
   isNativeError,
   adviceFor,
   type BackendKind,
@@ -195,6 +196,21 @@ function probe(native: Binding, kind: BackendKind, entries: number | undefined):
     native.unmap(page);
   }
   return new NativeRegistrar(native, opened);
+}
+
+/**
+ * The addon, as the pool package loads it: a missing or unloadable addon is a RioError
+ * ERR_RIO_NO_ADDON (the native package's ERR_RIOPOOL_NO_ADDON, whose message says how to build
+ * one, is its cause and lends its message).
+ */
+export function loadBinding(): Binding {
+  try {
+    return loadNative();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === NO_ADDON) throw new RioError('ERR_RIO_NO_ADDON', (e as Error).message, { cause: e });
+    throw new RioError('ERR_RIO_BACKEND', `the native addon failed to load: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }
 
 /** The backend asked for: the option, else RIOPOOL_BACKEND, else the platform's best. */

@@ -30,9 +30,9 @@ import {
   type FootprintFigures,
   type Lease,
 } from '@riopool/core';
-import { loadBinding, isNativeError, limitAdvice, type BackendKind, type NativeError, type NativeBackend } from '@riopool/native';
+import { isNativeError, limitAdvice, type BackendKind, type NativeError, type NativeBackend } from '@riopool/native';
 import { allocatorOf, createPool, type Pool } from '../pool';
-import { PINNING, chooseBackend, fromNative } from '../backend';
+import { PINNING, chooseBackend, fromNative, loadBinding } from '../backend';
 
 export const REPORT_SCHEMA = 'riopool-report/1';
 

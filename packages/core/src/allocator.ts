@@ -41,6 +41,7 @@
  * options.ts, retirement.ts, handle.ts, size-classes.ts.
  */
 import { RioError, isRioError } from './errors';
+import { shown } from './schema';
 import * as handles from './handle';
 import type { RioBufOut } from './handle';
 import * as leases from './lease';
@@ -66,7 +67,7 @@ function invalidLength(length: unknown, max: number): RioError {
   return new RioError('ERR_RIO_INVALID_LENGTH', `acquire: length must be an integer from 1 to ${max}, got ${got}`);
 }
 function notABufferId(bufferId: unknown): RioError {
-  return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${String(bufferId)} is not a buffer id of this pool`);
+  return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${shown(bufferId)} is not a buffer id of this pool`);
 }
 function poolClosed(): RioError {
   return new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');

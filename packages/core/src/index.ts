@@ -5,7 +5,7 @@
  * This package is internal to riopool: @riopool/pool is the public API. Its exports may change
  * in any release.
  */
-export { readOptions, invalidOption, shown, is, type Rule, type Schema } from './schema';
+export { readOptions, invalidOption, shown, isInstance, is, type Rule, type Schema } from './schema';
 export { SLAB_POOL_SCHEMA } from './options';
 export { RioError, ErrorCodes, NetErrorCodes, isRioError, type RioErrorCode, type NetErrorCode } from './errors';
 export {

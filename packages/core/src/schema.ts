@@ -106,3 +106,12 @@ export const is = {
   /** Any value: another check (resolveOptions, openBackend) owns it; the schema only names the key. */
   checkedElsewhere: (() => undefined) as Rule,
 };
+
+/** `value instanceof Ctor`, false instead of a TypeError for a revoked proxy. */
+export function isInstance<T>(value: unknown, Ctor: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof Ctor;
+  } catch {
+    return false;
+  }
+}

@@ -7,7 +7,7 @@
  * only when the caller allowed it (`fallback: 'lock' | 'none'`); each step down is recorded,
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
-import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
+import { RioError, isRioError, shown, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
 import {
   NO_ADDON,
   loadBinding as loadNative,
@@ -224,18 +224,15 @@ export function openBackend(options: OpenOptions = {}): { registrar: NativeRegis
   const compiled = native.info().backends;
   const asked = chooseBackend(options.backend);
   if (!STRENGTH.includes(asked) || !compiled.includes(asked)) {
-    throw new RioError(
-      'ERR_RIO_INVALID_OPTION',
-      `backend '${String(asked)}' is not available here; this build has: ${compiled.join(', ')}`,
-    );
+    throw new RioError('ERR_RIO_INVALID_OPTION', `backend ${shown(asked)} is not available here; this build has: ${compiled.join(', ')}`);
   }
   if (options.fallback !== undefined && options.fallback !== 'lock' && options.fallback !== 'none') {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${String(options.fallback)}`);
+    throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${shown(options.fallback)}`);
   }
   const entries = options.entries;
   const { maxRegistrations } = native.info().limits;
   if (entries !== undefined && (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > maxRegistrations)) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to ${maxRegistrations}, got ${String(entries)}`);
+    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to ${maxRegistrations}, got ${shown(entries)}`);
   }
   const floor = options.fallback !== undefined ? STRENGTH.indexOf(options.fallback) : STRENGTH.indexOf(asked);
   const chain = [asked, ...STRENGTH.filter((k, i) => i > STRENGTH.indexOf(asked) && i <= floor && compiled.includes(k))];

@@ -19,7 +19,7 @@
  * callback, on success and on error. The caller's own reference is untouched.
  */
 import * as net from 'node:net';
-import { RioError, Lease, invalidOption } from '@riopool/core';
+import { RioError, Lease, invalidOption, isInstance } from '@riopool/core';
 import { readerOn, type LeaseReader } from './io/lease-reader';
 import { allocatorOf, checkPool, type Pool } from './pool';
 
@@ -40,8 +40,8 @@ export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nr
  * flight and drops it in the write callback, on success and on error.
  */
 export function writeLease(socket: net.Socket, lease: Lease, length: number = lease.length, cb?: (err?: Error | null) => void): boolean {
-  if (!(socket instanceof net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
-  if (!(lease instanceof Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
+  if (!isInstance(socket, net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
+  if (!isInstance(lease, Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > lease.length) {
     throw new RioError('ERR_RIO_INVALID_LENGTH', `writeLease: length must be an integer from 1 to ${lease.length}`);
   }

@@ -8,7 +8,7 @@
  * earlier.
  */
 import * as net from 'node:net';
-import { RioError, invalidOption, type Lease, type SlabPool } from '@riopool/core';
+import { RioError, invalidOption, isInstance, type Lease, type SlabPool } from '@riopool/core';
 
 export interface LeaseReader {
   buffer: () => Uint8Array;
@@ -51,7 +51,7 @@ export function readerOn(alloc: SlabPool, size: number, onLease: (lease: Lease, 
 
 /** Ties a reader to its socket: the waiting lease is released once the socket has closed. */
 export function attachReader(socket: net.Socket, reader: LeaseReader): net.Socket {
-  if (!(socket instanceof net.Socket)) throw invalidOption('attachReader', 'socket', socket, 'must be a net.Socket');
+  if (!isInstance(socket, net.Socket)) throw invalidOption('attachReader', 'socket', socket, 'must be a net.Socket');
   if (!disposers.has(reader)) throw invalidOption('attachReader', 'reader', reader, "must be leaseReader()'s result");
   socket.once('close', () => disposers.get(reader)?.());
   return socket;
@@ -63,7 +63,7 @@ export function attachReader(socket: net.Socket, reader: LeaseReader): net.Socke
  */
 export function adoptSocket(accepted: net.Socket, reader: LeaseReader): net.Socket {
   // Everything is checked before the handle is taken: a refused call leaves the socket as it was.
-  if (!(accepted instanceof net.Socket)) throw invalidOption('adoptSocket', 'accepted', accepted, 'must be a net.Socket');
+  if (!isInstance(accepted, net.Socket)) throw invalidOption('adoptSocket', 'accepted', accepted, 'must be a net.Socket');
   if (!disposers.has(reader)) throw invalidOption('adoptSocket', 'reader', reader, "must be leaseReader()'s result");
   const raw = accepted as net.Socket & { _handle?: unknown };
   const handle = raw._handle;

@@ -22,7 +22,7 @@
  * net.Socket, it ends once its reader has seen 'end', so an echo sends everything back.
  */
 import { Duplex } from 'node:stream';
-import { RioError, is, readOptions, type Lease, type Schema, type SlabPool } from '@riopool/core';
+import { RioError, is, isInstance, readOptions, type Lease, type Schema, type SlabPool } from '@riopool/core';
 import { Connection, connectionAllocator, keepHalfOpen } from './connection';
 
 /** toDuplex's options (chunkBytes' upper bound, the pool's largest lease, is checked in toDuplex). */
@@ -191,7 +191,7 @@ class ConnectionStream extends Duplex {
  * or right after connect() resolves): data with no listener is released unread.
  */
 export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex & { readonly connection: Connection } {
-  if (!(conn instanceof Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
+  if (!isInstance(conn, Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
   options = readOptions<DuplexOptions>('toDuplex', options, DUPLEX_SCHEMA);
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
   const alloc = connectionAllocator(conn);

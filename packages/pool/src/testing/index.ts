@@ -12,6 +12,7 @@
  */
 import {
   MemoryRegistrar,
+  shown,
   RioError,
   is,
   readOptions,
@@ -48,7 +49,7 @@ export function checkInvariants(pool: Pool): void {
  */
 export function describeHandle(pool: Pool, handle: number, out: RioBufOut): number {
   const size = allocatorOf(pool).describeHandle(handle, out);
-  if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${String(handle)} is not a handle of this pool`);
+  if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${shown(handle)} is not a handle of this pool`);
   return size;
 }
 

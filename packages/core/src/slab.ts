@@ -18,6 +18,7 @@
  *   slot i covers [offsetOf(i), offsetOf(i) + slotSize), inside [0, slabBytes)
  *   availIndex >= 0  <=>  freeHead >= 0  <=>  the slab is in its class's `available` stack
  */
+import { RioError } from './errors';
 import { MAX_GENERATION, firstGeneration, firstGenerations } from './handle';
 import type { SizeClass } from './size-classes';
 
@@ -117,17 +118,39 @@ export class Slab {
 
   /** Bytes [start, start + length) of a slot, for a slice (a view of its own, not cached). */
   sliceOf(slot: number, start: number, length: number): Uint8Array {
-    return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
+    try {
+      return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
+    } catch (e) {
+      throw transferredAway(e);
+    }
   }
 
   private newView(slot: number, length: number): Uint8Array {
-    const view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+    let view: Uint8Array;
+    try {
+      view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+    } catch (e) {
+      throw transferredAway(e);
+    }
     // A detached slab (retired, or its buffer transferred away) makes no views worth keeping.
     if (view.length !== length) return view;
     if (this.views === undefined) this.views = new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined);
     this.views[slot] = view;
     return view;
   }
+}
+
+/**
+ * A live lease's view cannot be made only when its slab's ArrayBuffer was detached by someone
+ * else: user code moved the memory out (ArrayBuffer.prototype.transfer, a transfer list). The
+ * memory stays mapped for whoever holds it now (the native side never unmaps escaped memory).
+ */
+function transferredAway(cause: unknown): RioError {
+  return new RioError(
+    'ERR_RIO_INVALID_BUFFER',
+    "lease.bytes: this lease's slab memory was transferred away (ArrayBuffer.prototype.transfer on a lease's buffer); the lease has no bytes, release it",
+    { cause },
+  );
 }
 
 /** The slabs of one class, with counters for stats. */

@@ -257,7 +257,8 @@ export class Pool {
     const s = this.#alloc.stats();
     let resident: number | null = 0;
     for (const slab of this.#alloc.slabs) {
-      if (slab === undefined) continue;
+      // A slab whose memory was transferred away (detached): no longer the pool's to measure.
+      if (slab === undefined || slab.buffer.byteLength === 0) continue;
       const bytes = this.#registrar.residentBytes(slab.buffer);
       if (bytes === null) {
         resident = null;

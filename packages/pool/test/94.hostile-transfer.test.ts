@@ -90,3 +90,41 @@ const majors = Object.keys(PINNED).filter((m) => nodeBinary(m) !== undefined);
 if (majors.length === 0) {
   test.skip('no Node 22+ binary found (scripts/with-node.sh --path 26 installs one)', () => {});
 }
+
+const OTHER_LEASES = `
+  const riopool = require(${JSON.stringify(POOL_DIST)});
+  const code = (f) => { try { f(); return 'ok'; } catch (e) { return e.name + ':' + e.code; } };
+  (async () => {
+    const pool = riopool.createPool();
+    const a = pool.acquire(64), b = pool.acquire(64), big = pool.acquire(5000);
+    const t = a.bytes.buffer.transfer();
+    const out = {
+      sameSlab: code(() => b.bytes),
+      otherSlab: big.bytes.fill(1).length,
+      footprint: code(() => pool.footprint()),
+      release: code(() => { a.release(); b.release(); big.release(); }),
+    };
+    await pool.close();
+    out.closed = true;
+    out.transferred = new Uint8Array(t).fill(5)[100];
+    console.log(JSON.stringify(out));
+  })();
+`;
+
+(process.platform === 'linux' && majors.length > 0 ? describe : describe.skip)('the pool after a transfer', () => {
+  test.each(majors)(
+    "Node %s: the slab's other leases fail with a RioError, other slabs' leases work, footprint() and close() work",
+    (major) => {
+      const r = run(nodeBinary(major)!, OTHER_LEASES);
+      expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+      expect(r.json).toEqual({
+        sameSlab: 'RioError:ERR_RIO_INVALID_BUFFER',
+        otherSlab: 5000,
+        footprint: 'ok',
+        release: 'ok',
+        closed: true,
+        transferred: 5,
+      });
+    },
+  );
+});

@@ -18,7 +18,7 @@
  * is. The pending bytes are never copied again per receive, so a message of any size costs one
  * copy, not one per receive (the quadratic case of reassembling by concatenation).
  */
-import { Lease, RioError, isInstance, shown } from '@riopool/core';
+import { Lease, RioError, is, isInstance, readOptions, shown } from '@riopool/core';
 
 export interface ReceiveBufferOptions {
   /** Most unconsumed bytes; an append past it throws ERR_RIO_INVALID_LENGTH. Default 64 MiB. */
@@ -44,7 +44,8 @@ export class ReceiveBuffer {
   #reserved = 0;
   #copied = 0;
 
-  constructor(options: ReceiveBufferOptions = {}) {
+  constructor(given: ReceiveBufferOptions = {}) {
+    const options = readOptions<ReceiveBufferOptions>('ReceiveBuffer', given, { maxBytes: is.int(1, Number.MAX_SAFE_INTEGER) });
     const max = options.maxBytes ?? 64 * 1024 * 1024;
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
       throw new RioError('ERR_RIO_INVALID_OPTION', `ReceiveBuffer: maxBytes must be a positive integer, got ${shown(max)}`);

@@ -3,7 +3,18 @@
 // Errors after an asynchronous boundary reach an 'error' event, never the event loop.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { connect, createPool, createServer, isRioError, leaseReader, writeLease, adoptSocket, type Pool } from '@riopool/pool';
+import {
+  LeaseWriter,
+  ReceiveBuffer,
+  connect,
+  createPool,
+  createServer,
+  isRioError,
+  leaseReader,
+  writeLease,
+  adoptSocket,
+  type Pool,
+} from '@riopool/pool';
 import { checkInvariants, createMemoryPool, describeHandle, assertNoOutstanding } from '@riopool/pool/testing';
 import { runReport } from '@riopool/pool/report';
 import { code, isLinux, runChild } from './helpers';
@@ -185,6 +196,22 @@ describe('net helpers', () => {
     client.destroy();
     sock.destroy();
     await new Promise((r) => server.close(r));
+    await pool.close();
+  });
+});
+
+describe('LeaseWriter and ReceiveBuffer options', () => {
+  test.each([
+    ['LeaseWriter', { initialBytes: null }, 'initialBytes'],
+    ['LeaseWriter', { initialbytes: 64 }, 'initialbytes'],
+    ['ReceiveBuffer', { maxBytes: null }, 'maxBytes'],
+    ['ReceiveBuffer', { maxBytes: '1' }, 'maxBytes'],
+  ])('%s(%o) → ERR_RIO_INVALID_OPTION', async (which, options, named) => {
+    const pool = createPool({ backend: 'none' });
+    const e = thrown(() => (which === 'LeaseWriter' ? new LeaseWriter(pool, options as never) : new ReceiveBuffer(options as never)));
+    expect(e.code).toBe('ERR_RIO_INVALID_OPTION');
+    expect(e.message).toContain(named);
+    expect(pool.stats().totals.leased).toBe(0);
     await pool.close();
   });
 });

@@ -5,7 +5,8 @@
  * Notation
  *   class c      a SlabClass: slot size s_c, slab size b_c, n_c slots per slab
  *   slab         b_c bytes, one registration (or none: an overflow slab), n_c slots
- *   handle       (slab id << 16) | slot: a small integer naming one leased slot (handle.ts)
+ *   handle       generation * 2^31 + (slab id << 16 | slot): names one leased slot while it is
+ *                leased under that generation (handle.ts)
  *   tick         one step of decay (the pool package calls decay() about once a second)
  *
  * acquire(n)
@@ -41,6 +42,7 @@
  * options.ts, retirement.ts, handle.ts, size-classes.ts.
  */
 import { RioError, isRioError } from './errors';
+import { shown } from './schema';
 import * as handles from './handle';
 import type { RioBufOut } from './handle';
 import * as leases from './lease';
@@ -56,7 +58,7 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // CommonJS, an imported name is a property load from the other module's exports object on
 // every call (and not a constant one), which the low-level pair measurably pays for
 // (docs/performance.md, section 1, "What the hot path pays for").
-const { MAX_SLABS, handleOf, slabIdOf, slotOf } = handles;
+const { MAX_SLABS, MAX_GENERATION, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
 const { Lease: LeaseClass, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
@@ -66,7 +68,7 @@ function invalidLength(length: unknown, max: number): RioError {
   return new RioError('ERR_RIO_INVALID_LENGTH', `acquire: length must be an integer from 1 to ${max}, got ${got}`);
 }
 function notABufferId(bufferId: unknown): RioError {
-  return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${String(bufferId)} is not a buffer id of this pool`);
+  return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${shown(bufferId)} is not a buffer id of this pool`);
 }
 function poolClosed(): RioError {
   return new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');
@@ -74,8 +76,31 @@ function poolClosed(): RioError {
 function notAnOut(): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
 }
+function outNotWritable(cause: unknown): RioError {
+  return new RioError(
+    'ERR_RIO_INVALID_BUFFER',
+    'acquireInto: out must take bufferId, offset and length (a plain object; not frozen, sealed, a Lease or a typed array)',
+    { cause },
+  );
+}
 function notAHandle(what: string, handle: unknown): RioError {
-  return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${String(handle)} is not a handle of this pool`);
+  const shown =
+    typeof handle === 'number' || typeof handle === 'bigint' ? `${String(handle)}${typeof handle === 'bigint' ? 'n' : ''}` : typeof handle;
+  return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${shown} is not a handle of this pool`);
+}
+
+/**
+ * Probes `out` before a slot is taken: a frozen or sealed object, a Lease or a typed array
+ * (whose `length` has no setter) throws here, where nothing needs undoing.
+ */
+function probeOut(out: RioBufOut): void {
+  try {
+    out.bufferId = 0;
+    out.offset = 0;
+    out.length = 0;
+  } catch (e) {
+    throw outNotWritable(e);
+  }
 }
 
 /** The buffer id of an overflow slab: negative, so that no registered I/O can take it for one. */
@@ -155,6 +180,8 @@ export class SlabPool implements SlabOwner {
   /** maxLength while open, 0 once closing: take() checks both with one comparison. */
   private openMaxLength: number;
   private overflowed = false;
+  /** The state behind nextGenerationBase: random per pool. */
+  private generationKey = (Math.random() * 0x100000000) >>> 0;
   private closePromise: Promise<void> | undefined;
   private settleClose: ((error?: unknown) => void) | undefined;
 
@@ -183,38 +210,76 @@ export class SlabPool implements SlabOwner {
   acquire(length: number): Lease {
     const slab = this.take(length);
     const lease = new LeaseClass(slab, this.takenSlot, length, 0, undefined);
-    if (this.tracker !== undefined) this.tracker.acquired(lease, slab, this.takenSlot);
+    if (this.tracker !== undefined) this.trackAcquired(lease, slab, this.takenSlot);
     return lease;
+  }
+
+  /** The tracker's acquired(); if it throws (a user's onReport did), the slot goes back first. */
+  private trackAcquired(lease: Lease, slab: Slab, slot: number): void {
+    try {
+      this.tracker!.acquired(lease, slab, slot);
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
   }
 
   /**
    * The low-level path: writes the slot's RioBuf into `out` and returns its handle, allocating
    * nothing. Release with releaseHandle(handle); reach the bytes with view(out.bufferId).
-   * A handle has no reference count and, unlike a lease, cannot tell a stale copy of itself
-   * from the slot's next owner: release each handle exactly once.
+   * A handle has no reference count; it names its slot only until released (handle.ts: a
+   * stale, foreign or forged handle is refused and frees nothing).
    */
   acquireInto(length: number, out: RioBufOut): number {
     if (typeof out !== 'object' || out === null) throw notAnOut();
+    probeOut(out);
     const slab = this.take(length);
     const slot = this.takenSlot;
-    out.bufferId = slab.bufferId;
-    out.offset = slab.cls.offsetOf(slot);
-    out.length = length;
-    return handleOf(slab.id, slot);
+    try {
+      out.bufferId = slab.bufferId;
+      out.offset = slab.cls.offsetOf(slot);
+      out.length = length;
+    } catch (e) {
+      // A setter that passed the probe and throws now (a proxy, an accessor): give the slot back.
+      this.releaseSlot(slab, slot);
+      throw outNotWritable(e);
+    }
+    return handleOf(slab.id, slot, slab.gens[slot]!);
   }
 
   releaseHandle(handle: number): void {
-    const slab = this.slabs[slabIdOf(handle)];
-    const slot = slotOf(handle);
-    // A slot past the slab's end reads as undefined, a free slot as <= 0: both fail `> 0`.
-    if (slab === undefined || !(slab.slots[slot]! > 0)) throw this.badRelease(slab, handle);
+    if (typeof handle !== 'number') throw notAHandle('releaseHandle', handle);
+    const low = lowOf(handle);
+    const slab = this.slabs[slabIdOf(low)];
+    const slot = slotOf(low);
+    // A slot past the slab's end reads as undefined, so do its generation and its entry; a
+    // generation that moved on (released, or leased again) or that is not the handle's, and a
+    // free slot (<= 0), all fail here.
+    if (slab === undefined || slab.gens[slot] !== generationOf(handle, low) || !(slab.slots[slot]! > 0)) {
+      throw this.badHandle('releaseHandle', handle);
+    }
     this.releaseSlot(slab, slot);
   }
 
-  private badRelease(slab: Slab | undefined, handle: number): RioError {
-    return slab !== undefined && slotOf(handle) < slab.cls.slotsPerSlab
-      ? releasedError('releaseHandle()')
-      : notAHandle('releaseHandle', handle);
+  /**
+   * Why a handle was refused: ERR_RIO_RELEASED for a handle this slab once gave out (its slot
+   * was released since), ERR_RIO_INVALID_BUFFER for anything else (not a handle, another
+   * pool's, forged, of a slab retired since).
+   */
+  private badHandle(what: string, handle: number): RioError {
+    const slab = typeof handle === 'number' ? this.slabs[slabIdOf(lowOf(handle))] : undefined;
+    return slab !== undefined && this.wasIssued(slab, handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
+  }
+
+  /** True when `handle` is one `slab` gave out: its generation lies between the slot's first and now. */
+  private wasIssued(slab: Slab, handle: number): boolean {
+    const low = lowOf(handle);
+    const slot = slotOf(low);
+    const g = generationOf(handle, low);
+    if (slot >= slab.cls.slotsPerSlab || !Number.isInteger(g) || g < 1 || g > MAX_GENERATION) return false;
+    const first = slab.firstGeneration(slot);
+    const since = (x: number) => (x - first + MAX_GENERATION) % MAX_GENERATION;
+    return since(g) <= since(slab.gens[slot]!);
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
@@ -338,7 +403,7 @@ export class SlabPool implements SlabOwner {
       if (id < this.slabs.length) this.freeSlabIds.push(id);
       throw e;
     }
-    const slab = new Slab(this, id, cls, buffer, bufferId);
+    const slab = new Slab(this, id, cls, buffer, bufferId, this.nextGenerationBase());
     this.slabs[id] = slab;
     if (bufferId >= 0) {
       this.byBufferId[bufferId] = slab;
@@ -562,16 +627,36 @@ export class SlabPool implements SlabOwner {
 
   /**
    * Decodes a handle: writes the RioBuf of the slot it names into `out` (length = its requested
-   * length, 0 for a free slot) and returns the slot size, or undefined for a value that names no
-   * slot of a live slab. For tests and for checked mode; the hot path decodes inline.
+   * length, or 0 once the handle's lease is gone: the slot is free or leased again) and returns
+   * the slot size, or undefined for a value that is no handle this pool gave out (handle.ts).
+   * For tests and for checked mode; the hot path decodes inline.
    */
   describeHandle(handle: number, out: RioBufOut): number | undefined {
-    const slab = this.slabs[slabIdOf(handle)];
-    const slot = slotOf(handle);
-    if (slab === undefined || slot >= slab.cls.slotsPerSlab) return undefined;
+    if (typeof handle !== 'number') return undefined;
+    const slab = this.slabs[slabIdOf(lowOf(handle))];
+    if (slab === undefined || !this.wasIssued(slab, handle)) return undefined;
+    const low = lowOf(handle);
+    const slot = slotOf(low);
+    const live = slab.gens[slot] === generationOf(handle, low) && slab.slots[slot]! > 0;
     out.bufferId = slab.bufferId;
     out.offset = slab.cls.offsetOf(slot);
-    out.length = Math.max(0, slab.slots[slot]!);
+    out.length = live ? slab.slots[slot]! : 0;
     return slab.cls.slotSize;
+  }
+
+  /** The live handle of a leased slot (leak detection's reclaim). Pre: the slot is leased. */
+  handleOfSlot(slab: Slab, slot: number): number {
+    return handleOf(slab.id, slot, slab.gens[slot]!);
+  }
+
+  /**
+   * Where a new slab's generations start: the pool's key (random per pool, so another pool's
+   * handles miss) moved on per slab made (so a handle of a slab retired since misses the new
+   * slab under the same id). Not a secret: a check against mistakes, not an adversary with the
+   * pool's memory.
+   */
+  private nextGenerationBase(): number {
+    this.generationKey = (Math.imul(this.generationKey ^ (this.generationKey >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return this.generationKey;
   }
 }

@@ -1,35 +1,91 @@
 /**
- * Handles: the low-level path's name for one leased slot, a small integer.
+ * Handles: the low-level path's name for one leased slot, and the generation that tells a live
+ * handle from a stale, forged or foreign one.
  *
- *   handle = (slab id << SLOT_BITS) | slot
+ *   handle = generation * 2^31 + (slab id << SLOT_BITS | slot)        a safe integer < 2^53
  *
- * Slab ids stay below MAX_SLABS (1 << 15), so a handle is a non-negative int32 and V8 keeps it
- * a small integer. Encoding and decoding live here and nowhere else.
+ * The low 31 bits locate the slot (slab ids stay below MAX_SLABS, 1 << 15); the high 22 bits are
+ * the slot's generation when the handle was made. Each slab keeps one generation per slot
+ * (Slab.gens); releasing the slot moves it on, so a handle is accepted only while its slot is
+ * leased under the generation it was made with:
+ *
+ *   double release          the slot is free                                   refused, always
+ *   stale (slot re-leased)  the generation moved on                            refused unless the
+ *                                                                               slot was released
+ *                                                                               a multiple of 2^22
+ *                                                                               times since
+ *   foreign (another pool)  each pool starts its slabs' generations from a     refused with
+ *   or forged               random key of its own, spread per slot              probability 1 - 2^-22
+ *
+ * Generations are never 0, so no handle is below 2^31: every value a 31-bit handle of an older
+ * riopool could be, and every small integer, is refused outright.
+ *
+ * Why a double and not an int32: 31 bits are taken by the slab id and the slot, and the one bit
+ * left cannot tell a stale handle from a live one. A safe integer is still a plain number: V8
+ * keeps it unboxed in registers, in double arrays and in double fields, so the low-level path
+ * still makes no garbage where the JIT inlines it (bench/steady-garbage.ts).
+ *
+ * Encoding and decoding live here and nowhere else.
  */
-/** Bits of a handle that hold the slot index; a slab holds at most 1 << SLOT_BITS slots. */
+/** Bits of a handle's low part that hold the slot index; a slab holds at most 1 << SLOT_BITS slots. */
 export const SLOT_BITS = 16;
 /** Slots per slab at most: a handle keeps the slot index in 16 bits. */
 export const MAX_SLOTS_PER_SLAB = 65536; // 1 << 16
 /** At most this many slabs at once: a handle keeps the slab id in 15 bits. */
 export const MAX_SLABS = 32768; // 1 << 15
+/** The largest generation (22 bits); generations run 1 .. MAX_GENERATION, then wrap to 1. */
+export const MAX_GENERATION = 0x3fffff; // (1 << 22) - 1
+/** What the generation is multiplied by: the low part is 31 bits. */
+export const GENERATION_UNIT = 2147483648; // 2 ** 31
 
 const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
+const LOW_MASK = 0x7fffffff;
 
-export function handleOf(slabId: number, slot: number): number {
+/** The handle of a slot leased under `generation` (1 .. MAX_GENERATION). */
+export function handleOf(slabId: number, slot: number, generation: number): number {
+  return generation * GENERATION_UNIT + ((slabId << SLOT_BITS) | slot);
+}
+
+/**
+ * The low 31 bits of a number (slab id and slot). Pre: typeof handle === 'number'. For a value
+ * that is no handle (negative, fractional, NaN) the result is some slot, whose generation check
+ * then fails: generationOf(handle, lowOf(handle)) is a generation only for a true handle.
+ */
+export function lowOf(handle: number): number {
+  return handle & LOW_MASK;
+}
+
+/** The generation part of a handle whose low part is `low`; not an integer 1 .. MAX_GENERATION for a non-handle. */
+export function generationOf(handle: number, low: number): number {
+  return (handle - low) / GENERATION_UNIT;
+}
+
+/** The slab id in a low part. */
+export function slabIdOf(low: number): number {
+  return low >>> SLOT_BITS;
+}
+
+/** The slot in a low part. */
+export function slotOf(low: number): number {
+  return low & SLOT_MASK;
+}
+
+/** The slot key of checked mode's bookkeeping: slab id and slot, without the generation. */
+export function slotKey(slabId: number, slot: number): number {
   return (slabId << SLOT_BITS) | slot;
 }
 
 /**
- * The slab id a value names if it is shaped like a handle (an int32), else -1. A negative int32
- * has bit 31 set, so its id is >= MAX_SLABS and names no slab.
+ * Generations for a new slab: slot i starts at `base` spread by an odd step (Weyl sequence), so
+ * neighbouring slots differ and a handle with its slot bits changed does not name a live lease.
  */
-export function slabIdOf(handle: unknown): number {
-  return typeof handle === 'number' && (handle | 0) === handle ? handle >>> SLOT_BITS : -1;
+export function firstGenerations(gens: Int32Array, base: number): void {
+  for (let i = 0; i < gens.length; i++) gens[i] = firstGeneration(base, i);
 }
 
-/** The slot a handle names. Pre: slabIdOf(handle) >= 0. */
-export function slotOf(handle: number): number {
-  return handle & SLOT_MASK;
+/** The generation slot `slot` of a slab whose generations start from `base` had first. */
+export function firstGeneration(base: number, slot: number): number {
+  return (((base + Math.imul(slot, 0x9e3779b1)) >>> 0) % MAX_GENERATION) + 1;
 }
 
 /** The low-level path writes a slot's RioBuf into an object the caller reuses. */

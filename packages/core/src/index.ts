@@ -5,6 +5,8 @@
  * This package is internal to riopool: @riopool/pool is the public API. Its exports may change
  * in any release.
  */
+export { readOptions, invalidOption, shown, isInstance, is, type Rule, type Schema } from './schema';
+export { SLAB_POOL_SCHEMA } from './options';
 export { RioError, ErrorCodes, NetErrorCodes, isRioError, type RioErrorCode, type NetErrorCode } from './errors';
 export {
   SizeClassTable,
@@ -18,7 +20,18 @@ export {
   type SizeClass,
   type SizeClassOptions,
 } from './size-classes';
-export { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf, type RioBufOut } from './handle';
+export {
+  MAX_SLABS,
+  MAX_SLOTS_PER_SLAB,
+  MAX_GENERATION,
+  handleOf,
+  lowOf,
+  generationOf,
+  slabIdOf,
+  slotOf,
+  slotKey,
+  type RioBufOut,
+} from './handle';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, type RioBuf, type LeaseSlot } from './lease';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';

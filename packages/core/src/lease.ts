@@ -18,6 +18,7 @@
  * re-exports.
  */
 import { RioError } from './errors';
+import { shown } from './schema';
 import type { Slab } from './slab';
 
 /** The RIO_BUF triple: what registered I/O uses. `length` is the requested length. */
@@ -113,7 +114,7 @@ export class Lease {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > this.#length || start >= end) {
       throw new RioError(
         'ERR_RIO_INVALID_LENGTH',
-        `lease.slice(${String(start)}, ${String(end)}): a slice is 0 <= start < end <= ${this.#length}, in whole bytes`,
+        `lease.slice(${shown(start)}, ${shown(end)}): a slice is 0 <= start < end <= ${this.#length}, in whole bytes`,
       );
     }
     this.#refs++;

@@ -3,6 +3,19 @@
  * A bad option is an ERR_RIO_INVALID_OPTION naming the option, its value and the rule.
  */
 import { RioError } from './errors';
+import { is, type Schema } from './schema';
+
+/** The allocator's keys, for the schemas of functions that take them (resolveOptions checks the values). */
+export const SLAB_POOL_SCHEMA: Schema = {
+  slabBytes: is.checkedElsewhere,
+  largestClass: is.checkedElsewhere,
+  maxBytes: is.checkedElsewhere,
+  emptySlabsKept: is.checkedElsewhere,
+  emptySlabsMax: is.checkedElsewhere,
+  emptyBytesMax: is.checkedElsewhere,
+  maxRegisteredBytes: is.checkedElsewhere,
+  overflow: is.checkedElsewhere,
+};
 
 export interface SlabPoolOptions {
   /** Target slab size in bytes; default 64 KiB. */

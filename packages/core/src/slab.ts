@@ -18,6 +18,8 @@
  *   slot i covers [offsetOf(i), offsetOf(i) + slotSize), inside [0, slabBytes)
  *   availIndex >= 0  <=>  freeHead >= 0  <=>  the slab is in its class's `available` stack
  */
+import { RioError } from './errors';
+import { MAX_GENERATION, firstGeneration, firstGenerations } from './handle';
 import type { SizeClass } from './size-classes';
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
@@ -36,6 +38,12 @@ export class Slab {
   state: SlabState = 'active';
   /** Per slot: the requested length (>= 1) if leased, ~next (<= 0) if free. */
   readonly slots: Int32Array;
+  /**
+   * Per slot: its generation (1 .. MAX_GENERATION), which every release moves on, so a handle
+   * names the slot only while it is leased under the generation the handle was made with
+   * (handle.ts). Starts from `genBase`, the pool's key for this slab.
+   */
+  readonly gens: Int32Array;
   /** The first free slot, or -1 when every slot is leased. */
   freeHead = 0;
   /** Slots leased now. */
@@ -61,9 +69,13 @@ export class Slab {
     readonly cls: SlabClass,
     readonly buffer: ArrayBuffer,
     readonly bufferId: number,
+    /** Where this slab's generations start (the allocator's per-pool key, spread per slab). */
+    readonly genBase = 0,
   ) {
     const n = cls.slotsPerSlab;
     this.slots = new Int32Array(n);
+    this.gens = new Int32Array(n);
+    firstGenerations(this.gens, genBase);
     // Slot i links to slot i + 1 and the last to none (~-1 = 0), so a fresh slab hands out its
     // slots in address order.
     for (let i = 0; i < n - 1; i++) this.slots[i] = ~(i + 1);
@@ -79,11 +91,21 @@ export class Slab {
     return slot;
   }
 
-  /** Frees a leased slot; it becomes the head of the free list. Pre: the slot is leased. */
+  /**
+   * Frees a leased slot; it becomes the head of the free list, and its generation moves on (a
+   * handle made before no longer names it). Pre: the slot is leased.
+   */
   freeSlot(slot: number): void {
     this.slots[slot] = ~this.freeHead;
     this.freeHead = slot;
     this.leased--;
+    const g = this.gens[slot]! + 1;
+    this.gens[slot] = g > MAX_GENERATION ? 1 : g;
+  }
+
+  /** The generation a slot had when this slab was made (handle.ts). */
+  firstGeneration(slot: number): number {
+    return firstGeneration(this.genBase, slot);
   }
 
   /** The first `length` bytes of a slot. Pre: the slot is leased for `length` bytes. */
@@ -96,17 +118,39 @@ export class Slab {
 
   /** Bytes [start, start + length) of a slot, for a slice (a view of its own, not cached). */
   sliceOf(slot: number, start: number, length: number): Uint8Array {
-    return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
+    try {
+      return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
+    } catch (e) {
+      throw transferredAway(e);
+    }
   }
 
   private newView(slot: number, length: number): Uint8Array {
-    const view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+    let view: Uint8Array;
+    try {
+      view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+    } catch (e) {
+      throw transferredAway(e);
+    }
     // A detached slab (retired, or its buffer transferred away) makes no views worth keeping.
     if (view.length !== length) return view;
     if (this.views === undefined) this.views = new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined);
     this.views[slot] = view;
     return view;
   }
+}
+
+/**
+ * A live lease's view cannot be made only when its slab's ArrayBuffer was detached by someone
+ * else: user code moved the memory out (ArrayBuffer.prototype.transfer, a transfer list). The
+ * memory stays mapped for whoever holds it now (the native side never unmaps escaped memory).
+ */
+function transferredAway(cause: unknown): RioError {
+  return new RioError(
+    'ERR_RIO_INVALID_BUFFER',
+    "lease.bytes: this lease's slab memory was transferred away (ArrayBuffer.prototype.transfer on a lease's buffer); the lease has no bytes, release it",
+    { cause },
+  );
 }
 
 /** The slabs of one class, with counters for stats. */

@@ -1,18 +1,24 @@
-import { MAX_SLABS, MAX_SLOTS_PER_SLAB, handleOf, slabIdOf, slotOf } from '@riopool/core';
+import { MAX_GENERATION, MAX_SLABS, MAX_SLOTS_PER_SLAB, generationOf, handleOf, lowOf, slabIdOf, slotOf } from '@riopool/core';
 
-test('a handle round-trips every slab id and slot, and stays a small non-negative integer', () => {
+test('a handle round-trips every slab id, slot and generation, and stays a safe integer', () => {
   for (const id of [0, 1, 77, MAX_SLABS - 1]) {
     for (const slot of [0, 1, 255, MAX_SLOTS_PER_SLAB - 1]) {
-      const h = handleOf(id, slot);
-      expect(h).toBeGreaterThanOrEqual(0);
-      expect(h | 0).toBe(h);
-      expect(slabIdOf(h)).toBe(id);
-      expect(slotOf(h)).toBe(slot);
+      for (const gen of [1, 2, 0x1234, MAX_GENERATION]) {
+        const h = handleOf(id, slot, gen);
+        expect(Number.isSafeInteger(h)).toBe(true);
+        expect(h).toBeGreaterThanOrEqual(2 ** 31); // no handle is a small integer
+        const low = lowOf(h);
+        expect(slabIdOf(low)).toBe(id);
+        expect(slotOf(low)).toBe(slot);
+        expect(generationOf(h, low)).toBe(gen);
+      }
     }
   }
 });
 
-test('values that are not int32 name no slab; negative ones name none below MAX_SLABS', () => {
-  for (const v of [1.5, NaN, Infinity, 2 ** 31, '5', null, undefined, {}, 5n]) expect(slabIdOf(v)).toBe(-1);
-  for (const v of [-1, -(2 ** 31)]) expect(slabIdOf(v)).toBeGreaterThanOrEqual(MAX_SLABS);
+test('values that are no handle decode to no generation in 1 .. MAX_GENERATION', () => {
+  const isGeneration = (g: number) => Number.isInteger(g) && g >= 1 && g <= MAX_GENERATION;
+  for (const v of [0, 1, 2 ** 31 - 1, -1, -(2 ** 31), 1.5, 2 ** 31 + 0.5, NaN, Infinity, -Infinity, 2 ** 53, 2 ** 60]) {
+    expect(isGeneration(generationOf(v, lowOf(v)))).toBe(false);
+  }
 });

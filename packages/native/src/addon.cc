@@ -20,6 +20,14 @@
 // - unmap() refuses (EBUSY) while the mapping has registrations: deregister first.
 // - When the environment (the main thread or a worker) is torn down, a cleanup hook closes
 //   every backend and unmaps whatever is left; finalizers that run later find `unmapped` set.
+// - Memory that escaped (user code moved it to another ArrayBuffer with
+//   ArrayBuffer.prototype.transfer or a transfer list, which detaches ours without unmap()) is
+//   never unmapped here: the buffer holding it may outlive this environment (a worker that
+//   posted it to its parent and ended). Node runs an external ArrayBuffer's finalizer at
+//   teardown whether or not its memory moved, so the finalizer, unmap() and teardown each ask
+//   whether the mapping's own ArrayBuffer (a weak reference) is detached. Known gap: an escaped
+//   mapping whose original ArrayBuffer was collected before anyone asked looks like an ordinary
+//   one and is unmapped at teardown.
 //
 // Failures throw an Error whose `code` is errno-style ("EFAULT", "EINVAL", "ENOMEM", "EPERM",
 // "ENOSPC", "EBUSY", ...), with `errno` (the OS number, 0 if none); a refused lock or pin also
@@ -117,6 +125,30 @@ Status UnmapNow(Mapping& m) {
 
 namespace {
 
+// Drops the mapping's weak reference to its ArrayBuffer.
+void DropSelf(Mapping& m) {
+  if (m.self == nullptr) return;
+  napi_delete_reference(m.env, m.self);
+  m.self = nullptr;
+}
+
+// True when the mapping's own ArrayBuffer is alive and detached though nobody unmapped it: its
+// memory escaped (see the file's comment). Marks it.
+bool CheckEscaped(Mapping& m) {
+  if (m.escaped) return true;
+  if (m.unmapped || m.self == nullptr) return false;
+  bool detached = false;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(m.env, &scope) != napi_ok) return false;
+  napi_value ab = nullptr;
+  if (napi_get_reference_value(m.env, m.self, &ab) == napi_ok && ab != nullptr) {
+    if (napi_is_detached_arraybuffer(m.env, ab, &detached) != napi_ok) detached = false;
+  }
+  napi_close_handle_scope(m.env, scope);
+  if (detached) m.escaped = true;
+  return m.escaped;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // Mappings
@@ -125,9 +157,11 @@ void FinalizeMapping(Napi::Env /*env*/, void* /*data*/, std::shared_ptr<Mapping>
   std::shared_ptr<Mapping> m = *holder;
   delete holder;
   std::shared_ptr<State> state = m->state.lock();
-  if (m->unmapped || m->in_flight != 0) {
+  const bool escaped = CheckEscaped(*m);
+  DropSelf(*m);
+  if (m->unmapped || m->in_flight != 0 || escaped) {
     // Unmapped before, or (never, while the pool holds the lease of an operation in flight) the
-    // kernel may still write it: leave the range alone.
+    // kernel may still write it, or it escaped to a buffer that may outlive us: leave it alone.
     if (state) state->finalizer_skips++;
     return;
   }
@@ -172,15 +206,21 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   }
   state->live[addr] = m;
   state->maps++;
+  // Without the reference (no memory for it) the mapping cannot tell an escape: as before.
+  m->env = env;
+  if (napi_create_reference(env, ab, 0, &m->self) != napi_ok) m->self = nullptr;
   return ab;
 }
 
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::ArrayBuffer ab = ArgArrayBuffer(info, 0, "arrayBuffer");
-  // Already detached: unmapped before (or transferred away, in which case the mapping stays
-  // until the finalizer of the buffer that holds it now). Either way, nothing to do.
-  if (ab.IsDetached() || ab.Data() == nullptr) return Napi::Boolean::New(env, false);
+  // Already detached: unmapped before, or its memory escaped (transferred away), which is now
+  // recorded so that nothing unmaps it later. Either way, nothing to unmap.
+  if (ab.IsDetached() || ab.Data() == nullptr) {
+    for (auto& entry : GetState(env)->live) CheckEscaped(*entry.second);
+    return Napi::Boolean::New(env, false);
+  }
   std::shared_ptr<Mapping> m = FindMapping(env, ab);
   if (m->registrations != 0 || m->in_flight != 0) {
     ThrowCode(env, Code::kEBUSY,
@@ -188,6 +228,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
                   " operation(s) in flight");
   }
   ab.Detach();  // Every view over the memory now has length 0.
+  DropSelf(*m);
   Status s = UnmapNow(*m);
   auto& state = GetState(env);
   state->live.erase(m->addr);
@@ -255,7 +296,9 @@ void State::TearDown() {
   for (Closable* b : open) b->CloseAll();
   ring_constructor.Reset();
   for (auto& entry : live) {
-    if (!entry.second->unmapped) (void)UnmapNow(*entry.second);  // at teardown, nobody to tell
+    // At teardown, nobody to tell. Escaped memory stays (see the file's comment).
+    if (!entry.second->unmapped && !CheckEscaped(*entry.second)) (void)UnmapNow(*entry.second);
+    DropSelf(*entry.second);
   }
   live.clear();
 }

@@ -24,6 +24,14 @@ struct Mapping {
   void* addr;
   size_t len;
   bool unmapped = false;
+  // The memory went to another ArrayBuffer (ArrayBuffer.prototype.transfer, a transfer list),
+  // which detached ours: whoever holds it now may outlive this environment (another thread's
+  // isolate), so nothing here unmaps it; the range stays mapped for the process's life.
+  bool escaped = false;
+  // A weak reference to the mapping's own ArrayBuffer, to tell "detached by unmap()" from
+  // "detached by a transfer" (addon.cc); nullptr once unmapped or finalized.
+  napi_env env = nullptr;
+  napi_ref self = nullptr;
   uint32_t registrations = 0;
   // Ring operations on this memory without a registration (receivePlain / sendPlain) in flight.
   uint32_t in_flight = 0;

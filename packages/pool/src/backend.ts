@@ -7,9 +7,10 @@
  * only when the caller allowed it (`fallback: 'lock' | 'none'`); each step down is recorded,
  * counted in stats and reported as a process warning. Without `fallback`, the failure is thrown.
  */
-import { RioError, isRioError, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
+import { RioError, isRioError, shown, type Pinning, type Registrar, type RioErrorCode } from '@riopool/core';
 import {
-  loadBinding,
+  NO_ADDON,
+  loadBinding as loadNative,
   isNativeError,
   adviceFor,
   type BackendKind,
@@ -197,6 +198,21 @@ function probe(native: Binding, kind: BackendKind, entries: number | undefined):
   return new NativeRegistrar(native, opened);
 }
 
+/**
+ * The addon, as the pool package loads it: a missing or unloadable addon is a RioError
+ * ERR_RIO_NO_ADDON (the native package's ERR_RIOPOOL_NO_ADDON, whose message says how to build
+ * one, is its cause and lends its message).
+ */
+export function loadBinding(): Binding {
+  try {
+    return loadNative();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === NO_ADDON) throw new RioError('ERR_RIO_NO_ADDON', (e as Error).message, { cause: e });
+    throw new RioError('ERR_RIO_BACKEND', `the native addon failed to load: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
 /** The backend asked for: the option, else RIOPOOL_BACKEND, else the platform's best. */
 export function chooseBackend(asked?: BackendKind): BackendKind {
   return asked ?? (process.env.RIOPOOL_BACKEND as BackendKind | undefined) ?? defaultBackend();
@@ -208,18 +224,15 @@ export function openBackend(options: OpenOptions = {}): { registrar: NativeRegis
   const compiled = native.info().backends;
   const asked = chooseBackend(options.backend);
   if (!STRENGTH.includes(asked) || !compiled.includes(asked)) {
-    throw new RioError(
-      'ERR_RIO_INVALID_OPTION',
-      `backend '${String(asked)}' is not available here; this build has: ${compiled.join(', ')}`,
-    );
+    throw new RioError('ERR_RIO_INVALID_OPTION', `backend ${shown(asked)} is not available here; this build has: ${compiled.join(', ')}`);
   }
   if (options.fallback !== undefined && options.fallback !== 'lock' && options.fallback !== 'none') {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${String(options.fallback)}`);
+    throw new RioError('ERR_RIO_INVALID_OPTION', `fallback must be 'lock' or 'none', got ${shown(options.fallback)}`);
   }
   const entries = options.entries;
   const { maxRegistrations } = native.info().limits;
   if (entries !== undefined && (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > maxRegistrations)) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to ${maxRegistrations}, got ${String(entries)}`);
+    throw new RioError('ERR_RIO_INVALID_OPTION', `entries must be an integer from 1 to ${maxRegistrations}, got ${shown(entries)}`);
   }
   const floor = options.fallback !== undefined ? STRENGTH.indexOf(options.fallback) : STRENGTH.indexOf(asked);
   const chain = [asked, ...STRENGTH.filter((k, i) => i > STRENGTH.indexOf(asked) && i <= floor && compiled.includes(k))];

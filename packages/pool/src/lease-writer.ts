@@ -13,7 +13,7 @@
  * bigger one: each byte is copied at most a couple of times, however many writes); take() hands
  * out a slice of it, so nothing is copied there.
  */
-import { RioError, type Lease } from '@riopool/core';
+import { RioError, type Lease, is, readOptions } from '@riopool/core';
 import { allocatorOf, type Pool } from './pool';
 
 const EMPTY = Buffer.alloc(0);
@@ -30,8 +30,9 @@ export class LeaseWriter {
   #bytes: Buffer = EMPTY;
   #length = 0;
 
-  constructor(pool: Pool, options: LeaseWriterOptions = {}) {
+  constructor(pool: Pool, given: LeaseWriterOptions = {}) {
     const alloc = allocatorOf(pool);
+    const options = readOptions<LeaseWriterOptions>('LeaseWriter', given, { initialBytes: is.int(1, Number.MAX_SAFE_INTEGER) });
     const initial = options.initialBytes ?? 4096;
     if (typeof initial !== 'number' || !Number.isInteger(initial) || initial < 1 || initial > alloc.maxLength) {
       throw new RioError('ERR_RIO_INVALID_OPTION', `LeaseWriter: initialBytes must be an integer from 1 to ${alloc.maxLength}`);

@@ -19,14 +19,15 @@
  * callback, on success and on error. The caller's own reference is untouched.
  */
 import * as net from 'node:net';
-import { RioError, Lease } from '@riopool/core';
+import { RioError, Lease, invalidOption, isInstance } from '@riopool/core';
 import { readerOn, type LeaseReader } from './io/lease-reader';
-import { allocatorOf, type Pool } from './pool';
+import { allocatorOf, checkPool, type Pool } from './pool';
 
 export { attachReader, adoptSocket, type LeaseReader } from './io/lease-reader';
 
 export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nread: number) => boolean | void): LeaseReader {
-  const alloc = allocatorOf(pool); // throws a TypeError for a value that is not a pool
+  checkPool('leaseReader', pool, true);
+  const alloc = allocatorOf(pool);
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > alloc.maxLength) {
     throw new RioError('ERR_RIO_INVALID_LENGTH', `leaseReader: size must be an integer from 1 to ${alloc.maxLength}`);
   }
@@ -39,11 +40,12 @@ export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nr
  * flight and drops it in the write callback, on success and on error.
  */
 export function writeLease(socket: net.Socket, lease: Lease, length: number = lease.length, cb?: (err?: Error | null) => void): boolean {
-  if (!(socket instanceof net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
-  if (!(lease instanceof Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
+  if (!isInstance(socket, net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
+  if (!isInstance(lease, Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > lease.length) {
     throw new RioError('ERR_RIO_INVALID_LENGTH', `writeLease: length must be an integer from 1 to ${lease.length}`);
   }
+  if (cb !== undefined && typeof cb !== 'function') throw invalidOption('writeLease', 'cb', cb, 'must be a function');
   const bytes = lease.bytes.subarray(0, length); // throws ERR_RIO_RELEASED for a released lease
   lease.retain();
   let done = false;

@@ -10,7 +10,12 @@
  */
 import {
   RioError,
+  SLAB_POOL_SCHEMA,
   SlabPool,
+  is,
+  readOptions,
+  shown,
+  type Schema,
   type AllocatorStats,
   type Lease,
   type OverflowEvent,
@@ -126,6 +131,19 @@ export let allocatorOf: (pool: Pool) => SlabPool;
 /** For io/server.ts: the pool's datapath, opened on first use (io/datapath.ts). Not re-exported. */
 export let ioOf: (pool: Pool, asked: Datapath | 'auto') => Io;
 
+/** True for a Pool of this copy of the module (a proxy of one is not). */
+let isPool: (value: unknown) => value is Pool;
+
+/**
+ * For every function that takes a pool: refuses anything else with ERR_RIO_INVALID_OPTION (and a
+ * closed or closing pool with ERR_RIO_POOL_CLOSED where `open` is asked for) before it is used.
+ */
+export function checkPool(fn: string, pool: unknown, open = false): asserts pool is Pool {
+  if (!isPool(pool))
+    throw new RioError('ERR_RIO_INVALID_OPTION', `${fn}: pool: ${shown(pool)} is not a riopool Pool (createPool's result)`);
+  if (open && allocatorOf(pool).closing) throw new RioError('ERR_RIO_POOL_CLOSED', `${fn}: the pool is closed or closing`);
+}
+
 /** For io/server.ts: a connection of the pool, which close() waits for. Not re-exported. */
 export let trackConnection: (pool: Pool, conn: Connection) => void;
 
@@ -173,9 +191,16 @@ export class Pool {
   }
 
   static {
-    allocatorOf = (pool) => pool.#alloc;
-    ioOf = (pool, asked) => pool.#io.get(asked);
+    allocatorOf = (pool) => {
+      if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
+      return pool.#alloc;
+    };
+    ioOf = (pool, asked) => {
+      if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
+      return pool.#io.get(asked);
+    };
     trackConnection = (pool, conn) => pool.#io.track(conn);
+    isPool = (value) => typeof value === 'object' && value !== null && #alloc in value;
   }
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */
@@ -232,7 +257,8 @@ export class Pool {
     const s = this.#alloc.stats();
     let resident: number | null = 0;
     for (const slab of this.#alloc.slabs) {
-      if (slab === undefined) continue;
+      // A slab whose memory was transferred away (detached): no longer the pool's to measure.
+      if (slab === undefined || slab.buffer.byteLength === 0) continue;
       const bytes = this.#registrar.residentBytes(slab.buffer);
       if (bytes === null) {
         resident = null;
@@ -264,11 +290,20 @@ export class Pool {
   }
 }
 
+/** createPool's options (the allocator's values are checked by core's resolveOptions, the backend's by openBackend). */
+export const POOL_SCHEMA: Schema = {
+  ...SLAB_POOL_SCHEMA,
+  backend: is.checkedElsewhere,
+  fallback: is.checkedElsewhere,
+  entries: is.checkedElsewhere,
+  checked: is.bool,
+  leakDetection: is.bool,
+  onReport: is.fn,
+};
+
 /** Creates a pool on the best backend here (see PoolOptions). */
-export function createPool(options: PoolOptions = {}): Pool {
-  if (options === null || typeof options !== 'object') {
-    throw new RioError('ERR_RIO_INVALID_OPTION', 'createPool: options must be an object');
-  }
+export function createPool(given: PoolOptions = {}): Pool {
+  const options = readOptions<PoolOptions>('createPool', given, POOL_SCHEMA);
   const { registrar, fallbacks } = openBackend(options);
   return poolOn(registrar, fallbacks, options);
 }

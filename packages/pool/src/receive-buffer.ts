@@ -18,7 +18,7 @@
  * is. The pending bytes are never copied again per receive, so a message of any size costs one
  * copy, not one per receive (the quadratic case of reassembling by concatenation).
  */
-import { Lease, RioError } from '@riopool/core';
+import { Lease, RioError, is, isInstance, readOptions, shown } from '@riopool/core';
 
 export interface ReceiveBufferOptions {
   /** Most unconsumed bytes; an append past it throws ERR_RIO_INVALID_LENGTH. Default 64 MiB. */
@@ -44,10 +44,11 @@ export class ReceiveBuffer {
   #reserved = 0;
   #copied = 0;
 
-  constructor(options: ReceiveBufferOptions = {}) {
+  constructor(given: ReceiveBufferOptions = {}) {
+    const options = readOptions<ReceiveBufferOptions>('ReceiveBuffer', given, { maxBytes: is.int(1, Number.MAX_SAFE_INTEGER) });
     const max = options.maxBytes ?? 64 * 1024 * 1024;
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
-      throw new RioError('ERR_RIO_INVALID_OPTION', `ReceiveBuffer: maxBytes must be a positive integer, got ${String(max)}`);
+      throw new RioError('ERR_RIO_INVALID_OPTION', `ReceiveBuffer: maxBytes must be a positive integer, got ${shown(max)}`);
     }
     this.#maxBytes = max;
   }
@@ -68,7 +69,7 @@ export class ReceiveBuffer {
    * until the next call.
    */
   append(data: Lease | Uint8Array): Uint8Array {
-    const lease = data instanceof Lease ? data : undefined;
+    const lease = isInstance(data, Lease) ? data : undefined;
     let bytes: Uint8Array;
     try {
       bytes = lease !== undefined ? lease.bytes : (data as Uint8Array);
@@ -98,7 +99,7 @@ export class ReceiveBuffer {
   /** Drops the first `n` unconsumed bytes; keeps the rest (a copy of it, if it was a lease's). */
   consume(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n > this.length) {
-      throw new RioError('ERR_RIO_INVALID_LENGTH', `ReceiveBuffer.consume: ${String(n)} is not 0 .. ${this.length}`);
+      throw new RioError('ERR_RIO_INVALID_LENGTH', `ReceiveBuffer.consume: ${shown(n)} is not 0 .. ${this.length}`);
     }
     if (this.#borrowed !== undefined) {
       this.#borrowedAt += n;
@@ -116,7 +117,7 @@ export class ReceiveBuffer {
   /** Room for `n` unconsumed bytes at once (a message's known size), so that it grows once. */
   reserve(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n > this.#maxBytes) {
-      throw new RioError('ERR_RIO_INVALID_LENGTH', `ReceiveBuffer.reserve: ${String(n)} is not 0 .. maxBytes (${this.#maxBytes})`);
+      throw new RioError('ERR_RIO_INVALID_LENGTH', `ReceiveBuffer.reserve: ${shown(n)} is not 0 .. maxBytes (${this.#maxBytes})`);
     }
     this.#reserved = n;
     if (this.#borrowed === undefined && this.#end > this.#start) this.#room(n);

@@ -6,7 +6,8 @@
  * (`onReport`, by default a process warning) and its slot is reclaimed. The held value is the
  * lease's handle, a number, so nothing keeps the lease alive. In checked mode the report also
  * carries the allocation stack. It is off by default because registering costs more than the
- * allocation it guards (docs/performance.md, section 1: the leakDetection row).
+ * allocation it guards (docs/performance.md, section 1: the leakDetection row). The handle carries
+ * the slot's generation (core's handle.ts), so a reclaim never frees a slot leased again since.
  *
  * Checked mode (off by default; for tests and debugging): released slots are filled with a
  * poison byte (0xdb); when a poisoned slot is handed out again, or on checkPoison(), a slot
@@ -16,7 +17,7 @@
  * Neither adds a native call to acquire or release. A pool without either has no tracker, and
  * its hot path pays one field test for this file.
  */
-import { handleOf, leaseSlot, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
+import { leaseSlot, slotKey, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
 
 export const POISON = 0xdb;
 
@@ -53,7 +54,7 @@ export class Tracker implements LeaseTracker {
   private readonly checked: boolean;
   private readonly report: (r: PoolReport) => void;
   private readonly leaks: FinalizationRegistry<Held> | undefined;
-  /** Checked mode: poisoned slots by handle, with the stack of their release. */
+  /** Checked mode: poisoned slots by slot key (slab id and slot, core's slotKey), with the stack of their release. */
   private readonly poisoned = new Map<number, string>();
 
   constructor(tracking: TrackingOptions) {
@@ -63,10 +64,10 @@ export class Tracker implements LeaseTracker {
   }
 
   acquired(lease: Lease, slab: Slab, slot: number): void {
-    const handle = handleOf(slab.id, slot);
+    const handle = this.pool.handleOfSlot(slab, slot);
     if (this.checked) {
       const size = slab.cls.slotSize;
-      this.verifyPoison(handle, slab.view, slab.cls.offsetOf(slot), size, slab.bufferId);
+      this.verifyPoison(slotKey(slab.id, slot), slab.view, slab.cls.offsetOf(slot), size, slab.bufferId);
       this.leaks?.register(lease, { handle, stack: stackHere() }, lease);
     } else {
       this.leaks?.register(lease, handle, lease);
@@ -89,41 +90,41 @@ export class Tracker implements LeaseTracker {
     if (this.checked) {
       const offset = slab.cls.offsetOf(slot);
       slab.view.fill(POISON, offset, offset + slab.cls.slotSize);
-      this.poisoned.set(handleOf(slab.id, slot), stackHere());
+      this.poisoned.set(slotKey(slab.id, slot), stackHere());
     }
   }
 
   /** Checked mode: verifies every released slot still holds its poison; returns the reports. */
   checkPoison(): PoolReport[] {
     const found: PoolReport[] = [];
-    const out = { bufferId: 0, offset: 0, length: 0 };
-    for (const handle of [...this.poisoned.keys()]) {
-      const size = this.pool.describeHandle(handle, out);
-      if (size === undefined) {
-        this.poisoned.delete(handle); // its slab was retired
+    for (const key of [...this.poisoned.keys()]) {
+      const slab = this.pool.slabs[key >>> 16];
+      const slot = key & 0xffff;
+      if (slab === undefined || slot >= slab.cls.slotsPerSlab) {
+        this.poisoned.delete(key); // its slab was retired
         continue;
       }
-      const r = this.verifyPoison(handle, this.pool.view(out.bufferId), out.offset, size, out.bufferId, false);
+      const r = this.verifyPoison(key, slab.view, slab.cls.offsetOf(slot), slab.cls.slotSize, slab.bufferId, false);
       if (r !== undefined) found.push(r);
     }
     return found;
   }
 
   private verifyPoison(
-    handle: number,
+    key: number,
     view: Uint8Array,
     offset: number,
     size: number,
     bufferId: number,
     consume = true,
   ): PoolReport | undefined {
-    const releasedAt = this.poisoned.get(handle);
+    const releasedAt = this.poisoned.get(key);
     if (releasedAt === undefined) return undefined;
-    if (consume) this.poisoned.delete(handle);
+    if (consume) this.poisoned.delete(key);
     if (view.length === 0) return undefined; // the slab is gone; nothing to read
     for (let i = offset; i < offset + size; i++) {
       if (view[i] !== POISON) {
-        this.poisoned.delete(handle); // report each write once
+        this.poisoned.delete(key); // report each write once
         this.writesAfterRelease++;
         const report: PoolReport = {
           kind: 'write-after-release',
@@ -155,7 +156,7 @@ export class Tracker implements LeaseTracker {
     }
     this.leaksReclaimed++;
     const { bufferId, offset, length } = out;
-    this.report({
+    this.reportLate({
       kind: 'leak',
       message: `riopool: a lease was collected without release (buffer ${bufferId}, offset ${offset}, length ${length}); its slot was reclaimed`,
       bufferId,
@@ -165,13 +166,27 @@ export class Tracker implements LeaseTracker {
     });
   }
 
+  /**
+   * A report from a finalizer (after an asynchronous boundary): an onReport that throws there
+   * must not throw into the event loop, so what it threw becomes a process warning.
+   */
+  private reportLate(report: PoolReport): void {
+    try {
+      this.report(report);
+    } catch (e) {
+      process.emitWarning(`riopool: onReport threw while reporting a ${report.kind}: ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'RIOPOOL_ON_REPORT_THREW',
+      });
+    }
+  }
+
   /** A slice was collected without release: its reference on its parent goes back. */
   private reclaimSlice(parent: Lease, acquiredAt: string | undefined): void {
     if (parent.released) return;
     const { bufferId, offset, length } = parent.buf;
     parent.release();
     this.leaksReclaimed++;
-    this.report({
+    this.reportLate({
       kind: 'leak',
       message: `riopool: a slice was collected without release (buffer ${bufferId}, offset ${offset}, length ${length}); its reference was given back`,
       bufferId,

@@ -276,18 +276,23 @@ export class ForeignCallCommand implements Cmd {
   run(m: Model, r: Real): void {
     const p = r.pool;
     const out = { bufferId: -7, offset: -7, length: -7 };
-    for (const bad of [-1, 2 ** 31, 1.5, NaN, '0', null, undefined, {}, handleOf(0x7fff, 0)]) {
+    for (const bad of [-1, 2 ** 31, 1.5, NaN, '0', null, undefined, {}, 1n, handleOf(0x7fff, 0, 1)]) {
       expectCode(() => p.releaseHandle(bad as number), 'ERR_RIO_INVALID_BUFFER');
       expectCode(() => p.view(bad as number), 'ERR_RIO_INVALID_BUFFER');
     }
+    // Small integers (what a handle was before handles had generations): never handles.
+    for (const bad of [0, 1, 65536]) expectCode(() => p.releaseHandle(bad), 'ERR_RIO_INVALID_BUFFER');
     for (const bad of [null, 5, 'x', undefined]) expectCode(() => p.acquireInto(16, bad as unknown as RioBufOut), 'ERR_RIO_INVALID_BUFFER');
     if (out.bufferId !== -7) throw new Error('a refused call wrote into out');
     // A handle of a free slot: the slot after the last one of a live lease's slab, if free.
     if (m.live.length > 0) {
       const { slab, slot } = leaseSlot(m.live[this.pick % m.live.length]!.lease)!;
       for (let s = 0; s < slab.cls.slotsPerSlab; s++) {
-        if (slab.slots[(slot + 1 + s) % slab.cls.slotsPerSlab]! <= 0) {
-          expectCode(() => p.releaseHandle(handleOf(slab.id, (slot + 1 + s) % slab.cls.slotsPerSlab)), 'ERR_RIO_RELEASED');
+        const free = (slot + 1 + s) % slab.cls.slotsPerSlab;
+        if (slab.slots[free]! <= 0) {
+          // Under its current generation (that of its next lease) and under every other: refused.
+          expectCode(() => p.releaseHandle(handleOf(slab.id, free, slab.gens[free]!)), 'ERR_RIO_RELEASED');
+          expectCode(() => p.releaseHandle(handleOf(slab.id, free, (slab.gens[free]! % 0x3fffff) + 1)), 'ERR_RIO_INVALID_BUFFER');
           break;
         }
       }

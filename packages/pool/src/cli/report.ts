@@ -16,7 +16,12 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   MemoryRegistrar,
+  RioError,
   SlabPool,
+  invalidOption,
+  is,
+  readOptions,
+  type Schema,
   modelPerBuffer,
   modelSlabs,
   nextPackedOffset,
@@ -25,9 +30,9 @@ import {
   type FootprintFigures,
   type Lease,
 } from '@riopool/core';
-import { loadBinding, isNativeError, limitAdvice, type BackendKind, type NativeError, type NativeBackend } from '@riopool/native';
+import { isNativeError, limitAdvice, type BackendKind, type NativeError, type NativeBackend } from '@riopool/native';
 import { allocatorOf, createPool, type Pool } from '../pool';
-import { PINNING, chooseBackend, fromNative } from '../backend';
+import { PINNING, chooseBackend, fromNative, loadBinding } from '../backend';
 
 export const REPORT_SCHEMA = 'riopool-report/1';
 
@@ -126,14 +131,15 @@ export function workloadLengths(buffers: number, size: string, seed: number): nu
   const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   if (/^\d+$/.test(size)) {
     const n = Number(size);
-    if (n < 1 || n > 1 << 30) throw new Error(`--size ${size}: must be 1 .. 1 GiB`);
+    if (n < 1 || n > 1 << 30) throw new RioError('ERR_RIO_INVALID_OPTION', `--size ${size}: must be 1 .. 1 GiB`);
     return new Array<number>(buffers).fill(n);
   }
   const range = /^(\d+)-(\d+)$/.exec(size);
   if (range) {
     const lo = Number(range[1]);
     const hi = Number(range[2]);
-    if (lo < 1 || hi < lo || hi > 1 << 30) throw new Error(`--size ${size}: a range is LO-HI with 1 <= LO <= HI`);
+    if (lo < 1 || hi < lo || hi > 1 << 30)
+      throw new RioError('ERR_RIO_INVALID_OPTION', `--size ${size}: a range is LO-HI with 1 <= LO <= HI`);
     return Array.from({ length: buffers }, () => between(lo, hi));
   }
   if (size === 'mixed') {
@@ -146,7 +152,7 @@ export function workloadLengths(buffers: number, size: string, seed: number): nu
       return between(64, 512);
     });
   }
-  throw new Error(`--size ${size}: a length (512), a range (64-4096) or 'mixed'`);
+  throw new RioError('ERR_RIO_INVALID_OPTION', `--size ${size}: a length (512), a range (64-4096) or 'mixed'`);
 }
 
 /** The error as a result: native errors get the RioError code the pool would use. */
@@ -407,7 +413,19 @@ function adviseStop(stop: Stop, backend: BackendKind, modelBytes: number): strin
   return advice === undefined ? 'The error says what stopped it.' : `The limit: ${advice}`;
 }
 
-export function runReport(options: ReportOptions): Report {
+/** runReport's options; buffers bounded as the CLI's --buffers. */
+const REPORT_OPTIONS_SCHEMA: Schema = {
+  buffers: is.int(1, 10_000_000),
+  size: is.string,
+  seed: is.int(-(2 ** 31), 2 ** 31 - 1),
+  backend: is.checkedElsewhere,
+  onProgress: is.fn,
+};
+
+export function runReport(given: ReportOptions): Report {
+  const options = readOptions<ReportOptions>('runReport', given, REPORT_OPTIONS_SCHEMA) as ReportOptions;
+  if (options.buffers === undefined) throw invalidOption('runReport', 'buffers', undefined, 'must be an integer from 1 to 10000000');
+  if (options.size === undefined) throw invalidOption('runReport', 'size', undefined, "must be a string ('512', '64-4096' or 'mixed')");
   const native = loadBinding();
   const backend = chooseBackend(options.backend);
   const seed = options.seed ?? 1;

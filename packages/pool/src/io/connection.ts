@@ -25,7 +25,7 @@
  * returns false and changes nothing.
  */
 import { EventEmitter } from 'node:events';
-import { Lease, RioError, leaseSlot, type SlabPool } from '@riopool/core';
+import { Lease, RioError, isInstance, leaseSlot, type SlabPool } from '@riopool/core';
 import type { Chunk, Transport } from './transport';
 
 /** The most writes one send operation carries (the uring datapath's SENDMSG takes 64 ranges). */
@@ -120,15 +120,16 @@ export class Connection extends EventEmitter {
    * connection that is ending, 'error' follows (ERR_RIO_CONNECTION_CLOSED) and it returns false.
    */
   write(lease: Lease, length?: number): boolean {
-    const slot = lease instanceof Lease ? leaseSlot(lease) : undefined;
-    if (!(lease instanceof Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'write: not a lease of a riopool pool');
+    const isLease = isInstance(lease, Lease);
+    const slot = isLease ? leaseSlot(lease) : undefined;
+    if (!isLease) throw new RioError('ERR_RIO_INVALID_BUFFER', 'write: not a lease of a riopool pool');
     if (slot === undefined) throw new RioError('ERR_RIO_RELEASED', 'write: the lease is already released');
     if (slot.slab.owner !== this.#alloc)
       throw new RioError(
         'ERR_RIO_INVALID_BUFFER',
         "write: the lease belongs to another pool, whose buffers this connection's ring cannot use",
       );
-    const n = length ?? lease.length;
+    const n = length === undefined ? lease.length : length; // null is no length (as net.Socket's)
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > lease.length) {
       throw new RioError('ERR_RIO_INVALID_LENGTH', `write: length must be an integer from 1 to ${lease.length}`);
     }

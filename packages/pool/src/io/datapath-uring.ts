@@ -352,14 +352,20 @@ class UringIo implements Io {
       return Promise.reject(socketError(e, `connect ${host}:${port}`));
     }
     return new Promise((resolve, reject) => {
-      reactor.connect(fd, host, port, (result) => {
-        if (result === 0) {
-          resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
-        } else {
-          ring.closeSocket(fd);
-          reject(resultError(result, `connect ${host}:${port}`));
-        }
-      });
+      try {
+        reactor.connect(fd, host, port, (result) => {
+          if (result === 0) {
+            resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
+          } else {
+            ring.closeSocket(fd);
+            reject(resultError(result, `connect ${host}:${port}`));
+          }
+        });
+      } catch (e) {
+        // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
+        ring.closeSocket(fd);
+        reject(socketError(e, `connect ${host}:${port}`));
+      }
     });
   }
 

@@ -13,7 +13,7 @@
  * Each datapath is an Io (transport.ts, the contract): it listens and connects, and hands every
  * connected socket to the caller as a Transport, on which server.ts builds a Connection.
  */
-import { RioError, type SlabPool } from '@riopool/core';
+import { RioError, shown, type SlabPool } from '@riopool/core';
 import type { PoolRegistrar } from '../backend';
 import { openNetIo } from './datapath-net';
 import { openUringIo } from './datapath-uring';
@@ -54,7 +54,7 @@ export class PoolIo {
   /** The pool's datapath, opened on the first call: `asked` (or the best, for 'auto'). */
   get(asked: Datapath | 'auto'): Io {
     if (asked !== 'auto' && asked !== 'uring' && asked !== 'net') {
-      throw new RioError('ERR_RIO_INVALID_OPTION', `datapath must be 'auto', 'uring' or 'net', got ${String(asked)}`);
+      throw new RioError('ERR_RIO_INVALID_OPTION', `datapath must be 'auto', 'uring' or 'net', got ${shown(asked)}`);
     }
     if (this.#io === undefined) {
       this.#io = this.#open(asked);

@@ -8,7 +8,7 @@
  * earlier.
  */
 import * as net from 'node:net';
-import { RioError, type Lease, type SlabPool } from '@riopool/core';
+import { RioError, invalidOption, isInstance, type Lease, type SlabPool } from '@riopool/core';
 
 export interface LeaseReader {
   buffer: () => Uint8Array;
@@ -25,7 +25,14 @@ export function readerOn(alloc: SlabPool, size: number, onLease: (lease: Lease, 
   const reader: LeaseReader = {
     buffer: () => {
       if (disposed) return new Uint8Array(0);
-      waiting = alloc.acquire(size);
+      try {
+        waiting = alloc.acquire(size);
+      } catch {
+        // Node calls this from its read callback, where a throw is uncaught: a pool that is
+        // closed (or out of memory) gives an empty buffer instead, which ends the read with
+        // ENOBUFS, an 'error' on the socket (docs/api.md, "Errors after an asynchronous boundary").
+        return new Uint8Array(0);
+      }
       return waiting.bytes;
     },
     callback: (nread: number) => {
@@ -44,6 +51,8 @@ export function readerOn(alloc: SlabPool, size: number, onLease: (lease: Lease, 
 
 /** Ties a reader to its socket: the waiting lease is released once the socket has closed. */
 export function attachReader(socket: net.Socket, reader: LeaseReader): net.Socket {
+  if (!isInstance(socket, net.Socket)) throw invalidOption('attachReader', 'socket', socket, 'must be a net.Socket');
+  if (!disposers.has(reader)) throw invalidOption('attachReader', 'reader', reader, "must be leaseReader()'s result");
   socket.once('close', () => disposers.get(reader)?.());
   return socket;
 }
@@ -53,6 +62,9 @@ export function attachReader(socket: net.Socket, reader: LeaseReader): net.Socke
  * reads into pool leases. Returns the new socket; use it instead of the accepted one.
  */
 export function adoptSocket(accepted: net.Socket, reader: LeaseReader): net.Socket {
+  // Everything is checked before the handle is taken: a refused call leaves the socket as it was.
+  if (!isInstance(accepted, net.Socket)) throw invalidOption('adoptSocket', 'accepted', accepted, 'must be a net.Socket');
+  if (!disposers.has(reader)) throw invalidOption('adoptSocket', 'reader', reader, "must be leaseReader()'s result");
   const raw = accepted as net.Socket & { _handle?: unknown };
   const handle = raw._handle;
   if (handle === undefined || handle === null) {

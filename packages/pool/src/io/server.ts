@@ -9,8 +9,8 @@
  * does not know which one runs.
  */
 import { EventEmitter } from 'node:events';
-import { RioError } from '@riopool/core';
-import { allocatorOf, ioOf, trackConnection, type Pool } from '../pool';
+import { RioError, invalidOption, is, readOptions, type Schema } from '@riopool/core';
+import { allocatorOf, checkPool, ioOf, trackConnection, type Pool } from '../pool';
 import { Connection, type ConnectionOptions } from './connection';
 import type { AddressInfo, Datapath, Listener, ReceiveMode, TransportOptions } from './datapath';
 import type { Transport } from './transport';
@@ -36,21 +36,45 @@ export interface ListenOptions {
   backlog?: number;
 }
 
-function checkOptions(options: IoOptions, pool: Pool): { receiveSize: number; receive: ReceiveMode | 'auto' } {
-  if (options === null || typeof options !== 'object') throw new RioError('ERR_RIO_INVALID_OPTION', 'options must be an object');
+/** createServer's and connect's options (receiveSize's upper bound, the pool's largest lease, is checked below). */
+const IO_SCHEMA: Schema = {
+  datapath: is.oneOf('auto', 'uring', 'net'),
+  receive: is.oneOf('auto', 'ring', 'lease'),
+  receiveSize: (v) => (typeof v === 'number' ? undefined : 'must be a number'), // its range: ERR_RIO_INVALID_LENGTH below
+  highWaterMark: is.atLeast(0),
+  allowHalfOpen: is.bool,
+};
+
+/** listen()'s options. */
+const LISTEN_SCHEMA: Schema = {
+  port: is.int(0, 65535),
+  host: is.string,
+  backlog: is.int(0, 2 ** 31 - 1),
+};
+
+/** connect()'s address: a port is required (1 .. 65535). */
+const CONNECT_SCHEMA: Schema = {
+  port: is.int(1, 65535),
+  host: is.string,
+};
+
+/**
+ * Checks the pool and the options before anything is made (no socket, no lease); returns the
+ * checked copy of the options and what the transport takes from them.
+ */
+function checkOptions(
+  fn: string,
+  given: IoOptions,
+  pool: Pool,
+): { options: IoOptions; transport: { receiveSize: number; receive: ReceiveMode | 'auto' } } {
+  checkPool(fn, pool, true);
+  const options = readOptions<IoOptions>(fn, given, IO_SCHEMA);
   const receive = options.receive ?? 'auto';
-  if (receive !== 'auto' && receive !== 'ring' && receive !== 'lease') {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `receive must be 'auto', 'ring' or 'lease', got ${String(receive)}`);
-  }
   const receiveSize = options.receiveSize ?? 16 * 1024;
   const max = allocatorOf(pool).maxLength;
-  if (typeof receiveSize !== 'number' || !Number.isInteger(receiveSize) || receiveSize < 1 || receiveSize > max) {
-    throw new RioError('ERR_RIO_INVALID_LENGTH', `receiveSize must be an integer from 1 to ${max}`);
-  }
-  const hwm = options.highWaterMark;
-  if (hwm !== undefined && (typeof hwm !== 'number' || !(hwm >= 0)))
-    throw new RioError('ERR_RIO_INVALID_OPTION', 'highWaterMark must be a number >= 0');
-  return { receiveSize, receive };
+  if (!Number.isInteger(receiveSize) || receiveSize < 1 || receiveSize > max)
+    throw new RioError('ERR_RIO_INVALID_LENGTH', `${fn}: receiveSize must be an integer from 1 to ${max}`);
+  return { options, transport: { receiveSize, receive } };
 }
 
 export class Server extends EventEmitter {
@@ -61,9 +85,13 @@ export class Server extends EventEmitter {
   #listener: Listener | undefined;
   #listening = false;
 
-  constructor(pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) {
+  constructor(pool: Pool, given: IoOptions, onConnection?: (conn: Connection) => void) {
     super();
-    this.#transportOptions = checkOptions(options, pool);
+    const { options, transport } = checkOptions('createServer', given, pool);
+    if (onConnection !== undefined && typeof onConnection !== 'function') {
+      throw invalidOption('createServer', 'onConnection', onConnection, 'must be a function');
+    }
+    this.#transportOptions = transport;
     this.#pool = pool;
     this.#options = options;
     if (onConnection !== undefined) this.on('connection', onConnection);
@@ -87,7 +115,9 @@ export class Server extends EventEmitter {
     }
   }
 
-  #listen(options: ListenOptions): Promise<AddressInfo> {
+  #listen(given: ListenOptions): Promise<AddressInfo> {
+    const options = readOptions<ListenOptions>('listen', given, LISTEN_SCHEMA);
+    checkPool('listen', this.#pool, true);
     if (this.#listening) return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
     io.checkReceive(this.#transportOptions.receive);
@@ -151,8 +181,11 @@ export function connect(pool: Pool, to: { port: number; host?: string }, options
   }
 }
 
-function connectNow(pool: Pool, to: { port: number; host?: string }, options: IoOptions): Promise<Connection> {
-  const transportOptions = checkOptions(options, pool);
+function connectNow(pool: Pool, givenTo: { port: number; host?: string }, given: IoOptions): Promise<Connection> {
+  const { options, transport: transportOptions } = checkOptions('connect', given, pool);
+  if (givenTo === undefined) throw invalidOption('connect', 'to', givenTo, 'must be an object with a port');
+  const to = readOptions<{ port: number; host?: string }>('connect', givenTo, CONNECT_SCHEMA);
+  if (to.port === undefined) throw invalidOption('connect', 'port', to.port, 'must be an integer from 1 to 65535');
   const io = ioOf(pool, options.datapath ?? 'auto');
   io.checkReceive(transportOptions.receive);
   return io.connect(to.host ?? '127.0.0.1', to.port, transportOptions).then((t) => {

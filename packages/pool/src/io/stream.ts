@@ -22,8 +22,15 @@
  * net.Socket, it ends once its reader has seen 'end', so an echo sends everything back.
  */
 import { Duplex } from 'node:stream';
-import { RioError, type Lease, type SlabPool } from '@riopool/core';
+import { RioError, is, isInstance, readOptions, type Lease, type Schema, type SlabPool } from '@riopool/core';
 import { Connection, connectionAllocator, keepHalfOpen } from './connection';
+
+/** toDuplex's options (chunkBytes' upper bound, the pool's largest lease, is checked in toDuplex). */
+const DUPLEX_SCHEMA: Schema = {
+  chunkBytes: is.int(1, Number.MAX_SAFE_INTEGER),
+  allowHalfOpen: is.bool,
+  readableHighWaterMark: is.int(0, Number.MAX_SAFE_INTEGER),
+};
 
 export interface DuplexOptions {
   /** Most bytes per lease a write is copied into; default 64 KiB. */
@@ -184,8 +191,8 @@ class ConnectionStream extends Duplex {
  * or right after connect() resolves): data with no listener is released unread.
  */
 export function toDuplex(conn: Connection, options: DuplexOptions = {}): Duplex & { readonly connection: Connection } {
-  if (!(conn instanceof Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
-  if (options === null || typeof options !== 'object') throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: options must be an object');
+  if (!isInstance(conn, Connection)) throw new RioError('ERR_RIO_INVALID_OPTION', 'toDuplex: not a riopool Connection');
+  options = readOptions<DuplexOptions>('toDuplex', options, DUPLEX_SCHEMA);
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
   const alloc = connectionAllocator(conn);
   const maxLength = alloc.maxLength;

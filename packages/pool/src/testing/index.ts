@@ -10,9 +10,20 @@
  *   checkInvariants(pool);
  *   assertNoOutstanding(pool);      // every lease released
  */
-import { MemoryRegistrar, RioError, checkInvariants as checkAllocator, type MemoryRegistrarOptions, type RioBufOut } from '@riopool/core';
+import {
+  MemoryRegistrar,
+  shown,
+  RioError,
+  is,
+  readOptions,
+  type Rule,
+  type Schema,
+  checkInvariants as checkAllocator,
+  type MemoryRegistrarOptions,
+  type RioBufOut,
+} from '@riopool/core';
 import type { PoolRegistrar } from '../backend';
-import { allocatorOf, createPool, poolOn, type Pool, type PoolOptions } from '../pool';
+import { POOL_SCHEMA, allocatorOf, checkPool, createPool, poolOn, type Pool, type PoolOptions } from '../pool';
 
 export { MemoryRegistrar, type MemoryRegistrarOptions } from '@riopool/core';
 export {
@@ -38,7 +49,7 @@ export function checkInvariants(pool: Pool): void {
  */
 export function describeHandle(pool: Pool, handle: number, out: RioBufOut): number {
   const size = allocatorOf(pool).describeHandle(handle, out);
-  if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${String(handle)} is not a handle of this pool`);
+  if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${shown(handle)} is not a handle of this pool`);
   return size;
 }
 
@@ -48,6 +59,7 @@ export function describeHandle(pool: Pool, handle: number, out: RioBufOut): numb
  * are not the caller's leases and do not count.
  */
 export function assertNoOutstanding(pool: Pool): void {
+  checkPool('assertNoOutstanding', pool);
   const s = pool.stats();
   const outstanding = s.totals.leased - (s.io.ring?.lent ?? 0);
   if (outstanding === 0) return;
@@ -60,6 +72,21 @@ export function assertNoOutstanding(pool: Pool): void {
 export function createCheckedPool(options: PoolOptions = {}): Pool {
   return createPool({ ...options, checked: true });
 }
+
+const powerOfTwo: Rule = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 64 && v <= 1 << 20 && (v & (v - 1)) === 0
+    ? undefined
+    : 'must be a power of two from 64 to 1048576';
+
+/** createMemoryPool's options: createPool's and the in-memory registrar's. */
+const MEMORY_POOL_SCHEMA: Schema = {
+  ...POOL_SCHEMA,
+  pageSize: powerOfTwo,
+  capacity: is.int(1, 1 << 20),
+  outstanding: is.fn,
+  lockLimitBytes: is.int(0, Number.MAX_SAFE_INTEGER),
+  maxRegistrationBytes: is.int(64, 2 ** 40),
+};
 
 /** The in-memory registrar with what a pool needs beside it (no process figures, no ring). */
 class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
@@ -80,6 +107,7 @@ class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
  * A pool over the in-memory registrar: the real allocator and leases on plain ArrayBuffers, no
  * native call, no locked memory. For fast property tests of code that uses a pool.
  */
-export function createMemoryPool(options: PoolOptions & MemoryRegistrarOptions = {}): Pool {
+export function createMemoryPool(given: PoolOptions & MemoryRegistrarOptions = {}): Pool {
+  const options = readOptions<PoolOptions & MemoryRegistrarOptions>('createMemoryPool', given, MEMORY_POOL_SCHEMA);
   return poolOn(new MemoryPoolRegistrar(options), [], options);
 }

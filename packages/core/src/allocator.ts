@@ -89,20 +89,6 @@ function notAHandle(what: string, handle: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${shown} is not a handle of this pool`);
 }
 
-/**
- * Probes `out` before a slot is taken: a frozen or sealed object, a Lease or a typed array
- * (whose `length` has no setter) throws here, where nothing needs undoing.
- */
-function probeOut(out: RioBufOut): void {
-  try {
-    out.bufferId = 0;
-    out.offset = 0;
-    out.length = 0;
-  } catch (e) {
-    throw outNotWritable(e);
-  }
-}
-
 /** The buffer id of an overflow slab: negative, so that no registered I/O can take it for one. */
 function overflowId(slabId: number): number {
   return -1 - slabId;
@@ -232,7 +218,6 @@ export class SlabPool implements SlabOwner {
    */
   acquireInto(length: number, out: RioBufOut): number {
     if (typeof out !== 'object' || out === null) throw notAnOut();
-    probeOut(out);
     const slab = this.take(length);
     const slot = this.takenSlot;
     try {
@@ -240,7 +225,7 @@ export class SlabPool implements SlabOwner {
       out.offset = slab.cls.offsetOf(slot);
       out.length = length;
     } catch (e) {
-      // A setter that passed the probe and throws now (a proxy, an accessor): give the slot back.
+      // Frozen, sealed without the fields, a setter that throws: the slot goes back before the error.
       this.releaseSlot(slab, slot);
       throw outNotWritable(e);
     }

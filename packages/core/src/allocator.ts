@@ -23,13 +23,16 @@
  *      beyond the recent peak, retirement.ts) and the pool's bound (more than `emptyBytesMax`
  *      bytes of empty slabs: retire the longest empty) keep a swinging load from registering and
  *      deregistering on every call and a burst from keeping what it mapped
- *   3. if the pool is closing and nothing is leased, finish closing
+ *   3. if the pool is closing: a slab that emptied is retired at once, and with nothing leased the
+ *      close finishes
  * decay()          each tick: retire the slabs of every class that have been empty for a whole
  *                  tick, so empty slabs go whether or not their class sees more traffic
  * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
  *                  detaches every view)
  * trim()           retire every empty slab now
- * close()          refuse new acquires; once every lease is released, retire every slab
+ * close()          refuse new acquires and retire every empty slab; each other slab goes with its
+ *                  last lease, and the registrar once every slab is gone
+ * abandonOutstanding()  settle close() now; slabs with leases still go only with their last lease
  *
  * Both acquire and release are O(1) and make no native call in steady state. The invariants
  * are written out, and checked, in invariants.ts; the counters become stats in stats.ts.
@@ -56,7 +59,7 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // every call (and not a constant one), which the low-level pair measurably pays for
 // (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLABS, handleOf, slabIdOf, slotOf } = handles;
-const { Lease: LeaseClass, releasedError } = leases;
+const { newLease, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
@@ -181,7 +184,7 @@ export class SlabPool implements SlabOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    const lease = new LeaseClass(slab, this.takenSlot, length, 0, undefined);
+    const lease = newLease(slab, this.takenSlot, length);
     if (this.tracker !== undefined) this.tracker.acquired(lease, slab, this.takenSlot);
     return lease;
   }
@@ -217,7 +220,7 @@ export class SlabPool implements SlabOwner {
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
-  view(bufferId: number): Uint8Array {
+  view(bufferId: number): Buffer {
     let slab: Slab | undefined;
     if (typeof bufferId === 'number') slab = bufferId >= 0 ? this.byBufferId[bufferId] : this.slabs[-1 - bufferId];
     if (slab === undefined || slab.bufferId !== bufferId) throw notABufferId(bufferId);
@@ -274,7 +277,7 @@ export class SlabPool implements SlabOwner {
     if (wasFull) cls.pushAvailable(slab);
     cls.leased--;
     if (slab.leased === 0) this.becameEmpty(slab, cls);
-    if (this.closing) this.closeIfDrained();
+    if (this.closing) this.closingRelease(slab);
   }
 
   private noLongerEmpty(cls: SlabClass): void {
@@ -292,8 +295,10 @@ export class SlabPool implements SlabOwner {
     if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound(slab);
   }
 
-  private closeIfDrained(): void {
+  /** A release while closing: the last lease finishes the close; a slab that emptied goes at once. */
+  private closingRelease(slab: Slab): void {
     if (this.leased === 0) this.finishClose();
+    else if (slab.leased === 0 && slab.state === 'active') this.retire(slab);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -519,9 +524,42 @@ export class SlabPool implements SlabOwner {
       this.closePromise = new Promise<void>((resolve, reject) => {
         this.settleClose = (error?: unknown) => (error === undefined ? resolve() : reject(error));
       });
+      // Slabs with no lease go now; the others as their last lease comes back (closingRelease).
       if (this.leased === 0) this.finishClose();
+      else for (const cls of this.allClasses()) this.retireEmpty(cls, 0);
     }
     return this.closePromise;
+  }
+
+  /**
+   * Closes without waiting for the leases still out: the close promise resolves now. Memory a
+   * lease still uses is neither deregistered nor unmapped (docs/design.md, rules 1 and 2): each
+   * such slab stays until its last lease is released, then goes as in a close, and the
+   * registrar closes after the last one. Leases never released keep their slabs (and the
+   * registrar) until the process ends. Call it after close(); the caller (the pool) has made
+   * sure no operation of its own is in flight.
+   */
+  abandonOutstanding(): void {
+    if (this.closePromise === undefined) void this.close();
+    if (!this.closed) this.settleClose!();
+  }
+
+  /**
+   * Every leased slot (at most `limit` of them): its handle and RioBuf, the length its lease
+   * asked for. For close()'s report of what it waits for; walks the slab table (not the hot path).
+   */
+  outstandingSlots(limit = Infinity): { handle: number; bufferId: number; offset: number; length: number }[] {
+    const found: { handle: number; bufferId: number; offset: number; length: number }[] = [];
+    for (const slab of this.slabs) {
+      if (slab === undefined || slab.leased === 0) continue;
+      const { slots, cls } = slab;
+      for (let i = 0; i < slots.length && found.length < limit; i++) {
+        if (slots[i]! > 0)
+          found.push({ handle: handleOf(slab.id, i), bufferId: slab.bufferId, offset: cls.offsetOf(i), length: slots[i]! });
+      }
+      if (found.length >= limit) break;
+    }
+    return found;
   }
 
   private finishClose(): void {

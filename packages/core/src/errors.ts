@@ -13,6 +13,7 @@
  *   ERR_RIO_BACKEND                 any other failure of the OS below (the cause is attached)
  *   ERR_RIO_CONNECTION_CLOSED       write or end on a connection that is closed or closing
  *   ERR_RIO_DATAPATH                the datapath asked for cannot run here (the message says why)
+ *   ERR_RIO_OUTSTANDING             a bounded pool.close() stopped waiting: leases or connections are still out
  *
  * Connections fail with the socket's own error name as the code (ECONNRESET, EPIPE, ...), as
  * node:net does; NetErrorCodes lists them, and EIO stands for any other.
@@ -29,6 +30,7 @@ export const ErrorCodes = [
   'ERR_RIO_BACKEND',
   'ERR_RIO_CONNECTION_CLOSED',
   'ERR_RIO_DATAPATH',
+  'ERR_RIO_OUTSTANDING',
 ] as const;
 
 /** Socket errors a connection or server reports, by their errno names. */

@@ -65,13 +65,13 @@ const WINDOW_MASK = WINDOW - 1;
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
 function invalidLength(length: unknown, max: number): RioError {
   const got = typeof length === 'number' ? length : typeof length;
-  return new RioError('ERR_RIO_INVALID_LENGTH', `acquire: length must be an integer from 1 to ${max}, got ${got}`);
+  return new RioError('ERR_RIO_INVALID_LENGTH', `length must be an integer from 1 to ${max}, got ${got}`);
 }
 function notABufferId(bufferId: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${String(bufferId)} is not a buffer id of this pool`);
 }
 function poolClosed(): RioError {
-  return new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');
+  return new RioError('ERR_RIO_POOL_CLOSED', 'the pool is closed');
 }
 function notAnOut(): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
@@ -320,12 +320,12 @@ export class SlabPool implements SlabOwner {
     if (this.mappedBytes + cls.slabBytes > this.maxBytes) {
       throw new RioError(
         'ERR_RIO_POOL_EXHAUSTED',
-        `acquire: a new ${cls.slabBytes}-byte slab would pass maxBytes (${this.maxBytes}); ${this.mappedBytes} bytes are mapped`,
+        `a new ${cls.slabBytes}-byte slab would pass maxBytes (${this.maxBytes}); ${this.mappedBytes} bytes are mapped`,
       );
     }
     const id = this.freeSlabIds.length > 0 ? this.freeSlabIds.pop()! : this.slabs.length;
     if (id >= MAX_SLABS) {
-      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquire: the pool holds ${MAX_SLABS} slabs, its most`);
+      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `the pool holds ${MAX_SLABS} slabs, its most`);
     }
     let buffer: ArrayBuffer | undefined;
     let bufferId: number;
@@ -380,7 +380,7 @@ export class SlabPool implements SlabOwner {
     } else if (!this.overflow) {
       throw new RioError(
         'ERR_RIO_MEMLOCK',
-        `acquire: a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
+        `a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
       );
     }
     if (!this.overflowed) {

@@ -5,7 +5,7 @@ exports.exercise = async function exercise(createPool, loadedBindingPath, form) 
   const leases = [];
   for (let i = 0; i < 512; i++) {
     const lease = pool.acquire(512);
-    if (lease.bytes.length !== 512 || lease.buf.length !== 512) throw new Error(`lease ${i} is not 512 B`);
+    if (lease.bytes.length !== 512 || lease.rioBuf.length !== 512) throw new Error(`lease ${i} is not 512 B`);
     lease.bytes.fill(i & 0xff);
     leases.push(lease);
   }

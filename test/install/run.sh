@@ -129,7 +129,7 @@ done
 # ES module folder (esm/, "type": "module") and a CommonJS one (cjs/).
 new_project() {
   mkdir -p "$1/esm" "$1/cjs" &&
-    cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts} "$1/" &&
+    cp "$here"/{consumer.cjs,consumer.mjs,exercise.cjs,subpaths.mjs,types-esm.mts,types-cjs.cts,types-wrong.mts,types-idioms.mts,types-idioms.cts,types-wrong-calls.mts} "$1/" &&
     printf '{ "name": "riopool-consumer", "version": "1.0.0", "private": true }\n' >"$1/package.json" &&
     cp "$here/testing-esm.ts" "$1/esm/testing.ts" && printf '{ "type": "module" }\n' >"$1/esm/package.json" &&
     cp "$here/testing-cjs.ts" "$1/cjs/testing.ts" && printf '{ "type": "commonjs" }\n' >"$1/cjs/package.json"
@@ -178,6 +178,10 @@ tsc_consumer() {
 }
 types_check() {
   tsc_consumer types-esm.mts types-cjs.cts || return 1
+  # The idioms (using, await using, typed events, close options, signals), ES module and CommonJS.
+  tsc_consumer types-idioms.mts types-idioms.cts || return 1
+  # Every line of types-wrong-calls.mts carries @ts-expect-error: it compiles only while each call is rejected.
+  tsc_consumer types-wrong-calls.mts || return 1
   if tsc_consumer types-wrong.mts >wrong.txt; then echo "a wrong call type-checked: the types are not found"; return 1; fi
   cat wrong.txt
   grep -q "error TS2345" wrong.txt

@@ -3,6 +3,6 @@ import riopool = require('@riopool/pool');
 
 const pool = riopool.createPool();
 const lease: riopool.Lease = pool.acquire(512);
-const offset: number = lease.buf.offset;
+const offset: number = lease.rioBuf.offset;
 lease.release();
 export = { offset, closing: pool.close() };

@@ -5,9 +5,9 @@ import { loadedBindingPath, type Binding } from '@riopool/native';
 
 const pool = createPool();
 const lease: Lease = pool.acquire(512);
-const buf: RioBuf = lease.buf;
+const buf: RioBuf = lease.rioBuf;
 const id: number = buf.bufferId;
-const bytes: Uint8Array = lease.bytes;
+const bytes: Buffer = lease.bytes;
 const where: string | undefined = loadedBindingPath();
 const pageSize: Binding['pageSize'] | undefined = undefined;
 lease.release();

@@ -24,14 +24,17 @@
  *      beyond the recent peak, retirement.ts) keeps a swinging load from registering and
  *      deregistering on every call; past the pool's bound (`emptyBytesMax`), a slab that alone
  *      is more than half of it goes at once
- *   3. if the pool is closing and nothing is leased, finish closing
+ *   3. if the pool is closing: a slab that emptied is retired at once, and with nothing leased the
+ *      close finishes
  * decay()          each tick: retire the slabs of every class that have been empty for a whole
  *                  tick, so empty slabs go whether or not their class sees more traffic; then,
  *                  over `emptyBytesMax` bytes of empty slabs, the longest empty, down to half
  * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
  *                  detaches every view)
  * trim()           retire every empty slab now
- * close()          refuse new acquires; once every lease is released, retire every slab
+ * close()          refuse new acquires and retire every empty slab; each other slab goes with its
+ *                  last lease, and the registrar once every slab is gone
+ * abandonOutstanding()  settle close() now; slabs with leases still go only with their last lease
  *
  * Both acquire and release are O(1) and make no native call in steady state. The invariants
  * are written out, and checked, in invariants.ts; the counters become stats in stats.ts.
@@ -59,19 +62,19 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // every call (and not a constant one), which the low-level pair measurably pays for
 // (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLABS, MAX_GENERATION, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
-const { Lease: LeaseClass, releasedError } = leases;
+const { newLease, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
 function invalidLength(length: unknown, max: number): RioError {
   const got = typeof length === 'number' ? length : typeof length;
-  return new RioError('ERR_RIO_INVALID_LENGTH', `acquire: length must be an integer from 1 to ${max}, got ${got}`);
+  return new RioError('ERR_RIO_INVALID_LENGTH', `length must be an integer from 1 to ${max}, got ${got}`);
 }
 function notABufferId(bufferId: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${shown(bufferId)} is not a buffer id of this pool`);
 }
 function poolClosed(): RioError {
-  return new RioError('ERR_RIO_POOL_CLOSED', 'acquire: the pool is closed');
+  return new RioError('ERR_RIO_POOL_CLOSED', 'the pool is closed');
 }
 function notAnOut(): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
@@ -195,7 +198,7 @@ export class SlabPool implements SlabOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    const lease = new LeaseClass(slab, this.takenSlot, length, 0, undefined);
+    const lease = newLease(slab, this.takenSlot, length);
     if (this.tracker !== undefined) this.trackAcquired(lease, slab, this.takenSlot);
     return lease;
   }
@@ -268,7 +271,7 @@ export class SlabPool implements SlabOwner {
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
-  view(bufferId: number): Uint8Array {
+  view(bufferId: number): Buffer {
     let slab: Slab | undefined;
     if (typeof bufferId === 'number') slab = bufferId >= 0 ? this.byBufferId[bufferId] : this.slabs[-1 - bufferId];
     if (slab === undefined || slab.bufferId !== bufferId) throw notABufferId(bufferId);
@@ -325,7 +328,7 @@ export class SlabPool implements SlabOwner {
     if (wasFull) cls.pushAvailable(slab);
     cls.leased--;
     if (slab.leased === 0) this.becameEmpty(slab, cls);
-    if (this.closing) this.closeIfDrained();
+    if (this.closing) this.closingRelease(slab);
   }
 
   private noLongerEmpty(cls: SlabClass): void {
@@ -348,8 +351,10 @@ export class SlabPool implements SlabOwner {
     }
   }
 
-  private closeIfDrained(): void {
+  /** A release while closing: the last lease finishes the close; a slab that emptied goes at once. */
+  private closingRelease(slab: Slab): void {
     if (this.leased === 0) this.finishClose();
+    else if (slab.leased === 0 && slab.state === 'active') this.retire(slab);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -371,12 +376,12 @@ export class SlabPool implements SlabOwner {
     if (this.mappedBytes + cls.slabBytes > this.maxBytes) {
       throw new RioError(
         'ERR_RIO_POOL_EXHAUSTED',
-        `acquire: a new ${cls.slabBytes}-byte slab would pass maxBytes (${this.maxBytes}); ${this.mappedBytes} bytes are mapped`,
+        `a new ${cls.slabBytes}-byte slab would pass maxBytes (${this.maxBytes}); ${this.mappedBytes} bytes are mapped`,
       );
     }
     const id = this.freeSlabIds.length > 0 ? this.freeSlabIds.pop()! : this.slabs.length;
     if (id >= MAX_SLABS) {
-      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquire: the pool holds ${MAX_SLABS} slabs, its most`);
+      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `the pool holds ${MAX_SLABS} slabs, its most`);
     }
     let buffer: ArrayBuffer | undefined;
     let bufferId: number;
@@ -431,7 +436,7 @@ export class SlabPool implements SlabOwner {
     } else if (!this.overflow) {
       throw new RioError(
         'ERR_RIO_MEMLOCK',
-        `acquire: a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
+        `a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
       );
     }
     if (!this.overflowed) {
@@ -573,9 +578,42 @@ export class SlabPool implements SlabOwner {
       this.closePromise = new Promise<void>((resolve, reject) => {
         this.settleClose = (error?: unknown) => (error === undefined ? resolve() : reject(error));
       });
+      // Slabs with no lease go now; the others as their last lease comes back (closingRelease).
       if (this.leased === 0) this.finishClose();
+      else for (const cls of this.allClasses()) this.retireEmpty(cls, 0);
     }
     return this.closePromise;
+  }
+
+  /**
+   * Closes without waiting for the leases still out: the close promise resolves now. Memory a
+   * lease still uses is neither deregistered nor unmapped (docs/design.md, rules 1 and 2): each
+   * such slab stays until its last lease is released, then goes as in a close, and the
+   * registrar closes after the last one. Leases never released keep their slabs (and the
+   * registrar) until the process ends. Call it after close(); the caller (the pool) has made
+   * sure no operation of its own is in flight.
+   */
+  abandonOutstanding(): void {
+    if (this.closePromise === undefined) void this.close();
+    if (!this.closed) this.settleClose!();
+  }
+
+  /**
+   * Every leased slot (at most `limit` of them): its handle and RioBuf, the length its lease
+   * asked for. For close()'s report of what it waits for; walks the slab table (not the hot path).
+   */
+  outstandingSlots(limit = Infinity): { handle: number; bufferId: number; offset: number; length: number }[] {
+    const found: { handle: number; bufferId: number; offset: number; length: number }[] = [];
+    for (const slab of this.slabs) {
+      if (slab === undefined || slab.leased === 0) continue;
+      const { slots, cls } = slab;
+      for (let i = 0; i < slots.length && found.length < limit; i++) {
+        if (slots[i]! > 0)
+          found.push({ handle: handleOf(slab.id, i, slab.gens[i]!), bufferId: slab.bufferId, offset: cls.offsetOf(i), length: slots[i]! });
+      }
+      if (found.length >= limit) break;
+    }
+    return found;
   }
 
   private finishClose(): void {

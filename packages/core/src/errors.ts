@@ -14,6 +14,7 @@
  *   ERR_RIO_CONNECTION_CLOSED       write or end on a connection that is closed or closing
  *   ERR_RIO_DATAPATH                the datapath asked for cannot run here (the message says why)
  *   ERR_RIO_NO_ADDON                no native addon fits this platform, or the one found does not load
+ *   ERR_RIO_OUTSTANDING             a bounded pool.close() stopped waiting: leases or connections are still out
  *
  * Connections fail with the socket's own error name as the code (ECONNRESET, EPIPE, ...), as
  * node:net does; NetErrorCodes lists them, and EIO stands for any other.
@@ -31,6 +32,7 @@ export const ErrorCodes = [
   'ERR_RIO_CONNECTION_CLOSED',
   'ERR_RIO_DATAPATH',
   'ERR_RIO_NO_ADDON',
+  'ERR_RIO_OUTSTANDING',
 ] as const;
 
 /** Socket errors a connection or server reports, by their errno names. */

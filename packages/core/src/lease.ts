@@ -15,8 +15,14 @@
  * Its state is in ES private fields: nothing outside this class can change a lease's slab, slot
  * or references (docs/design.md, rule 3). riopool's own packages read slab, slot and start
  * through `leaseSlot`, which this module exports for them and which no public entry point
- * re-exports.
+ * re-exports. The constructor is private (the allocator makes leases through `newLease`), so the
+ * published declarations show no parameters for it and TypeScript refuses `new Lease(...)`.
+ *
+ * Idioms of current Node: `using lease = pool.acquire(n)` releases at the end of the scope
+ * (Symbol.dispose: release(), unless the lease is already released); `lease.bytes` is a Buffer
+ * (view.ts); console.log(lease) prints its RioBuf and whether it is released.
  */
+import { inspectCustom } from './dispose';
 import { RioError } from './errors';
 import { shown } from './schema';
 import type { Slab } from './slab';
@@ -49,6 +55,12 @@ export interface LeaseSlot {
  */
 export let leaseSlot: (lease: Lease) => LeaseSlot | undefined;
 
+/** For the allocator: a new lease of a whole slot (`length` requested bytes), with one reference. */
+/** `lease.buf`'s DeprecationWarning is emitted once per process. */
+let bufDeprecationShown = false;
+
+export let newLease: (slab: Slab, slot: number, length: number) => Lease;
+
 export class Lease {
   readonly #slab: Slab;
   readonly #slot: number;
@@ -61,7 +73,7 @@ export class Lease {
   #refs = 1;
   #buf: RioBuf | undefined = undefined;
 
-  constructor(slab: Slab, slot: number, length: number, start: number, parent: Lease | undefined) {
+  private constructor(slab: Slab, slot: number, length: number, start: number, parent: Lease | undefined) {
     this.#slab = slab;
     this.#slot = slot;
     this.#length = length;
@@ -87,9 +99,31 @@ export class Lease {
     return this.#slab.bufferId >= 0;
   }
 
-  /** The RIO_BUF slice: `{ bufferId, offset, length }` (a negative bufferId: not registered). */
+  /**
+   * The RIO_BUF triple `{ bufferId, offset, length }` that registered I/O names the bytes by
+   * (frozen; a negative bufferId: an overflow slab, not registered).
+   */
+  get rioBuf(): RioBuf {
+    return this.#rioBuf('lease.rioBuf');
+  }
+
+  /**
+   * @deprecated The same as `rioBuf` (it is a RIO_BUF triple, not a Buffer: `bytes` is the
+   * Buffer). Kept for one release: use `lease.rioBuf`.
+   */
   get buf(): RioBuf {
-    if (this.#refs === 0) throw releasedError('lease.buf');
+    if (!bufDeprecationShown) {
+      bufDeprecationShown = true;
+      process.emitWarning('lease.buf is deprecated: it is the RIO_BUF triple, now named lease.rioBuf (lease.bytes is the Buffer)', {
+        type: 'DeprecationWarning',
+        code: 'RIOPOOL_DEP_LEASE_BUF',
+      });
+    }
+    return this.#rioBuf('lease.buf');
+  }
+
+  #rioBuf(what: string): RioBuf {
+    if (this.#refs === 0) throw releasedError(what);
     if (this.#buf === undefined) {
       const offset = this.#slab.cls.offsetOf(this.#slot) + this.#start;
       this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset, length: this.#length });
@@ -97,8 +131,11 @@ export class Lease {
     return this.#buf;
   }
 
-  /** Exactly `length` bytes of the pool's memory. */
-  get bytes(): Uint8Array {
+  /**
+   * Exactly `length` bytes of the pool's memory, as a Buffer (view.ts): no copy, and one view per
+   * slot reused while the requested length repeats.
+   */
+  get bytes(): Buffer {
     if (this.#refs === 0) throw releasedError('lease.bytes');
     if (this.#parent === undefined) return this.#slab.bytesOf(this.#slot, this.#length);
     return this.#slab.sliceOf(this.#slot, this.#start, this.#length);
@@ -136,7 +173,28 @@ export class Lease {
     else this.#slab.owner.releaseSlice(this, this.#parent);
   }
 
+  /**
+   * `using lease = pool.acquire(n)`: at the end of the scope, release() (the reference the scope
+   * holds), unless the lease is released already. A lease declared with `using` is released by
+   * the scope: do not also release() it, since a second release would drop a reference someone
+   * else (a write in flight) holds.
+   */
+  [Symbol.dispose](): void {
+    if (this.#refs !== 0) this.release();
+  }
+
   static {
+    newLease = (slab, slot, length) => new Lease(slab, slot, length, 0, undefined);
+    // console.log(lease): `Lease { bufferId: 3, offset: 1024, length: 512, references: 1, released: false }`.
+    Object.defineProperty(Lease.prototype, inspectCustom, {
+      value(this: Lease, _depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+        const shown =
+          this.#refs === 0
+            ? { length: this.#length, released: true }
+            : { ...this.rioBuf, references: this.#refs, registered: this.registered, released: false };
+        return `Lease ${inspect(shown, options)}`;
+      },
+    });
     leaseSlot = (lease) =>
       lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot, start: lease.#start, parent: lease.#parent };
   }

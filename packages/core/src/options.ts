@@ -55,7 +55,11 @@ function invalidOption(name: string, value: unknown, rule: string): RioError {
 function intOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value === Infinity || Number.isInteger(value)) || value < min || value > max) {
-    throw invalidOption(name, value, `must be an integer from ${min} to ${max}`);
+    throw invalidOption(
+      name,
+      value,
+      max === Infinity ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`,
+    );
   }
   return value;
 }

@@ -108,9 +108,9 @@ export const is = {
 };
 
 /** `value instanceof Ctor`, false instead of a TypeError for a revoked proxy. */
-export function isInstance<T>(value: unknown, Ctor: abstract new (...args: never[]) => T): value is T {
+export function isInstance<T>(value: unknown, Ctor: { prototype: T }): value is T {
   try {
-    return value instanceof Ctor;
+    return value instanceof (Ctor as unknown as abstract new () => T); // a class, private constructor or not
   } catch {
     return false;
   }

@@ -21,6 +21,7 @@
 import { RioError } from './errors';
 import { MAX_GENERATION, firstGeneration, firstGenerations } from './handle';
 import type { SizeClass } from './size-classes';
+import { bytesView } from './view';
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
@@ -52,15 +53,15 @@ export class Slab {
   availIndex = -1;
   /** The allocator's decay tick at which the slab last became empty (allocator.ts, decay). */
   emptySince = 0;
-  /** One view over the whole slab, for the low-level path. */
-  readonly view: Uint8Array;
+  /** One view over the whole slab, for the low-level path (a Buffer: view.ts). */
+  readonly view: Buffer;
   /**
    * Per slot, the last view a lease handed out, reused while the requested length repeats
-   * (lease.bytes would otherwise make a Uint8Array per lease). Made on first use: a slab whose
+   * (lease.bytes would otherwise make a view per read). Made on first use: a slab whose
    * leases never read `bytes` pays nothing. Cost: one array entry per slot plus one view per
    * slot read (docs/performance.md, section 1).
    */
-  private views: (Uint8Array | undefined)[] | undefined = undefined;
+  private views: (Buffer | undefined)[] | undefined = undefined;
 
   constructor(
     readonly owner: SlabOwner,
@@ -79,7 +80,7 @@ export class Slab {
     // Slot i links to slot i + 1 and the last to none (~-1 = 0), so a fresh slab hands out its
     // slots in address order.
     for (let i = 0; i < n - 1; i++) this.slots[i] = ~(i + 1);
-    this.view = new Uint8Array(buffer);
+    this.view = bytesView(buffer, 0, buffer.byteLength);
   }
 
   /** Leases the first free slot for `length` (>= 1) bytes. Pre: freeHead >= 0. */
@@ -109,7 +110,7 @@ export class Slab {
   }
 
   /** The first `length` bytes of a slot. Pre: the slot is leased for `length` bytes. */
-  bytesOf(slot: number, length: number): Uint8Array {
+  bytesOf(slot: number, length: number): Buffer {
     const views = this.views;
     const cached = views === undefined ? undefined : views[slot];
     if (cached !== undefined && cached.length === length) return cached;
@@ -117,24 +118,24 @@ export class Slab {
   }
 
   /** Bytes [start, start + length) of a slot, for a slice (a view of its own, not cached). */
-  sliceOf(slot: number, start: number, length: number): Uint8Array {
+  sliceOf(slot: number, start: number, length: number): Buffer {
     try {
-      return new Uint8Array(this.buffer, this.cls.offsetOf(slot) + start, length);
+      return bytesView(this.buffer, this.cls.offsetOf(slot) + start, length);
     } catch (e) {
       throw transferredAway(e);
     }
   }
 
-  private newView(slot: number, length: number): Uint8Array {
-    let view: Uint8Array;
+  private newView(slot: number, length: number): Buffer {
+    let view: Buffer;
     try {
-      view = new Uint8Array(this.buffer, this.cls.offsetOf(slot), length);
+      view = bytesView(this.buffer, this.cls.offsetOf(slot), length);
     } catch (e) {
       throw transferredAway(e);
     }
     // A detached slab (retired, or its buffer transferred away) makes no views worth keeping.
     if (view.length !== length) return view;
-    if (this.views === undefined) this.views = new Array<Uint8Array | undefined>(this.cls.slotsPerSlab).fill(undefined);
+    if (this.views === undefined) this.views = new Array<Buffer | undefined>(this.cls.slotsPerSlab).fill(undefined);
     this.views[slot] = view;
     return view;
   }

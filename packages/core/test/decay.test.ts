@@ -47,7 +47,7 @@ test('large, rare sizes: their slabs and their classes go', () => {
   expect(registrar.liveMappings).toBe(0);
   expect(pool.dedicated.size).toBe(0);
   checkInvariants(pool);
-  expect(pool.acquire(10_000).buf.length).toBe(10_000); // and come back when asked
+  expect(pool.acquire(10_000).rioBuf.length).toBe(10_000); // and come back when asked
 });
 
 test('a burst beyond the bound on empty bytes is kept until the next decay tick, then retired down to half the bound', () => {

@@ -1,17 +1,17 @@
-import { Lease, Slab, SlabClass, isRioError } from '@riopool/core';
+import { Slab, SlabClass, isRioError, newLease, type Lease } from '@riopool/core';
 
 function lease(length: number, slot = 2) {
   const released: Lease[] = [];
   const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
   const slab = new Slab({ releaseLease: (l) => released.push(l) }, 0, cls, new ArrayBuffer(4096), 9);
-  return { l: new Lease(slab, slot, length, 0, undefined), released, slab };
+  return { l: newLease(slab, slot, length), released, slab };
 }
 
-test('buf is the frozen RIO_BUF triple of its slot; bytes is exactly length bytes there', () => {
+test('rioBuf is the frozen RIO_BUF triple of its slot; bytes is exactly length bytes there', () => {
   const { l, slab } = lease(300);
-  expect(l.buf).toEqual({ bufferId: 9, offset: 1024, length: 300 });
-  expect(Object.isFrozen(l.buf)).toBe(true);
-  expect(l.buf).toBe(l.buf); // made once
+  expect(l.rioBuf).toEqual({ bufferId: 9, offset: 1024, length: 300 });
+  expect(Object.isFrozen(l.rioBuf)).toBe(true);
+  expect(l.rioBuf).toBe(l.rioBuf); // made once
   expect(l.bytes.byteOffset).toBe(1024);
   expect(l.bytes.length).toBe(300);
   expect(l.bytes.buffer).toBe(slab.buffer);

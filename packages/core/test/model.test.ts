@@ -39,7 +39,7 @@ test('live slices never overlap and lie inside their registration (random acquir
       const { model, real } = setup({ emptySlabsKept: 0, emptySlabsMax: 1 });
       for (const [length, releaseOne] of steps) {
         const lease = real.pool.acquire(length);
-        model.live.push({ lease, bufferId: lease.buf.bufferId, offset: lease.buf.offset, length, refs: 1, fill: 1 });
+        model.live.push({ lease, bufferId: lease.rioBuf.bufferId, offset: lease.rioBuf.offset, length, refs: 1, fill: 1 });
         if (releaseOne && model.live.length > 1) {
           const victim = model.live.splice(length % model.live.length, 1)[0]!;
           victim.lease.release();

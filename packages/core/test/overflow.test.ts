@@ -17,10 +17,10 @@ test('past maxRegisteredBytes, leases come from overflow slabs, said once', () =
   expect(leases.filter((l) => l.registered)).toHaveLength(32);
   const over = leases.filter((l) => !l.registered);
   expect(over).toHaveLength(16);
-  expect(over[0]!.buf.bufferId).toBeLessThan(0);
+  expect(over[0]!.rioBuf.bufferId).toBeLessThan(0);
   // the low-level view finds an overflow slab by its negative id
   over[0]!.bytes[0] = 42;
-  expect(p.view(over[0]!.buf.bufferId)[over[0]!.buf.offset]).toBe(42);
+  expect(p.view(over[0]!.rioBuf.bufferId)[over[0]!.rioBuf.offset]).toBe(42);
   expect(events).toEqual([{ registeredBytes: 128 * 1024, budget: 128 * 1024, cause: undefined }]);
   const s = p.stats().totals;
   expect(s).toMatchObject({ registrations: 2, overflowSlabs: 1, registeredBytes: 131072, unregisteredBytes: 65536, lockedBytes: 0 });

@@ -13,19 +13,19 @@ describe('acquire', () => {
   test('a 512-byte lease: RioBuf of the requested length, bytes over the same memory', () => {
     const { pool } = setup();
     const lease = pool.acquire(500);
-    expect(lease.buf).toEqual({ bufferId: expect.any(Number), offset: 0, length: 500 });
+    expect(lease.rioBuf).toEqual({ bufferId: expect.any(Number), offset: 0, length: 500 });
     expect(lease.bytes.length).toBe(500);
     lease.bytes.fill(7);
-    expect(pool.view(lease.buf.bufferId)[lease.buf.offset + 499]).toBe(7);
+    expect(pool.view(lease.rioBuf.bufferId)[lease.rioBuf.offset + 499]).toBe(7);
     checkInvariants(pool);
   });
 
   test('one slab serves many leases of a class with one registration', () => {
     const { pool, registrar } = setup();
     const leases = Array.from({ length: 128 }, () => pool.acquire(512));
-    expect(new Set(leases.map((l) => l.buf.bufferId)).size).toBe(1);
+    expect(new Set(leases.map((l) => l.rioBuf.bufferId)).size).toBe(1);
     expect(registrar.liveRegistrations).toBe(1);
-    expect(new Set(leases.map((l) => l.buf.offset)).size).toBe(128);
+    expect(new Set(leases.map((l) => l.rioBuf.offset)).size).toBe(128);
     pool.acquire(512);
     expect(registrar.liveRegistrations).toBe(2);
     checkInvariants(pool);
@@ -33,22 +33,22 @@ describe('acquire', () => {
 
   test('small slots are 16-byte aligned; page-sized slots are page aligned', () => {
     const { pool } = setup();
-    for (const n of [1, 17, 100, 333, 1000, 3000]) expect(pool.acquire(n).buf.offset % 16).toBe(0);
-    for (let i = 0; i < 10; i++) expect(pool.acquire(4096).buf.offset % PAGE).toBe(0);
+    for (const n of [1, 17, 100, 333, 1000, 3000]) expect(pool.acquire(n).rioBuf.offset % 16).toBe(0);
+    for (let i = 0; i < 10; i++) expect(pool.acquire(4096).rioBuf.offset % PAGE).toBe(0);
   });
 
   test('a request above the largest class gets a dedicated, page-rounded slab', () => {
     const { pool, registrar } = setup();
     const big = pool.acquire(3 * PAGE + 1);
-    expect(big.buf).toEqual({ bufferId: expect.any(Number), offset: 0, length: 3 * PAGE + 1 });
-    expect(registrar.registeredLength(big.buf.bufferId)).toBe(4 * PAGE);
+    expect(big.rioBuf).toEqual({ bufferId: expect.any(Number), offset: 0, length: 3 * PAGE + 1 });
+    expect(registrar.registeredLength(big.rioBuf.bufferId)).toBe(4 * PAGE);
     const stats = pool.stats();
     expect(stats.classes.find((c) => c.dedicated)).toMatchObject({ slotSize: 4 * PAGE, slabs: 1, leased: 1 });
-    const bigId = big.buf.bufferId;
+    const bigId = big.rioBuf.bufferId;
     big.release();
     // The empty dedicated slab is kept in reserve and reused without a new registration.
     const again = pool.acquire(4 * PAGE);
-    expect(again.buf.bufferId).toBe(bigId);
+    expect(again.rioBuf.bufferId).toBe(bigId);
     expect(pool.stats().totals.totalRegistrations).toBe(1);
   });
 
@@ -66,7 +66,7 @@ describe('acquire', () => {
     const { pool } = setup();
     expect(() => pool.acquire(bad as any)).toThrow(code('ERR_RIO_INVALID_LENGTH'));
     checkInvariants(pool);
-    expect(pool.acquire(16).buf.length).toBe(16);
+    expect(pool.acquire(16).rioBuf.length).toBe(16);
   });
 });
 
@@ -91,16 +91,16 @@ describe('leases and references', () => {
     expect(() => lease.release()).toThrow(code('ERR_RIO_RELEASED'));
     expect(() => lease.retain()).toThrow(code('ERR_RIO_RELEASED'));
     expect(() => lease.bytes).toThrow(code('ERR_RIO_RELEASED'));
-    expect(() => lease.buf).toThrow(code('ERR_RIO_RELEASED'));
+    expect(() => lease.rioBuf).toThrow(code('ERR_RIO_RELEASED'));
   });
 
   test('a stale lease cannot release the slot its next owner holds', () => {
     const { pool } = setup();
     const first = pool.acquire(64);
-    const offset = first.buf.offset;
+    const offset = first.rioBuf.offset;
     first.release();
     const second = pool.acquire(64);
-    expect(second.buf.offset).toBe(offset); // same slot, new owner
+    expect(second.rioBuf.offset).toBe(offset); // same slot, new owner
     expect(() => first.release()).toThrow(code('ERR_RIO_RELEASED'));
     expect(second.released).toBe(false);
     expect(pool.leased).toBe(1);
@@ -185,7 +185,7 @@ describe('retirement', () => {
     others.forEach((l) => l.release());
     expect(pool.trim()).toBeGreaterThan(0);
     expect(registrar.liveRegistrations).toBe(1);
-    expect(registrar.isRegistered(keep.buf.bufferId)).toBe(true);
+    expect(registrar.isRegistered(keep.rioBuf.bufferId)).toBe(true);
     expect(pool.stats().totals.trims).toBe(1);
     checkInvariants(pool);
   });
@@ -206,7 +206,7 @@ describe('limits', () => {
     const leases = Array.from({ length: 128 }, () => pool.acquire(512));
     expect(() => pool.acquire(512)).toThrow(code('ERR_RIO_POOL_EXHAUSTED'));
     leases[0]!.release();
-    expect(pool.acquire(512).buf.length).toBe(512);
+    expect(pool.acquire(512).rioBuf.length).toBe(512);
     checkInvariants(pool);
   });
 
@@ -216,7 +216,7 @@ describe('limits', () => {
     pool.acquire(512);
     expect(() => pool.acquire(4096)).toThrow(code('ERR_RIO_TOO_MANY_REGISTRATIONS'));
     expect(registrar.liveMappings).toBe(1);
-    expect(pool.acquire(512).buf.length).toBe(512);
+    expect(pool.acquire(512).rioBuf.length).toBe(512);
     checkInvariants(pool);
   });
 

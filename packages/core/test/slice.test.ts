@@ -12,14 +12,14 @@ test("a slice's RioBuf and bytes are its range of the parent's, over the same me
   parent.bytes.set([1, 2, 3, 4, 5], 100);
   const s = parent.slice(100, 105);
   expect(s.length).toBe(5);
-  expect(s.buf).toEqual({ bufferId: parent.buf.bufferId, offset: parent.buf.offset + 100, length: 5 });
+  expect(s.rioBuf).toEqual({ bufferId: parent.rioBuf.bufferId, offset: parent.rioBuf.offset + 100, length: 5 });
   expect([...s.bytes]).toEqual([1, 2, 3, 4, 5]);
   s.bytes[0] = 9;
   expect(parent.bytes[100]).toBe(9);
   expect(s.registered).toBe(true);
   // a slice of a slice counts from its own start
   const inner = s.slice(1, 3);
-  expect(inner.buf.offset).toBe(parent.buf.offset + 101);
+  expect(inner.rioBuf.offset).toBe(parent.rioBuf.offset + 101);
   expect([...inner.bytes]).toEqual([2, 3]);
   inner.release();
   s.release();

@@ -19,6 +19,7 @@ import {
   type NativeBackend,
   type Ring,
 } from '@riopool/native';
+import { emitRiopoolWarning } from './warnings';
 
 export type { BackendKind };
 export type Fallback = 'lock' | 'none';
@@ -246,10 +247,7 @@ export function openBackend(options: OpenOptions = {}): { registrar: NativeRegis
       if (next === undefined) throw e;
       const reason = e instanceof Error ? e.message : String(e);
       fallbacks.push({ from: kind, to: next, reason });
-      process.emitWarning(`riopool: backend '${kind}' failed, falling back to '${next}' as asked: ${reason}`, {
-        type: 'RiopoolWarning',
-        code: 'RIOPOOL_FALLBACK',
-      });
+      emitRiopoolWarning('RIOPOOL_FALLBACK', `riopool: backend '${kind}' failed, falling back to '${next}' as asked: ${reason}`);
     }
   }
 }

@@ -19,6 +19,7 @@
  * callback, on success and on error. The caller's own reference is untouched.
  */
 import * as net from 'node:net';
+import { promisify } from 'node:util';
 import { RioError, Lease, invalidOption, isInstance } from '@riopool/core';
 import { readerOn, type LeaseReader } from './io/lease-reader';
 import { allocatorOf, checkPool, type Pool } from './pool';
@@ -62,3 +63,23 @@ export function writeLease(socket: net.Socket, lease: Lease, length: number = le
     return false;
   }
 }
+
+/**
+ * The promise form of writeLease: resolves once the socket has handed the bytes to the OS
+ * (writeLease's callback without an error), rejects with the write's error (the socket's, or a
+ * RioError for bad arguments: nothing is thrown). The lease is retained while the write is in
+ * flight, as with writeLease; the caller's own reference is untouched, so releasing it right
+ * after the call is fine. It does not wait for 'drain': await it to write with backpressure.
+ * `util.promisify(writeLease)` is this function.
+ */
+export function writeLeaseAsync(socket: net.Socket, lease: Lease, length?: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    try {
+      writeLease(socket, lease, length, (err) => (err ? reject(err) : resolve()));
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
+Object.defineProperty(writeLease, promisify.custom, { value: writeLeaseAsync });

@@ -22,11 +22,23 @@ import {
   type RioBufOut,
   type SlabPoolOptions,
 } from '@riopool/core';
+import { inspect } from 'node:util';
 import { limitAdvice } from '@riopool/native';
 import { openBackend, type BackendKind, type Fallback, type FallbackRecord, type PoolRegistrar } from './backend';
 import type { Connection } from './io/connection';
 import { PoolIo, type Datapath, type Io, type IoStats } from './io/datapath';
+import {
+  bounded,
+  checkCloseOptions,
+  describeOutstanding,
+  outstandingError,
+  outstandingOf,
+  warnIfStuck,
+  type CloseOptions,
+  type PoolOutstanding,
+} from './closing';
 import { Tracker, type PoolReport } from './tracking';
+import { emitRiopoolWarning } from './warnings';
 
 export interface PoolOptions extends SlabPoolOptions {
   /** uring (Linux), rio (Windows), lock (mlock only) or none; default: the platform's best, or RIOPOOL_BACKEND. */
@@ -111,19 +123,22 @@ function warnOverflow(event: OverflowEvent, registrar: PoolRegistrar): void {
       ? `the OS refused to register more (${event.cause.message})`
       : `the pool's registration budget is ${kib(event.budget)}`;
   const advice = limit !== null ? `: ${limitAdvice({ limit: 'RLIMIT_MEMLOCK', limitBytes: limit })}` : '';
-  process.emitWarning(
+  emitRiopoolWarning(
+    'RIOPOOL_OVERFLOW',
     `riopool: ${kib(event.registeredBytes)} are registered and ${why}; new slabs are not registered (overflow slabs, moved with plain operations) until registered ones are retired${event.cause === undefined ? advice : ''}`,
-    { type: 'RiopoolWarning', code: 'RIOPOOL_OVERFLOW' },
   );
 }
 
 function defaultReport(report: PoolReport): void {
   const code = report.kind === 'leak' ? 'RIOPOOL_LEAK' : 'RIOPOOL_WRITE_AFTER_RELEASE';
-  process.emitWarning(report.message, { type: 'RiopoolWarning', code });
+  emitRiopoolWarning(code, report.message);
 }
 
 /** Proves a constructor call comes from createPool (the class is reachable as pool.constructor). */
 const FROM_CREATE_POOL = Symbol('createPool');
+
+/** poolOn's way in to the private constructor. */
+let newPool: (registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) => Pool;
 
 /** For riopool's own modules (testing/, net.ts, io/): the allocator behind a pool. Not re-exported. */
 export let allocatorOf: (pool: Pool) => SlabPool;
@@ -145,7 +160,7 @@ export function checkPool(fn: string, pool: unknown, open = false): asserts pool
 }
 
 /** For io/server.ts: a connection of the pool, which close() waits for. Not re-exported. */
-export let trackConnection: (pool: Pool, conn: Connection) => void;
+export let trackConnection: (pool: Pool, conn: Connection, description: string) => void;
 
 export class Pool {
   readonly #alloc: SlabPool;
@@ -155,7 +170,8 @@ export class Pool {
   readonly #checked: boolean;
   readonly #leakDetection: boolean;
 
-  constructor(token: symbol, registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) {
+  /** Private: pools come from createPool() (and testing's createMemoryPool), through poolOn. */
+  private constructor(token: symbol, registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) {
     if (token !== FROM_CREATE_POOL) throw new RioError('ERR_RIO_INVALID_OPTION', 'Pool: make pools with createPool()');
     this.#registrar = registrar;
     this.#fallbacks = fallbacks;
@@ -191,6 +207,7 @@ export class Pool {
   }
 
   static {
+    newPool = (registrar, fallbacks, options) => new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
     allocatorOf = (pool) => {
       if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
       return pool.#alloc;
@@ -199,7 +216,7 @@ export class Pool {
       if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
       return pool.#io.get(asked);
     };
-    trackConnection = (pool, conn) => pool.#io.track(conn);
+    trackConnection = (pool, conn, description) => pool.#io.track(conn, description);
     isPool = (value) => typeof value === 'object' && value !== null && #alloc in value;
   }
 
@@ -217,8 +234,8 @@ export class Pool {
     this.#alloc.releaseHandle(handle);
   }
 
-  /** The whole slab behind a buffer id, for the low-level path. */
-  view(bufferId: number): Uint8Array {
+  /** The whole slab behind a buffer id, for the low-level path (a Buffer over the slab: no copy). */
+  view(bufferId: number): Buffer {
     return this.#alloc.view(bufferId);
   }
 
@@ -227,11 +244,69 @@ export class Pool {
     return this.#alloc.trim();
   }
 
-  /** Refuses new acquires; resolves once every lease is released and every slab is gone. */
-  close(): Promise<void> {
-    clearInterval(this.#decay);
-    const connections = this.#io.close();
-    return Promise.all([connections, this.#alloc.close()]).then(() => undefined);
+  /** The close itself, once started (every close() call waits on it, bounded or not). */
+  #closed: Promise<void> | undefined;
+
+  /**
+   * Refuses new acquires; resolves once every connection has closed, every lease is released and
+   * every slab is gone. `timeout` / `signal` bound the wait (ERR_RIO_OUTSTANDING names what is
+   * still out); `force` stops waiting for leases, memory-safely (closing.ts).
+   */
+  close(options?: CloseOptions): Promise<void> {
+    let o: CloseOptions;
+    try {
+      o = checkCloseOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const closed = this.#startClose();
+    const report = (why: string, cause?: unknown) => outstandingError(why, this.#outstanding(), this.#checked, cause);
+    if (o.force !== true) return bounded(closed, o, report);
+    // Force: no connection outlives the call, and the leases are not waited for. Their slabs
+    // stay until their last release (the allocator retires nothing with a lease); the wait for
+    // the connections' cancelled operations is bounded like any other.
+    for (const conn of this.#io.connections.keys()) conn.destroy();
+    const forced = this.#io.connectionsClosed().then(() => {
+      this.#alloc.abandonOutstanding();
+      return closed;
+    });
+    return bounded(forced, o, report);
+  }
+
+  /** `await using pool = createPool()`: close() at the end of the scope (it waits, as close() does). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * console.log(pool): `Pool { backend: 'uring', datapath: 'uring', leased: 2, slabs: 1, mappedBytes: 65536, closing: false }`
+   * (what stats() says in one line; stats() has the rest).
+   */
+  [inspect.custom](_depth: number, options: object, show: typeof inspect): string {
+    const s = this.#alloc.stats();
+    const shown = {
+      backend: s.backend,
+      datapath: this.#io.stats().datapath,
+      leased: s.totals.leased,
+      slabs: s.totals.slabs,
+      mappedBytes: s.totals.mappedBytes,
+      closing: this.#closed !== undefined,
+    };
+    return `Pool ${show(shown, options)}`;
+  }
+
+  #startClose(): Promise<void> {
+    if (this.#closed === undefined) {
+      clearInterval(this.#decay);
+      const connections = this.#io.close();
+      this.#closed = Promise.all([connections, this.#alloc.close()]).then(() => undefined);
+      warnIfStuck(this.#closed, () => describeOutstanding(this.#outstanding(), this.#checked));
+    }
+    return this.#closed;
+  }
+
+  #outstanding(): PoolOutstanding {
+    return outstandingOf(this.#alloc, this.#alloc.tracker as Tracker | undefined, this.#io.connections.values());
   }
 
   stats(): PoolStats {
@@ -311,7 +386,7 @@ export function createPool(given: PoolOptions = {}): Pool {
 /** A pool over a registrar that is already open (createPool, and testing's in-memory pool). */
 export function poolOn(registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions): Pool {
   try {
-    return new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
+    return newPool(registrar, fallbacks, options);
   } catch (e) {
     registrar.close();
     throw e;

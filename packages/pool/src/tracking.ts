@@ -56,6 +56,8 @@ export class Tracker implements LeaseTracker {
   private readonly leaks: FinalizationRegistry<Held> | undefined;
   /** Checked mode: poisoned slots by slot key (slab id and slot, core's slotKey), with the stack of their release. */
   private readonly poisoned = new Map<number, string>();
+  /** Checked mode: leased slots by handle, with the stack of their acquisition (close()'s report). */
+  private readonly stacks = new Map<number, string>();
 
   constructor(tracking: TrackingOptions) {
     this.checked = tracking.checked;
@@ -68,7 +70,9 @@ export class Tracker implements LeaseTracker {
     if (this.checked) {
       const size = slab.cls.slotSize;
       this.verifyPoison(slotKey(slab.id, slot), slab.view, slab.cls.offsetOf(slot), size, slab.bufferId);
-      this.leaks?.register(lease, { handle, stack: stackHere() }, lease);
+      const stack = stackHere();
+      this.stacks.set(handle, stack);
+      this.leaks?.register(lease, { handle, stack }, lease);
     } else {
       this.leaks?.register(lease, handle, lease);
     }
@@ -89,9 +93,16 @@ export class Tracker implements LeaseTracker {
     this.leaks?.unregister(lease);
     if (this.checked) {
       const offset = slab.cls.offsetOf(slot);
+      const handle = this.pool.handleOfSlot(slab, slot); // the lease's handle: its generation moves on after this call
       slab.view.fill(POISON, offset, offset + slab.cls.slotSize);
       this.poisoned.set(slotKey(slab.id, slot), stackHere());
+      this.stacks.delete(handle);
     }
+  }
+
+  /** Checked mode: where the lease of a leased slot was acquired (undefined otherwise). */
+  acquiredAt(handle: number): string | undefined {
+    return this.stacks.get(handle);
   }
 
   /** Checked mode: verifies every released slot still holds its poison; returns the reports. */
@@ -154,6 +165,7 @@ export class Tracker implements LeaseTracker {
     } catch {
       return;
     }
+    this.stacks.delete(handle);
     this.leaksReclaimed++;
     const { bufferId, offset, length } = out;
     this.reportLate({
@@ -183,7 +195,7 @@ export class Tracker implements LeaseTracker {
   /** A slice was collected without release: its reference on its parent goes back. */
   private reclaimSlice(parent: Lease, acquiredAt: string | undefined): void {
     if (parent.released) return;
-    const { bufferId, offset, length } = parent.buf;
+    const { bufferId, offset, length } = parent.rioBuf;
     parent.release();
     this.leaksReclaimed++;
     this.reportLate({

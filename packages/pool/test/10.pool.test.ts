@@ -18,7 +18,7 @@ describe('createPool on the real addon', () => {
     expect(pool.stats().backend).toBe('uring');
     expect(pool.stats().locked).toBe(true);
     const leases = Array.from({ length: 128 }, () => pool.acquire(512));
-    expect(new Set(leases.map((l) => l.buf.bufferId)).size).toBe(1);
+    expect(new Set(leases.map((l) => l.rioBuf.bufferId)).size).toBe(1);
     expect(pinned() - before).toBe(64 * 1024);
     leases.forEach((l) => l.release());
     pool.trim();
@@ -29,7 +29,7 @@ describe('createPool on the real addon', () => {
     pool = createPool();
     const lease = pool.acquire(300);
     lease.bytes.fill(0xab);
-    const { bufferId, offset, length } = lease.buf;
+    const { bufferId, offset, length } = lease.rioBuf;
     expect(length).toBe(300);
     const slab = pool.view(bufferId);
     expect(slab.subarray(offset, offset + length).every((b) => b === 0xab)).toBe(true);
@@ -166,7 +166,7 @@ describe('bad arguments: a typed error, and the pool stays usable', () => {
   test('released lease: release, retain, buf, bytes → ERR_RIO_RELEASED', () => {
     expect(() => released.release()).toThrow(code('ERR_RIO_RELEASED'));
     expect(() => released.retain()).toThrow(code('ERR_RIO_RELEASED'));
-    expect(() => released.buf).toThrow(code('ERR_RIO_RELEASED'));
+    expect(() => released.rioBuf).toThrow(code('ERR_RIO_RELEASED'));
     expect(() => released.bytes).toThrow(code('ERR_RIO_RELEASED'));
     checkInvariants(pool);
   });

@@ -55,7 +55,7 @@ test("the snippet that once freed another lease's slot cannot be written any mor
   const b = pool.acquire(64);
   expect(() => a.release()).toThrow(code('ERR_RIO_RELEASED'));
   const c = pool.acquire(64);
-  expect(c.buf.offset).not.toBe(b.buf.offset);
+  expect(c.rioBuf.offset).not.toBe(b.rioBuf.offset);
   expect(b.released).toBe(false);
   checkInvariants(pool);
   b.release();

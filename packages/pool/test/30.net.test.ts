@@ -15,7 +15,7 @@ test('a client reads straight into pool leases; every lease returns after close'
   const received: Buffer[] = [];
   const bufferIds = new Set<number>();
   const reader = leaseReader(pool, 4096, (lease, nread) => {
-    bufferIds.add(lease.buf.bufferId);
+    bufferIds.add(lease.rioBuf.bufferId);
     received.push(Buffer.from(lease.bytes.subarray(0, nread)));
     lease.release();
   });

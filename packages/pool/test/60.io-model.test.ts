@@ -62,7 +62,7 @@ class Acquire implements Cmd {
   check = (m: Readonly<Model>) => !m.closing;
   run(m: Model, r: Real): void {
     const lease = r.pool.acquire(this.length);
-    m.held.push({ lease, bufferId: lease.buf.bufferId, userRefs: 1, ops: new Set() });
+    m.held.push({ lease, bufferId: lease.rioBuf.bufferId, userRefs: 1, ops: new Set() });
     check(m, r);
   }
   toString = () => `acquire(${this.length})`;
@@ -91,7 +91,7 @@ class Submit implements Cmd {
   run(m: Model, r: Real): void {
     const mine = m.held.filter((h) => h.userRefs > 0);
     const h = mine[this.pick % mine.length]!;
-    const { bufferId, offset, length } = h.lease.buf;
+    const { bufferId, offset, length } = h.lease.rioBuf;
     const n = Math.min(this.length, length);
     // The reactor calls this before it drops the operation's reference, so the model lets go
     // of the operation first, as the registrar's outstanding check expects.

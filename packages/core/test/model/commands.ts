@@ -133,7 +133,7 @@ export class AcquireCommand implements Cmd {
   }
   run(m: Model, r: Real): void {
     const lease = r.pool.acquire(this.length);
-    const buf = lease.buf;
+    const buf = lease.rioBuf;
     if (buf.length !== this.length || lease.bytes.length !== this.length) throw new Error('wrong lease length');
     // The slot is the size the class table gives (the waste bound and the footprint model rely on it).
     const table = r.alloc.table;
@@ -299,7 +299,7 @@ export class ForeignCallCommand implements Cmd {
     }
     if (m.released.length > 0) {
       const { lease } = m.released[this.pick % m.released.length]!;
-      expectCode(() => lease.buf, 'ERR_RIO_RELEASED');
+      expectCode(() => lease.rioBuf, 'ERR_RIO_RELEASED');
       expectCode(() => lease.bytes, 'ERR_RIO_RELEASED');
       expectCode(() => lease.retain(), 'ERR_RIO_RELEASED');
       expectCode(() => lease.release(), 'ERR_RIO_RELEASED');

@@ -24,8 +24,9 @@
  * 'error' with ERR_RIO_CONNECTION_CLOSED, and write returns false); a write after destroy()
  * returns false and changes nothing.
  */
-import { EventEmitter } from 'node:events';
 import { Lease, RioError, isInstance, leaseSlot, type SlabPool } from '@riopool/core';
+import { TypedEmitter } from '../events';
+import { disposeConnection, readLeases } from './connection-idioms';
 import type { Chunk, Transport } from './transport';
 
 /** The most writes one send operation carries (the uring datapath's SENDMSG takes 64 ranges). */
@@ -38,6 +39,25 @@ export interface ConnectionOptions {
   allowHalfOpen?: boolean;
 }
 
+/** A connection's events and their listeners' arguments (docs/api.md, "Registered I/O"). */
+export interface ConnectionEvents {
+  /** Exactly the bytes received (`lease.length` of them); the listener owns the lease and releases it. */
+  data: [lease: Lease];
+  /** The peer ended its sending side. */
+  end: [];
+  /** The queued bytes went below the high-water mark after write() returned false. */
+  drain: [];
+  /** After end(): every queued write sent, the shutdown queued. */
+  finish: [];
+  /** A RioError whose code is the socket's (ECONNRESET, EPIPE, ...) or ERR_RIO_CONNECTION_CLOSED; 'close' follows. */
+  error: [error: RioError];
+  /** Every operation has completed; `hadError`: an 'error' came first. */
+  close: [hadError: boolean];
+}
+
+/** For server.ts: makes a connection (the constructor is private: users get connections from createServer and connect). */
+export let newConnection: (transport: Transport, alloc: SlabPool, options?: ConnectionOptions) => Connection;
+
 /** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */
 export let connectionAllocator: (conn: Connection) => SlabPool;
 /**
@@ -49,7 +69,7 @@ export let keepHalfOpen: (conn: Connection) => void;
 /** A queued write: [start, start + length) of its lease is what is not sent yet. */
 type Queued = Chunk;
 
-export class Connection extends EventEmitter {
+export class Connection extends TypedEmitter<ConnectionEvents> {
   readonly #transport: Transport;
   readonly #alloc: SlabPool;
   readonly #highWaterMark: number;
@@ -73,7 +93,7 @@ export class Connection extends EventEmitter {
   #closed = false;
   #hadError = false;
 
-  constructor(transport: Transport, alloc: SlabPool, options: ConnectionOptions = {}) {
+  private constructor(transport: Transport, alloc: SlabPool, options: ConnectionOptions = {}) {
     super();
     this.#transport = transport;
     this.#alloc = alloc;
@@ -107,6 +127,7 @@ export class Connection extends EventEmitter {
   }
 
   static {
+    newConnection = (transport, alloc, options) => new Connection(transport, alloc, options);
     connectionAllocator = (conn) => conn.#alloc;
     keepHalfOpen = (conn) => {
       conn.#allowHalfOpen = true;
@@ -182,6 +203,20 @@ export class Connection extends EventEmitter {
       this.#onEnd();
     }
     if (!this.#paused && !this.#destroyed) this.#transport.resume();
+  }
+
+  /**
+   * `for await (using lease of conn)`: each lease received, in order, with backpressure; the loop
+   * owns each lease it is handed (connection-idioms.ts). Refused (ERR_RIO_INVALID_OPTION) when the
+   * connection already has a 'data' listener.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Lease> {
+    return readLeases(this);
+  }
+
+  /** `await using conn = ...`: at the end of the scope, end() (queued writes go out), then close. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeConnection(this);
   }
 
   /**

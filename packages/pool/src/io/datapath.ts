@@ -34,17 +34,18 @@ const NONE: IoStats = {
   coalescedSends: 0,
 };
 
-/** What the pool waits for at close: a connection's 'close'. */
+/** What the pool waits for at close: a connection's 'close' (and what close({ force }) destroys). */
 interface Closing {
   readonly closed: boolean;
   once(event: 'close', listener: () => void): unknown;
+  destroy(): void;
 }
 
 /** The datapath of one pool: none until asked for, then the one chosen, for good. */
 export class PoolIo {
   #io: Io | undefined;
-  /** The pool's open connections (servers' and connect()'s), until their 'close'. */
-  readonly connections = new Set<Closing>();
+  /** The pool's open connections (servers' and connect()'s), until their 'close', each with what it is (for close()'s report). */
+  readonly connections = new Map<Closing, string>();
 
   constructor(
     private readonly registrar: PoolRegistrar,
@@ -73,10 +74,10 @@ export class PoolIo {
     this.#io?.decay();
   }
 
-  /** A connection of this pool, open until its 'close'. */
-  track(conn: Closing): void {
+  /** A connection of this pool, open until its 'close'; `description` says where it came from. */
+  track(conn: Closing, description: string): void {
     if (conn.closed) return;
-    this.connections.add(conn);
+    this.connections.set(conn, description);
     conn.once('close', () => this.connections.delete(conn));
   }
 
@@ -87,8 +88,13 @@ export class PoolIo {
    */
   close(): Promise<void> {
     this.#io?.close();
+    return this.connectionsClosed();
+  }
+
+  /** Resolves once every connection open now has closed. */
+  connectionsClosed(): Promise<void> {
     return Promise.all(
-      [...this.connections].map((c) => (c.closed ? undefined : new Promise<void>((r) => c.once('close', () => r())))),
+      [...this.connections.keys()].map((c) => (c.closed ? undefined : new Promise<void>((r) => c.once('close', () => r())))),
     ).then(() => undefined);
   }
 

@@ -153,7 +153,7 @@ export class ReceiveRing {
         return;
       }
       const bid = this.#freeBids.pop()!;
-      const { bufferId, offset } = lease.buf;
+      const { bufferId, offset } = lease.rioBuf;
       try {
         this.#ring.provide(bid, bufferId, offset, BUFFER_BYTES);
       } catch {

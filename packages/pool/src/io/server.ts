@@ -8,10 +8,11 @@
  * The datapath is chosen once per pool (datapath.ts) and reported by pool.stats().io; this file
  * does not know which one runs.
  */
-import { EventEmitter } from 'node:events';
 import { RioError, invalidOption, is, readOptions, type Schema } from '@riopool/core';
+import { abortError, checkSignal, onAbort } from '../abort';
+import { TypedEmitter } from '../events';
 import { allocatorOf, checkPool, ioOf, trackConnection, type Pool } from '../pool';
-import { Connection, type ConnectionOptions } from './connection';
+import { newConnection, type Connection, type ConnectionOptions } from './connection';
 import type { AddressInfo, Datapath, Listener, ReceiveMode, TransportOptions } from './datapath';
 import type { Transport } from './transport';
 
@@ -34,6 +35,8 @@ export interface ListenOptions {
   port?: number;
   host?: string;
   backlog?: number;
+  /** Closes the server when aborted (as node:net's listen({ signal })); aborted before listening: listen() rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** createServer's and connect's options (receiveSize's upper bound, the pool's largest lease, is checked below). */
@@ -50,13 +53,30 @@ const LISTEN_SCHEMA: Schema = {
   port: is.int(0, 65535),
   host: is.string,
   backlog: is.int(0, 2 ** 31 - 1),
+  signal: is.checkedElsewhere, // checkSignal
 };
 
 /** connect()'s address: a port is required (1 .. 65535). */
 const CONNECT_SCHEMA: Schema = {
   port: is.int(1, 65535),
   host: is.string,
+  signal: is.checkedElsewhere, // checkSignal
 };
+
+/** Where connect() goes. */
+export interface ConnectTarget {
+  port: number;
+  /** Numeric IPv4 or IPv6; default 127.0.0.1. */
+  host?: string;
+  /**
+   * Aborts the connect (it rejects with an AbortError) and, once connected, destroys the
+   * connection when aborted (as node:net's connect({ signal })).
+   */
+  signal?: AbortSignal;
+}
+
+/** createServer's way in (the constructor is private: its parameters are not API). */
+let newServer: (pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) => Server;
 
 /**
  * Checks the pool and the options before anything is made (no socket, no lease); returns the
@@ -77,15 +97,27 @@ function checkOptions(
   return { options, transport: { receiveSize, receive } };
 }
 
-export class Server extends EventEmitter {
+/** A server's events and their listeners' arguments. */
+export interface ServerEvents {
+  /** An accepted connection (createServer's onConnection is a listener of it). */
+  connection: [conn: Connection];
+  /** A RioError from accepting (the listening socket's errno name as its code). */
+  error: [error: RioError];
+}
+
+export class Server extends TypedEmitter<ServerEvents> {
   readonly #pool: Pool;
   readonly #options: IoOptions;
   readonly #transportOptions: TransportOptions;
   readonly #connections = new Set<Connection>();
   #listener: Listener | undefined;
   #listening = false;
+  /** The listening socket's close, once started (close() resolves after it). */
+  #stopping: Promise<void> | undefined;
+  /** Removes listen()'s abort listener (its signal closes the server). */
+  #forgetSignal: (() => void) | undefined;
 
-  constructor(pool: Pool, given: IoOptions, onConnection?: (conn: Connection) => void) {
+  private constructor(pool: Pool, given: IoOptions, onConnection?: (conn: Connection) => void) {
     super();
     const { options, transport } = checkOptions('createServer', given, pool);
     if (onConnection !== undefined && typeof onConnection !== 'function') {
@@ -119,6 +151,8 @@ export class Server extends EventEmitter {
     const options = readOptions<ListenOptions>('listen', given, LISTEN_SCHEMA);
     checkPool('listen', this.#pool, true);
     if (this.#listening) return Promise.reject(new RioError('ERR_RIO_INVALID_OPTION', 'listen: the server is already listening'));
+    const signal = checkSignal(options.signal, 'listen');
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
     io.checkReceive(this.#transportOptions.receive);
     this.#listening = true;
@@ -135,6 +169,12 @@ export class Server extends EventEmitter {
       .then(
         (listener) => {
           this.#listener = listener;
+          if (signal === undefined) return listener.address;
+          if (signal.aborted) {
+            void this.close();
+            throw abortError(signal);
+          }
+          this.#forgetSignal = onAbort(signal, () => void this.close());
           return listener.address;
         },
         (e: unknown) => {
@@ -156,12 +196,34 @@ export class Server extends EventEmitter {
     const listener = this.#listener;
     this.#listener = undefined;
     this.#listening = false;
-    return listener === undefined ? waitAll() : listener.stop().then(waitAll);
+    this.#forgetSignal?.();
+    this.#forgetSignal = undefined;
+    // A second close (or the one listen's signal started) waits for the listening socket too.
+    if (listener !== undefined) this.#stopping = listener.stop();
+    return (this.#stopping ?? Promise.resolve()).then(waitAll);
+  }
+
+  /**
+   * `await using server = createServer(...)`: at the end of the scope, stop accepting, destroy
+   * the server's connections and wait for them to close (close() alone would wait for peers).
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.closeAllConnections();
+    return this.close();
+  }
+
+  static {
+    newServer = (pool, options, onConnection) => new Server(pool, options, onConnection);
   }
 
   #accepted(transport: Transport): void {
-    const conn = new Connection(transport, allocatorOf(this.#pool), this.#options);
-    trackConnection(this.#pool, conn);
+    const conn = newConnection(transport, allocatorOf(this.#pool), this.#options);
+    const at = this.#listener?.address;
+    trackConnection(
+      this.#pool,
+      conn,
+      `a connection accepted by the server on ${at === undefined ? 'a closed listener' : `${at.host} port ${at.port}`} (${conn.datapath})`,
+    );
     this.#connections.add(conn);
     conn.once('close', () => this.#connections.delete(conn));
     this.emit('connection', conn);
@@ -169,11 +231,11 @@ export class Server extends EventEmitter {
 }
 
 export function createServer(pool: Pool, options: IoOptions = {}, onConnection?: (conn: Connection) => void): Server {
-  return new Server(pool, options, onConnection);
+  return newServer(pool, options, onConnection);
 }
 
 /** Connects to host:port; resolves with the connection once it is established. */
-export function connect(pool: Pool, to: { port: number; host?: string }, options: IoOptions = {}): Promise<Connection> {
+export function connect(pool: Pool, to: ConnectTarget, options: IoOptions = {}): Promise<Connection> {
   try {
     return connectNow(pool, to, options);
   } catch (e) {
@@ -181,16 +243,43 @@ export function connect(pool: Pool, to: { port: number; host?: string }, options
   }
 }
 
-function connectNow(pool: Pool, givenTo: { port: number; host?: string }, given: IoOptions): Promise<Connection> {
+function connectNow(pool: Pool, givenTo: ConnectTarget, given: IoOptions): Promise<Connection> {
   const { options, transport: transportOptions } = checkOptions('connect', given, pool);
   if (givenTo === undefined) throw invalidOption('connect', 'to', givenTo, 'must be an object with a port');
-  const to = readOptions<{ port: number; host?: string }>('connect', givenTo, CONNECT_SCHEMA);
+  const to = readOptions<ConnectTarget>('connect', givenTo, CONNECT_SCHEMA);
   if (to.port === undefined) throw invalidOption('connect', 'port', to.port, 'must be an integer from 1 to 65535');
+  const signal = checkSignal(to.signal, 'connect');
+  if (signal?.aborted === true) return Promise.reject(abortError(signal));
   const io = ioOf(pool, options.datapath ?? 'auto');
   io.checkReceive(transportOptions.receive);
-  return io.connect(to.host ?? '127.0.0.1', to.port, transportOptions).then((t) => {
-    const conn = new Connection(t, allocatorOf(pool), options);
-    trackConnection(pool, conn);
+  const host = to.host ?? '127.0.0.1';
+  const connected = io.connect(host, to.port, transportOptions).then((t) => {
+    const conn = newConnection(t, allocatorOf(pool), options);
+    trackConnection(pool, conn, `a connection from connect() to ${host} port ${to.port} (${conn.datapath})`);
     return conn;
+  });
+  if (signal === undefined) return connected;
+  // Aborted while connecting: reject now; the connection, if it is made after all, is destroyed.
+  return new Promise<Connection>((resolve, reject) => {
+    let settled = false;
+    const forget = onAbort(signal, () => {
+      settled = true;
+      reject(abortError(signal));
+    });
+    connected.then(
+      (conn) => {
+        forget();
+        if (settled) return conn.destroy();
+        settled = true;
+        // From now on the signal destroys the connection, until it closes.
+        const forgetLater = onAbort(signal, () => conn.destroy());
+        conn.once('close', forgetLater);
+        resolve(conn);
+      },
+      (e: unknown) => {
+        forget();
+        if (!settled) reject(e);
+      },
+    );
   });
 }

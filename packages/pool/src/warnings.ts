@@ -1,0 +1,43 @@
+/**
+ * riopool's process warnings, typed. A pool has no emitter of its own for what it wants the
+ * operator to see: it uses Node's (process.emitWarning), as every library does, with the type
+ * 'RiopoolWarning' and one code per kind. `isRiopoolWarning` narrows what `process.on('warning')`
+ * hands a listener:
+ *
+ *   process.on('warning', (w) => { if (isRiopoolWarning(w, 'RIOPOOL_OVERFLOW')) alert(w.message); });
+ */
+
+/** What each warning code means (docs/api.md, "Warnings"). */
+export const RiopoolWarningCodes = [
+  /** The chosen backend failed and the pool stepped down to a weaker one, as `fallback` allowed. */
+  'RIOPOOL_FALLBACK',
+  /** The registration budget is spent: new slabs are overflow slabs (mapped, not registered). */
+  'RIOPOOL_OVERFLOW',
+  /** A lease was collected without its last release (leak detection; the slot was reclaimed). */
+  'RIOPOOL_LEAK',
+  /** A released slot was written (checked mode). */
+  'RIOPOOL_WRITE_AFTER_RELEASE',
+  /** pool.close() still waits (for leases, for connections) and the process has nothing else to run. */
+  'RIOPOOL_CLOSE_PENDING',
+] as const;
+
+export type RiopoolWarningCode = (typeof RiopoolWarningCodes)[number];
+
+/** A warning riopool emitted: `name` is 'RiopoolWarning', `code` says which. */
+export interface RiopoolWarning extends Error {
+  readonly name: 'RiopoolWarning';
+  readonly code: RiopoolWarningCode;
+}
+
+/** True for a warning riopool emitted (with `code`: of that code). Works across realms: it checks name and code. */
+export function isRiopoolWarning(warning: unknown, code?: RiopoolWarningCode): warning is RiopoolWarning {
+  if (typeof warning !== 'object' || warning === null) return false;
+  const w = warning as { name?: unknown; code?: unknown };
+  if (w.name !== 'RiopoolWarning' || !(RiopoolWarningCodes as readonly unknown[]).includes(w.code)) return false;
+  return code === undefined || w.code === code;
+}
+
+/** Emits one of riopool's warnings (for riopool's own modules). */
+export function emitRiopoolWarning(code: RiopoolWarningCode, message: string): void {
+  process.emitWarning(message, { type: 'RiopoolWarning', code });
+}

@@ -19,9 +19,13 @@
  *   availIndex >= 0  <=>  freeHead >= 0  <=>  the slab is in its class's `available` stack
  */
 import { RioError } from './errors';
-import { MAX_GENERATION, firstGeneration, firstGenerations } from './handle';
+import * as handles from './handle';
 import type { SizeClass } from './size-classes';
 import { bytesView } from './view';
+
+// Module constants, read once: an imported binding compiled to CommonJS is a property load from
+// the other module's exports on every use, and freeSlot runs on every release.
+const { MAX_GENERATION, firstGeneration, firstGenerations } = handles;
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 

@@ -130,8 +130,9 @@ describe('createServer / listen / connect options', () => {
       const server = createServer(pool, { datapath });
       const { port } = await server.listen();
       const c = await connect(pool, { port }, { datapath });
+      const closed = new Promise((r) => c.once('close', r));
       c.destroy();
-      await new Promise((r) => setTimeout(r, 20));
+      await closed;
       const before = fds();
       for (const bad of [-1, Number.NaN, 1.5, '80', 1n, null, undefined, 0, 70000]) {
         for (let i = 0; i < 5; i++) {
@@ -140,7 +141,7 @@ describe('createServer / listen / connect options', () => {
       }
       await expect(connect(pool, undefined as never, { datapath })).rejects.toEqual(code('ERR_RIO_INVALID_OPTION'));
       await expect(connect(pool, { port, host: 5 as never }, { datapath })).rejects.toEqual(code('ERR_RIO_INVALID_OPTION'));
-      expect(fds()).toBe(before);
+      expect(fds()).toBeLessThanOrEqual(before); // the server side of `c` may close meanwhile: fewer, never more
       await server.close();
     },
   );

@@ -214,8 +214,10 @@ describe.each([
     foreignLease.release();
     foreign.releaseHandle(foreignHandle);
     await Promise.all([pool.close(), foreign.close()]);
-    await new Promise((r) => setTimeout(r, 50)); // closed rings' fds go at the next turn
-    expect(fds()).toBe(fdsBefore);
-    expect(pinned()).toBe(pinnedBefore);
+    // Closed rings' fds go at a later turn: wait for them (bounded). The count may also end lower
+    // than before (the jest worker closes fds of its own meanwhile); a leak leaves it higher.
+    for (let i = 0; i < 100 && (fds() > fdsBefore || pinned() > pinnedBefore); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fds()).toBeLessThanOrEqual(fdsBefore);
+    expect(pinned()).toBeLessThanOrEqual(pinnedBefore);
   });
 });

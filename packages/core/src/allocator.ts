@@ -61,7 +61,23 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // CommonJS, an imported name is a property load from the other module's exports object on
 // every call (and not a constant one), which the low-level pair measurably pays for
 // (docs/performance.md, section 1, "What the hot path pays for").
-const { MAX_SLABS, MAX_GENERATION, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
+const { MAX_SLABS, MAX_GENERATION, MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
+const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
+/** A low-level handle: `tag << HANDLE_ENTRY_BITS | entry` (SlabPool's handle table). */
+const HANDLE_ENTRY_BITS = 20;
+const HANDLE_ENTRY_MASK = (1 << HANDLE_ENTRY_BITS) - 1;
+/** Tags run 1 .. HANDLE_TAG_MAX (11 bits, never 0: no handle is below 2^20), then wrap to 1. */
+const HANDLE_TAG_MAX = 2047;
+/** Each pool's tags start elsewhere: consecutive pools of a process differ at every entry. */
+let poolKeys = (Math.random() * HANDLE_TAG_MAX) >>> 0;
+function nextPoolKey(): number {
+  poolKeys = (poolKeys + 1) % HANDLE_TAG_MAX;
+  return poolKeys;
+}
+/** The tag of an entry's first handle: entries of one pool spread out, so a handle with its entry bits changed misses. */
+function firstTag(key: number, entry: number): number {
+  return ((key * 1021 + entry * 7) % HANDLE_TAG_MAX) + 1;
+}
 const { newLease, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
@@ -171,6 +187,22 @@ export class SlabPool implements SlabOwner {
   private overflowed = false;
   /** The state behind nextGenerationBase: random per pool. */
   private generationKey = (Math.random() * 0x100000000) >>> 0;
+
+  /**
+   * The low-level path's handle table. A handle is `tag << 20 | entry`: a positive integer below
+   * 2^31, which V8 keeps as a small integer (a double would be boxed whenever a call returning it
+   * is not inlined). An entry names one leased slot (its slab id and slot); its tag (1 .. 2047) moves on at every release, so a
+   * stale handle is refused unless its entry was reused a multiple of 2047 times since, and the
+   * tags of each pool start elsewhere (pool's key), so another pool's handle is refused too.
+   * Entries are reused through a free stack; the table grows by doubling, to 2^20 entries.
+   */
+  private hLoc = new Int32Array(64);
+  private hTag = new Int32Array(64);
+  private hFree = new Int32Array(64);
+  private hFreeTop = 0;
+  /** Entries made so far (those below are in use or on the free stack). */
+  private hMade = 0;
+  private readonly hKey = nextPoolKey();
   private closePromise: Promise<void> | undefined;
   private settleClose: ((error?: unknown) => void) | undefined;
 
@@ -221,6 +253,7 @@ export class SlabPool implements SlabOwner {
    */
   acquireInto(length: number, out: RioBufOut): number {
     if (typeof out !== 'object' || out === null) throw notAnOut();
+    if (this.hFreeTop === 0) this.newHandleEntry(); // before the take: it may throw
     const slab = this.take(length);
     const slot = this.takenSlot;
     try {
@@ -232,42 +265,87 @@ export class SlabPool implements SlabOwner {
       this.releaseSlot(slab, slot);
       throw outNotWritable(e);
     }
-    return handleOf(slab.id, slot, slab.gens[slot]!);
+    const entry = this.hFree[--this.hFreeTop]!;
+    this.hLoc[entry] = (slab.id << SLOT_BITS) | slot;
+    return (this.hTag[entry]! << HANDLE_ENTRY_BITS) | entry;
   }
 
   releaseHandle(handle: number): void {
+    // Not an int32 (a string, a bigint, a double, NaN: `| 0` changes it), no entry, a free entry
+    // (its location stored as ~loc, negative) or one whose tag moved on: refused here. A live
+    // entry names a leased slot (an entry is freed before its slot is).
+    if (typeof handle !== 'number' || (handle | 0) !== handle) throw this.badHandle('releaseHandle', handle);
+    const entry = handle & HANDLE_ENTRY_MASK;
+    const loc = this.hLoc[entry]!; // undefined past the table: fails the test below
+    if (!(loc >= 0) || entry >= this.hMade || this.hTag[entry] !== handle >>> HANDLE_ENTRY_BITS) {
+      throw this.badHandle('releaseHandle', handle);
+    }
+    const slab = this.slabs[loc >>> SLOT_BITS]!;
+    this.freeHandleEntry(entry);
+    this.releaseSlot(slab, loc & SLOT_MASK);
+  }
+
+  /** A free entry on the stack (the table doubles when every entry is in use). */
+  private newHandleEntry(): void {
+    const n = this.hMade;
+    if (n === this.hLoc.length) {
+      if (n >= 1 << HANDLE_ENTRY_BITS) {
+        throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquireInto: ${n} handles are outstanding, the most at once`);
+      }
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(n * 2);
+        b.set(a);
+        return b;
+      };
+      this.hLoc = grow(this.hLoc);
+      this.hTag = grow(this.hTag);
+      this.hFree = grow(this.hFree);
+    }
+    this.hLoc[n] = -1; // free (~0), never used
+    this.hTag[n] = firstTag(this.hKey, n);
+    this.hMade = n + 1;
+    this.hFree[this.hFreeTop++] = n;
+  }
+
+  private freeHandleEntry(entry: number): void {
+    this.hLoc[entry] = ~this.hLoc[entry]!; // free: its last slot kept, for describeHandle
+    const t = this.hTag[entry]! + 1;
+    this.hTag[entry] = t > HANDLE_TAG_MAX ? 1 : t;
+    this.hFree[this.hFreeTop++] = entry;
+  }
+
+  /** Why a handle was refused: ERR_RIO_RELEASED for one this pool gave out (its entry moved on since), ERR_RIO_INVALID_BUFFER for anything else. */
+  private badHandle(what: string, handle: number): RioError {
+    return this.wasIssued(handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
+  }
+
+  /** True when `handle` is one this pool gave out: its entry exists and its tag lies between the entry's first and now. */
+  private wasIssued(handle: number): boolean {
+    if (typeof handle !== 'number' || (handle | 0) !== handle || handle < 0) return false;
+    const entry = handle & HANDLE_ENTRY_MASK;
+    const tag = handle >>> HANDLE_ENTRY_BITS;
+    if (entry >= this.hMade || tag < 1 || tag > HANDLE_TAG_MAX) return false;
+    const first = firstTag(this.hKey, entry);
+    const since = (x: number) => (x - first + HANDLE_TAG_MAX) % HANDLE_TAG_MAX;
+    // The entry's current tag is that of its next handle (or of its live one, if in use).
+    const current = this.hTag[entry]!;
+    return this.hLoc[entry]! >= 0 ? since(tag) <= since(current) : since(tag) < since(current);
+  }
+
+  /**
+   * Leak detection's reclaim of a Lease collected without release: the slot handle (handle.ts,
+   * a double: off the hot path) names the slot and its generation, so a slot released and
+   * leased again since is not freed. Throws like releaseHandle.
+   */
+  releaseSlotHandle(handle: number): void {
     if (typeof handle !== 'number') throw notAHandle('releaseHandle', handle);
     const low = lowOf(handle);
     const slab = this.slabs[slabIdOf(low)];
     const slot = slotOf(low);
-    // A slot past the slab's end reads as undefined, so do its generation and its entry; a
-    // generation that moved on (released, or leased again) or that is not the handle's, and a
-    // free slot (<= 0), all fail here.
     if (slab === undefined || slab.gens[slot] !== generationOf(handle, low) || !(slab.slots[slot]! > 0)) {
-      throw this.badHandle('releaseHandle', handle);
+      throw notAHandle('releaseHandle', handle);
     }
     this.releaseSlot(slab, slot);
-  }
-
-  /**
-   * Why a handle was refused: ERR_RIO_RELEASED for a handle this slab once gave out (its slot
-   * was released since), ERR_RIO_INVALID_BUFFER for anything else (not a handle, another
-   * pool's, forged, of a slab retired since).
-   */
-  private badHandle(what: string, handle: number): RioError {
-    const slab = typeof handle === 'number' ? this.slabs[slabIdOf(lowOf(handle))] : undefined;
-    return slab !== undefined && this.wasIssued(slab, handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
-  }
-
-  /** True when `handle` is one `slab` gave out: its generation lies between the slot's first and now. */
-  private wasIssued(slab: Slab, handle: number): boolean {
-    const low = lowOf(handle);
-    const slot = slotOf(low);
-    const g = generationOf(handle, low);
-    if (slot >= slab.cls.slotsPerSlab || !Number.isInteger(g) || g < 1 || g > MAX_GENERATION) return false;
-    const first = slab.firstGeneration(slot);
-    const since = (x: number) => (x - first + MAX_GENERATION) % MAX_GENERATION;
-    return since(g) <= since(slab.gens[slot]!);
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
@@ -649,18 +727,39 @@ export class SlabPool implements SlabOwner {
   }
 
   /**
-   * Decodes a handle: writes the RioBuf of the slot it names into `out` (length = its requested
-   * length, or 0 once the handle's lease is gone: the slot is free or leased again) and returns
-   * the slot size, or undefined for a value that is no handle this pool gave out (handle.ts).
-   * For tests and for checked mode; the hot path decodes inline.
+   * Decodes a low-level handle: writes the RioBuf of the slot it names into `out` (length = its
+   * requested length) and returns the slot size; for a handle this pool gave out whose lease is
+   * gone, zeroes `out` and returns 0; undefined for a value that is no handle of this pool.
+   * For tests; the hot path decodes inline.
    */
   describeHandle(handle: number, out: RioBufOut): number | undefined {
+    if (!this.wasIssued(handle)) return undefined;
+    const entry = handle & HANDLE_ENTRY_MASK;
+    const tag = handle >>> HANDLE_ENTRY_BITS;
+    const loc = this.hLoc[entry]!;
+    const live = loc >= 0 && this.hTag[entry] === tag;
+    // A released handle whose entry was not used since still names its slot (stored as ~loc).
+    const last = loc < 0 && (tag === HANDLE_TAG_MAX ? 1 : tag + 1) === this.hTag[entry] ? ~loc : -1;
+    const at = live ? loc : last;
+    const slab = at >= 0 ? this.slabs[at >>> SLOT_BITS] : undefined;
+    out.bufferId = slab === undefined ? 0 : slab.bufferId;
+    out.offset = slab === undefined ? 0 : slab.cls.offsetOf(at & SLOT_MASK);
+    out.length = live && slab !== undefined ? slab.slots[at & SLOT_MASK]! : 0;
+    return slab === undefined ? 0 : slab.cls.slotSize;
+  }
+
+  /**
+   * describeHandle for a slot handle (handle.ts: slab id, slot and the slot's generation), as
+   * leak detection keeps them for leases: length 0 once the slot is free or leased again.
+   */
+  describeSlotHandle(handle: number, out: RioBufOut): number | undefined {
     if (typeof handle !== 'number') return undefined;
-    const slab = this.slabs[slabIdOf(lowOf(handle))];
-    if (slab === undefined || !this.wasIssued(slab, handle)) return undefined;
     const low = lowOf(handle);
+    const slab = this.slabs[slabIdOf(low)];
     const slot = slotOf(low);
-    const live = slab.gens[slot] === generationOf(handle, low) && slab.slots[slot]! > 0;
+    const g = generationOf(handle, low);
+    if (slab === undefined || slot >= slab.cls.slotsPerSlab || !Number.isInteger(g) || g < 1 || g > MAX_GENERATION) return undefined;
+    const live = slab.gens[slot] === g && slab.slots[slot]! > 0;
     out.bufferId = slab.bufferId;
     out.offset = slab.cls.offsetOf(slot);
     out.length = live ? slab.slots[slot]! : 0;

@@ -1,29 +1,16 @@
 /**
- * Handles: the low-level path's name for one leased slot, and the generation that tells a live
- * handle from a stale, forged or foreign one.
+ * Slot handles: one leased slot and its generation, which tells the lease that holds the slot
+ * now from one that held it before. Leak detection and close()'s report name a lease's slot by
+ * one; the low-level path's handles are another thing (allocator.ts, the handle table: small
+ * integers, so that V8 never boxes them).
  *
- *   handle = generation * 2^31 + (slab id << SLOT_BITS | slot)        a safe integer < 2^53
+ *   slot handle = generation * 2^31 + (slab id << SLOT_BITS | slot)        a safe integer < 2^53
  *
  * The low 31 bits locate the slot (slab ids stay below MAX_SLABS, 1 << 15); the high 22 bits are
- * the slot's generation when the handle was made. Each slab keeps one generation per slot
- * (Slab.gens); releasing the slot moves it on, so a handle is accepted only while its slot is
- * leased under the generation it was made with:
- *
- *   double release          the slot is free                                   refused, always
- *   stale (slot re-leased)  the generation moved on                            refused unless the
- *                                                                               slot was released
- *                                                                               a multiple of 2^22
- *                                                                               times since
- *   foreign (another pool)  each pool starts its slabs' generations from a     refused with
- *   or forged               random key of its own, spread per slot              probability 1 - 2^-22
- *
- * Generations are never 0, so no handle is below 2^31: every value a 31-bit handle of an older
- * riopool could be, and every small integer, is refused outright.
- *
- * Why a double and not an int32: 31 bits are taken by the slab id and the slot, and the one bit
- * left cannot tell a stale handle from a live one. A safe integer is still a plain number: V8
- * keeps it unboxed in registers, in double arrays and in double fields, so the low-level path
- * still makes no garbage where the JIT inlines it (bench/steady-garbage.ts).
+ * the slot's generation. Each slab keeps one generation per slot (Slab.gens); releasing the slot
+ * moves it on, so a slot handle names a lease only while its slot is leased under the generation
+ * it was made with (a slot released and leased again is not the same lease). Generations are
+ * never 0 and start from a key of the pool's, spread per slab and per slot.
  *
  * Encoding and decoding live here and nowhere else.
  */

@@ -159,9 +159,9 @@ export class Tracker implements LeaseTracker {
     }
     const handle = typeof held === 'number' ? held : held.handle;
     const out = { bufferId: 0, offset: 0, length: 0 };
-    if (this.pool.describeHandle(handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
+    if (this.pool.describeSlotHandle(handle, out) === undefined || out.length === 0) return; // already reclaimed, or gone
     try {
-      this.pool.releaseHandle(handle);
+      this.pool.releaseSlotHandle(handle);
     } catch {
       return;
     }

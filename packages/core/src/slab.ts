@@ -25,7 +25,7 @@ import { bytesView } from './view';
 
 // Module constants, read once: an imported binding compiled to CommonJS is a property load from
 // the other module's exports on every use, and freeSlot runs on every release.
-const { MAX_GENERATION, firstGeneration, firstGenerations } = handles;
+const { MAX_GENERATION, firstGenerations } = handles;
 
 export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
@@ -44,9 +44,10 @@ export class Slab {
   /** Per slot: the requested length (>= 1) if leased, ~next (<= 0) if free. */
   readonly slots: Int32Array;
   /**
-   * Per slot: its generation (1 .. MAX_GENERATION), which every release moves on, so a handle
-   * names the slot only while it is leased under the generation the handle was made with
-   * (handle.ts). Starts from `genBase`, the pool's key for this slab.
+   * Per slot: its generation (1 .. MAX_GENERATION), which every release moves on, so a slot
+   * handle (handle.ts: leak detection's and close()'s name for a lease) names the slot only while
+   * it is leased under the generation the handle was made with. Starts from the constructor's
+   * `genBase`, the pool's key for this slab.
    */
   readonly gens: Int32Array;
   /** The first free slot, or -1 when every slot is leased. */
@@ -75,7 +76,7 @@ export class Slab {
     readonly buffer: ArrayBuffer,
     readonly bufferId: number,
     /** Where this slab's generations start (the allocator's per-pool key, spread per slab). */
-    readonly genBase = 0,
+    genBase = 0,
   ) {
     const n = cls.slotsPerSlab;
     this.slots = new Int32Array(n);
@@ -106,11 +107,6 @@ export class Slab {
     this.leased--;
     const g = this.gens[slot]! + 1;
     this.gens[slot] = g > MAX_GENERATION ? 1 : g;
-  }
-
-  /** The generation a slot had when this slab was made (handle.ts). */
-  firstGeneration(slot: number): number {
-    return firstGeneration(this.genBase, slot);
   }
 
   /** The first `length` bytes of a slot. Pre: the slot is leased for `length` bytes. */

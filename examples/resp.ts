@@ -27,8 +27,7 @@ export class RespParser {
 
   parse(buf: Buffer, start: number, end: number): Parsed {
     this.source = buf;
-    this.argc = 0;
-    this.need = 0;
+    this.argc = this.need = 0;
     return buf[start] === 42 /* * */ ? this.#array(buf, start, end) : this.#inline(buf, start, end);
   }
 
@@ -65,10 +64,8 @@ export class RespParser {
       if (length === null) return 'incomplete';
       if (!(length >= 0 && length <= this.maxBulk)) return this.#fail('invalid bulk length');
       at = this.next + length + 2; // the bytes, then CR LF
-      if (at > end) {
-        this.need = at - start;
-        return 'incomplete';
-      }
+      this.need = at > end ? at - start : 0; // a request cut in its bytes: its whole length
+      if (at > end) return 'incomplete';
       this.argStart[k] = this.next;
       this.argEnd[k] = this.next + length;
     }

@@ -124,6 +124,24 @@ describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
     expect(outstanding(server.pool)).toBe(0);
   });
 
+  test('5,000 keys, long and binary ones, commands in any case: each key keeps its own value', async () => {
+    const keys = Array.from({ length: 5000 }, (_, i) =>
+      i % 97 === 0
+        ? Buffer.from(`long:${i}:`.padEnd(70 + (i % 7), 'x'))
+        : i % 89 === 0
+          ? Buffer.from([0xff, 0x80, i & 0xff, i >> 8])
+          : Buffer.from(`k${i}`),
+    );
+    const sets = keys.map((k, i) => command(i % 2 ? 'set' : 'SET', k, `v${i}`));
+    const gets = keys.map((_, i) => keys[(i * 7919) % keys.length]!).map((k, i) => command(i % 3 ? 'GET' : 'get', k));
+    const replies = await exchange(Buffer.concat([...sets, ...gets]), 2 * keys.length, 11);
+    expect(replies.slice(0, keys.length).every((r) => r === 'OK')).toBe(true);
+    const expected = keys.map((_, i) => `bulk:v${(i * 7919) % keys.length}`);
+    expect(replies.slice(keys.length).map(norm)).toEqual(expected);
+    await waitFor(() => server.connections() === 0, 'the client to go');
+    expect(outstanding(server.pool)).toBe(0);
+  });
+
   test('inline commands, errors and the admin command', async () => {
     const payload = Buffer.concat([Buffer.from('PING\r\nECHO hi\r\n'), command('NOSUCH'), command('GET'), command('RIOPOOL', 'FOOTPRINT')]);
     const replies = await exchange(payload, 5, 7);

@@ -11,15 +11,19 @@
  *
  * The bytes go into one lease that doubles when full (the bytes so far are copied into the
  * bigger one: each byte is copied at most a couple of times, however many writes); take() hands
- * out a slice of it, so nothing is copied there.
+ * out a slice of it, so nothing is copied there. A message starts at the size the last one
+ * reached (at least initialBytes; over 64 KiB, not carried over), so a server whose replies are
+ * alike grows no lease per message.
  */
 import { RioError, type Lease, is, readOptions } from '@riopool/core';
 import { allocatorOf, type Pool } from './pool';
 
 const EMPTY = Buffer.alloc(0);
+/** A message's size is remembered for the next one up to this (one huge reply does not make every later one huge). */
+const NEXT_MAX = 64 * 1024;
 
 export interface LeaseWriterOptions {
-  /** The first lease's size; default 4 KiB. */
+  /** The smallest first lease of a message; default 4 KiB. */
   initialBytes?: number;
 }
 
@@ -29,6 +33,8 @@ export class LeaseWriter {
   #lease: Lease | undefined;
   #bytes: Buffer = EMPTY;
   #length = 0;
+  /** The size the next message's first lease has: the last message's size, or initialBytes. */
+  #next: number;
 
   constructor(pool: Pool, given: LeaseWriterOptions = {}) {
     const alloc = allocatorOf(pool);
@@ -39,6 +45,7 @@ export class LeaseWriter {
     }
     this.#acquire = (n) => alloc.acquire(n);
     this.#initial = initial;
+    this.#next = initial;
   }
 
   /** Bytes written since the last take(). */
@@ -63,6 +70,7 @@ export class LeaseWriter {
     const lease = this.#lease;
     if (lease === undefined || this.#length === 0) return undefined;
     const message = lease.slice(0, this.#length);
+    this.#next = Math.max(this.#initial, Math.min(this.#length, NEXT_MAX));
     this.#drop();
     return message;
   }
@@ -73,13 +81,12 @@ export class LeaseWriter {
   }
 
   #grow(need: number): void {
-    const bigger = this.#acquire(Math.max(need, this.#initial, 2 * this.#bytes.length));
+    const bigger = this.#acquire(Math.max(need, this.#next, 2 * this.#bytes.length));
     const bytes = bigger.bytes;
-    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    view.set(this.#bytes.subarray(0, this.#length));
+    if (this.#length > 0) this.#bytes.copy(bytes, 0, 0, this.#length);
     this.#lease?.release();
     this.#lease = bigger;
-    this.#bytes = view;
+    this.#bytes = bytes;
   }
 
   #drop(): void {

@@ -65,10 +65,10 @@ export class ReceiveBuffer {
 
   /**
    * Adds a lease (which it then owns and releases) or bytes (which it copies only if it must
-   * keep them past consume()); returns every unconsumed byte, contiguous. The view is valid
-   * until the next call.
+   * keep them past consume()); returns every unconsumed byte, contiguous, as a Buffer (a view:
+   * no copy). The view is valid until the next call.
    */
-  append(data: Lease | Uint8Array): Uint8Array {
+  append(data: Lease | Uint8Array): Buffer {
     const lease = isInstance(data, Lease) ? data : undefined;
     let bytes: Uint8Array;
     try {
@@ -86,7 +86,7 @@ export class ReceiveBuffer {
       this.#borrowed = bytes;
       this.#lease = lease;
       this.#borrowedAt = 0;
-      return bytes;
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     }
     this.#room(this.#end - this.#start + bytes.length);
     this.#own!.set(bytes, this.#end);
@@ -134,9 +134,10 @@ export class ReceiveBuffer {
 
   /** The borrowed bytes' unconsumed rest goes into the buffer of its own; the lease goes back. */
   #keep(): void {
-    const rest = this.#borrowed!.subarray(this.#borrowedAt);
+    const borrowed = this.#borrowed!;
     this.#borrowed = undefined;
-    if (rest.length > 0) {
+    if (this.#borrowedAt < borrowed.length) {
+      const rest = borrowed.subarray(this.#borrowedAt);
       this.#room(Math.max(rest.length, this.#reserved));
       this.#own!.set(rest, this.#end);
       this.#end += rest.length;

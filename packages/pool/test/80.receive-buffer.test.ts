@@ -80,6 +80,21 @@ test.each([
   expect(outstanding(pool)).toBe(0);
 });
 
+test('append() returns a Buffer, a view of the bytes, whatever it was given', () => {
+  const pending = new ReceiveBuffer();
+  const bytes = new Uint8Array([104, 105, 13, 10]);
+  const view = pending.append(bytes);
+  expect(Buffer.isBuffer(view)).toBe(true);
+  expect(view.toString('latin1')).toBe('hi\r\n');
+  bytes[0] = 72; // a view, not a copy, while nothing is pending
+  expect(view.toString('latin1', 0, 2)).toBe('Hi');
+  pending.consume(2);
+  const rest = pending.append(new Uint8Array([33]));
+  expect(Buffer.isBuffer(rest)).toBe(true);
+  expect(rest.toString('latin1')).toBe('\r\n!');
+  pending.release();
+});
+
 test('bad input: typed errors, and a lease it refuses goes back', () => {
   const pending = new ReceiveBuffer({ maxBytes: 100 });
   const lease = pool.acquire(200);

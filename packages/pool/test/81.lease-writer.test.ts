@@ -39,3 +39,21 @@ test('release() drops what was written; bad input is refused with typed errors',
   expect(() => w.write(42 as unknown as string)).toThrow(code('ERR_RIO_INVALID_BUFFER'));
   expect(() => new LeaseWriter(pool, { initialBytes: 0 })).toThrow(code('ERR_RIO_INVALID_OPTION'));
 });
+
+test('a message starts at the size the last one reached (so alike replies grow nothing), but not past 64 KiB', () => {
+  const w = new LeaseWriter(pool, { initialBytes: 16 });
+  const requested = () => pool.stats().totals.requestedBytes;
+  const before = requested();
+  w.write(Buffer.alloc(6000, 1));
+  w.take()!.release();
+  w.write('+OK\r\n'); // the next message's first lease is already 6,000 bytes
+  expect(requested() - before).toBe(6000);
+  w.write(Buffer.alloc(200 * 1024, 2));
+  w.take()!.release();
+  w.write('+OK\r\n'); // a huge message is not carried over: 64 KiB at most
+  expect(requested() - before).toBe(64 * 1024);
+  const small = w.take()!;
+  expect(small.length).toBe(5);
+  small.release();
+  expect(outstanding(pool)).toBe(0);
+});

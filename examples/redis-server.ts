@@ -1,15 +1,17 @@
 /**
- * A Redis-protocol server on registered I/O: `node examples/dist/redis-server.js [port]` (6390 by default: `redis-cli -p 6390`).
- * PING ECHO SET GET DEL QUIT, COMMAND CONFIG HELLO CLIENT SELECT (what clients send on connect), RIOPOOL FOOTPRINT|STATS.
- * Receives land in the pool's shared receive buffers; a request split across receives waits in a ReceiveBuffer (copied once);
- * each receive's replies go out in one lease (a LeaseWriter). After QUIT or a protocol error it replies, stops reading and
- * closes, as redis-server does. bench/redis-servers.ts reuses Session.
+ * A Redis-protocol server on registered I/O: `node examples/dist/redis-server.js [port]` (6390 by
+ * default: `redis-cli -p 6390`). PING ECHO SET GET DEL QUIT, COMMAND CONFIG HELLO CLIENT SELECT
+ * (what client libraries send on connect), RIOPOOL FOOTPRINT|STATS. Receives land in the pool's
+ * shared receive buffers; a request split across receives waits in a ReceiveBuffer (copied once);
+ * each receive's replies go out in one lease (a LeaseWriter). After QUIT or a protocol error it
+ * replies, stops reading and closes, as redis-server does. bench/redis-servers.ts reuses Session.
  */
 import { createPool, createServer, LeaseWriter, ReceiveBuffer, type Lease, type Pool, type PoolOptions } from '@riopool/pool';
 import { RespParser } from './resp';
 
 const MAX_BULK = 64 * 1024 * 1024; // the longest value (redis-server's proto-max-bulk-len is 512 MiB)
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const EMPTY: Buffer = Buffer.alloc(0);
 /** A bulk reply, `$<n>\r\n<bytes>\r\n`, of bytes [start, end) of `src`: one allocation, no string. */
 function bulk(src: Buffer, start = 0, end = src.length): Buffer {
   const n = end - start;
@@ -29,7 +31,8 @@ const FIXED: Record<string, Buffer> = { COMMAND: latin1('*0\r\n'), CONFIG: latin
 /** Known command names by their bytes, case folded (`nameKey`), with the arguments each takes (negative: at least; 0: any). */
 const ARITY = { GET: 2, SET: 3, DEL: -2, ECHO: 2, PING: 0, QUIT: 0, HELLO: 0 };
 const COMMANDS = new Map(Object.entries(ARITY).map(([name, arity]) => [nameKey(latin1(name)), { name, arity }]));
-function nameKey(b: Uint8Array, start = 0, end = b.length, key = 0): number {
+function nameKey(b: Uint8Array, start = 0, end = b.length): number {
+  let key = 0;
   for (let i = start; i < end; i++) key = key * 256 + (b[i]! | 0x20);
   return key;
 }
@@ -54,8 +57,9 @@ function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool |
     store.set(str(p, 1), bulk(src, start[2], end[2]));
     out.write(OK);
   } else if (name === 'DEL') {
-    const deleted = start.slice(1, p.argc).filter((_, k) => store.delete(str(p, k + 1)));
-    out.write(`:${deleted.length}\r\n`);
+    let deleted = 0;
+    for (let k = 1; k < p.argc; k++) if (store.delete(str(p, k))) deleted++;
+    out.write(`:${deleted}\r\n`);
   } else if (name === 'PING' || name === 'ECHO') {
     out.write(p.argc > 1 ? bulk(src, start[1], end[1]) : '+PONG\r\n');
   } else if (name === 'HELLO') {
@@ -80,7 +84,7 @@ export class Session<T extends { release(): void }> {
   constructor(private readonly to: { store: Store; out: Writer<T>; io: SessionIo<T>; pool?: Pool }) {}
 
   data(input: Lease | Uint8Array): void {
-    let view: Buffer = Buffer.alloc(0);
+    let view = EMPTY;
     try {
       view = this.#pending.append(input); // throws for a request over maxBytes
     } catch {

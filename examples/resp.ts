@@ -64,8 +64,10 @@ export class RespParser {
       if (length === null) return 'incomplete';
       if (!(length >= 0 && length <= this.maxBulk)) return this.#fail('invalid bulk length');
       at = this.next + length + 2; // the bytes, then CR LF
-      this.need = at > end ? at - start : 0; // a request cut in its bytes: its whole length
-      if (at > end) return 'incomplete';
+      if (at > end) {
+        this.need = at - start; // to the end of this argument, at least
+        return 'incomplete';
+      }
       this.argStart[k] = this.next;
       this.argEnd[k] = this.next + length;
     }

@@ -12,8 +12,8 @@
  * The bytes go into one lease that doubles when full (the bytes so far are copied into the
  * bigger one: each byte is copied at most a couple of times, however many writes); take() hands
  * out a slice of it, so nothing is copied there. A message starts at the size the last one
- * reached (at least initialBytes; over 64 KiB, not carried over), so a server whose replies are
- * alike grows no lease per message.
+ * reached, rounded up to a power of two (at least initialBytes; at most 64 KiB remembered), so a
+ * server whose replies are alike grows no lease per message.
  */
 import { RioError, type Lease, is, readOptions } from '@riopool/core';
 import { allocatorOf, type Pool } from './pool';
@@ -30,6 +30,8 @@ export interface LeaseWriterOptions {
 export class LeaseWriter {
   readonly #acquire: (n: number) => Lease;
   readonly #initial: number;
+  /** The longest lease the pool lends. */
+  readonly #max: number;
   #lease: Lease | undefined;
   #bytes: Buffer = EMPTY;
   #length = 0;
@@ -46,6 +48,7 @@ export class LeaseWriter {
     this.#acquire = (n) => alloc.acquire(n);
     this.#initial = initial;
     this.#next = initial;
+    this.#max = alloc.maxLength;
   }
 
   /** Bytes written since the last take(). */
@@ -70,7 +73,7 @@ export class LeaseWriter {
     const lease = this.#lease;
     if (lease === undefined || this.#length === 0) return undefined;
     const message = lease.slice(0, this.#length);
-    this.#next = Math.max(this.#initial, Math.min(this.#length, NEXT_MAX));
+    this.#next = Math.max(this.#initial, Math.min(2 ** Math.ceil(Math.log2(this.#length)), NEXT_MAX));
     this.#drop();
     return message;
   }
@@ -81,7 +84,8 @@ export class LeaseWriter {
   }
 
   #grow(need: number): void {
-    const bigger = this.#acquire(Math.max(need, this.#next, 2 * this.#bytes.length));
+    // Doubling stops at the longest lease the pool lends; past `need` even that, the pool's error.
+    const bigger = this.#acquire(Math.max(need, Math.min(this.#max, Math.max(this.#next, 2 * this.#bytes.length))));
     const bytes = bigger.bytes;
     if (this.#length > 0) this.#bytes.copy(bytes, 0, 0, this.#length);
     this.#lease?.release();

@@ -40,14 +40,17 @@ test('release() drops what was written; bad input is refused with typed errors',
   expect(() => new LeaseWriter(pool, { initialBytes: 0 })).toThrow(code('ERR_RIO_INVALID_OPTION'));
 });
 
-test('a message starts at the size the last one reached (so alike replies grow nothing), but not past 64 KiB', () => {
+test('a message starts at the size the last one reached, rounded up to a power of two (alike replies grow nothing), 64 KiB at most', () => {
   const w = new LeaseWriter(pool, { initialBytes: 16 });
   const requested = () => pool.stats().totals.requestedBytes;
   const before = requested();
   w.write(Buffer.alloc(6000, 1));
   w.take()!.release();
-  w.write('+OK\r\n'); // the next message's first lease is already 6,000 bytes
-  expect(requested() - before).toBe(6000);
+  w.write('+OK\r\n'); // the next message's first lease is already 8,192 bytes (6,000 rounded up)
+  expect(requested() - before).toBe(8192);
+  w.write(Buffer.alloc(8000, 3)); // and 8,005 bytes fit in it: no grow, no copy
+  expect(requested() - before).toBe(8192);
+  w.take()!.release();
   w.write(Buffer.alloc(200 * 1024, 2));
   w.take()!.release();
   w.write('+OK\r\n'); // a huge message is not carried over: 64 KiB at most

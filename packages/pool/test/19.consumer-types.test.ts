@@ -8,18 +8,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { ROOT, workspaceConsumerDir } from './helpers';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 let dir: string;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'riopool-consumer-types-'));
-  fs.mkdirSync(path.join(dir, 'node_modules/@riopool'), { recursive: true });
-  for (const p of ['core', 'native', 'pool'])
-    fs.symlinkSync(path.join(ROOT, 'packages', p), path.join(dir, 'node_modules/@riopool', p), 'dir');
+  dir = workspaceConsumerDir('riopool-consumer-types-');
   for (const f of ['types-idioms.mts', 'types-idioms.cts', 'types-wrong-calls.mts', 'types-wrong.mts']) {
     fs.copyFileSync(path.join(ROOT, 'test/install', f), path.join(dir, f));
   }

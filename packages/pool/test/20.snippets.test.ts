@@ -6,10 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { ROOT, workspaceConsumerDir } from './helpers';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 const DOCS = ['README.md', 'docs/api.md'];
 
@@ -32,10 +31,7 @@ const snippets = DOCS.flatMap(blocks);
 let dir: string;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'riopool-snippets-'));
-  fs.mkdirSync(path.join(dir, 'node_modules/@riopool'), { recursive: true });
-  for (const p of ['core', 'native', 'pool'])
-    fs.symlinkSync(path.join(ROOT, 'packages', p), path.join(dir, 'node_modules/@riopool', p), 'dir');
+  dir = workspaceConsumerDir('riopool-snippets-');
   fs.symlinkSync(path.join(ROOT, 'node_modules/fast-check'), path.join(dir, 'node_modules/fast-check'), 'dir');
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "snippets", "private": true, "type": "module" }\n');
   for (const s of snippets) fs.writeFileSync(path.join(dir, `${s.name}.mts`), s.code);

@@ -1,12 +1,29 @@
 import { runNode, type ChildResult } from '../../../test/support';
 
 export { withCode as code, isLinux, isRoot, canDropPrivileges, spawnNode } from '../../../test/support';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from '@riopool/pool';
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
 
 /** Where the compiled pool package lives, for child processes and workers (pnpm test builds it). */
 export const POOL_DIST = path.resolve(__dirname, '..', 'dist', 'index.js');
+
+/** The repository's root. */
+export const ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * A fresh temporary project whose `@riopool/core`, `native` and `pool` resolve to this workspace's
+ * packages (as an installed consumer's would): for type-checking and running code as users write it.
+ */
+export function workspaceConsumerDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(dir, 'node_modules/@riopool'), { recursive: true });
+  for (const p of ['core', 'native', 'pool'])
+    fs.symlinkSync(path.join(ROOT, 'packages', p), path.join(dir, 'node_modules/@riopool', p), 'dir');
+  return dir;
+}
 
 /** Runs a script in a child node with `riopool` (the built pool package) in scope. */
 export function runChild(script: string, nodeArgs: string[] = []): ChildResult {

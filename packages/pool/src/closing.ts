@@ -16,7 +16,7 @@
  *     RiopoolWarning (RIOPOOL_CLOSE_PENDING) with the same list, instead of letting the process
  *     exit with nothing printed.
  */
-import { RioError, type SlabPool } from '@riopool/core';
+import { RioError, is, readOptions, type Schema, type SlabPool } from '@riopool/core';
 import { abortError, checkSignal } from './abort';
 import type { Tracker } from './tracking';
 import { emitRiopoolWarning } from './warnings';
@@ -63,16 +63,16 @@ export interface OutstandingError extends RioError {
 const MAX_LISTED = 100;
 const MAX_IN_MESSAGE = 10;
 
+/** pool.close()'s options; an unknown key (a typo such as `timout`) is refused, not ignored. */
+const CLOSE_SCHEMA: Schema = {
+  timeout: (v) =>
+    typeof v === 'number' && v >= 0 && v <= 2 ** 31 - 1 ? undefined : `must be a number of milliseconds, 0 to ${2 ** 31 - 1}`,
+  force: is.bool,
+  signal: is.checkedElsewhere, // checkSignal
+};
+
 export function checkCloseOptions(options: unknown): CloseOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object')
-    throw new RioError('ERR_RIO_INVALID_OPTION', 'pool.close(options): options must be an object');
-  const o = options as CloseOptions;
-  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0) || o.timeout > 2 ** 31 - 1)) {
-    throw new RioError('ERR_RIO_INVALID_OPTION', `pool.close(options): timeout must be a number of milliseconds, 0 to ${2 ** 31 - 1}`);
-  }
-  if (o.force !== undefined && typeof o.force !== 'boolean')
-    throw new RioError('ERR_RIO_INVALID_OPTION', 'pool.close(options): force must be a boolean');
+  const o = readOptions<CloseOptions>('pool.close', options, CLOSE_SCHEMA);
   checkSignal(o.signal, 'pool.close(options)');
   return o;
 }

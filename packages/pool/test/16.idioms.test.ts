@@ -16,6 +16,11 @@ function send(pool: Pool, conn: Connection, text: string): void {
   lease.release();
 }
 
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
+
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
   let pool: Pool;
   beforeEach(() => {
@@ -85,6 +90,37 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     await expect(loop).rejects.toThrow('stop');
     server.closeAllConnections();
     await server.close();
+  });
+
+  test("a peer's reset thrown out of an async onConnection's loop destroys that connection, not the process", async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      let [loops, closed] = [0, 0];
+      // The loop's promise is returned and nothing else handles it: the server must.
+      const server = createServer(pool, { datapath }, async (conn) => {
+        loops++;
+        conn.once('close', () => closed++);
+        for await (const lease of conn) lease.release();
+      });
+      const { port } = await server.listen({ port: 0 });
+      const reset = net.connect(port, '127.0.0.1');
+      await once(reset, 'connect');
+      reset.write('hello');
+      await new Promise((r) => setTimeout(r, 50));
+      reset.resetAndDestroy();
+      await waitUntil(() => closed === 1);
+      const polite = net.connect(port, '127.0.0.1'); // the server still accepts and serves
+      await once(polite, 'connect');
+      polite.end('bye');
+      await waitUntil(() => closed === 2 && loops === 2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(rejections).toEqual([]);
+      await server.close();
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 
   test('await using: the connection ends and closes, the server stops, at the end of the scope', async () => {

@@ -54,7 +54,7 @@ test('close({ signal }) rejects when the signal aborts, with the abort as its ca
 
 test('a bounded close that finishes in time resolves; bad options reject with ERR_RIO_INVALID_OPTION', async () => {
   const pool = createPool({ backend: 'none' });
-  for (const bad of [null, 5, { timeout: -1 }, { timeout: '1' }, { force: 'yes' }, { signal: {} }]) {
+  for (const bad of [null, 5, { timeout: -1 }, { timeout: '1' }, { force: 'yes' }, { signal: {} }, { timout: 5000 }]) {
     await expect(pool.close(bad as never)).rejects.toEqual(code('ERR_RIO_INVALID_OPTION'));
   }
   pool.acquire(10).release();

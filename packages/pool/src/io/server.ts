@@ -126,7 +126,7 @@ export class Server extends TypedEmitter<ServerEvents> {
     this.#transportOptions = transport;
     this.#pool = pool;
     this.#options = options;
-    if (onConnection !== undefined) this.on('connection', onConnection);
+    if (onConnection !== undefined) this.on('connection', (conn) => settled(onConnection(conn), conn));
   }
 
   /** Connections open now. */
@@ -228,6 +228,20 @@ export class Server extends TypedEmitter<ServerEvents> {
     conn.once('close', () => this.#connections.delete(conn));
     this.emit('connection', conn);
   }
+}
+
+/**
+ * An async onConnection's promise: a connection's own error that ends it (a peer's reset thrown
+ * out of `for await (const lease of conn)`) destroys that connection instead of reaching the
+ * process as an unhandled rejection; any other rejection (the application's) is left unhandled,
+ * as Node leaves it.
+ */
+function settled(result: unknown, conn: Connection): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return;
+  (result as PromiseLike<unknown>).then(undefined, (e: unknown) => {
+    if (!(e instanceof RioError)) throw e;
+    conn.destroy();
+  });
 }
 
 export function createServer(pool: Pool, options: IoOptions = {}, onConnection?: (conn: Connection) => void): Server {

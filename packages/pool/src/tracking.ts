@@ -18,6 +18,7 @@
  * its hot path pays one field test for this file.
  */
 import { leaseSlot, slotKey, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
+import { emitRiopoolWarning } from './warnings';
 
 export const POISON = 0xdb;
 
@@ -186,9 +187,10 @@ export class Tracker implements LeaseTracker {
     try {
       this.report(report);
     } catch (e) {
-      process.emitWarning(`riopool: onReport threw while reporting a ${report.kind}: ${e instanceof Error ? e.message : String(e)}`, {
-        code: 'RIOPOOL_ON_REPORT_THREW',
-      });
+      emitRiopoolWarning(
+        'RIOPOOL_ON_REPORT_THREW',
+        `riopool: onReport threw while reporting a ${report.kind}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 

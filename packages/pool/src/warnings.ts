@@ -19,6 +19,10 @@ export const RiopoolWarningCodes = [
   'RIOPOOL_WRITE_AFTER_RELEASE',
   /** pool.close() still waits (for leases, for connections) and the process has nothing else to run. */
   'RIOPOOL_CLOSE_PENDING',
+  /** The io_uring refused a submit (a full completion queue, EAGAIN, ENOMEM): what was queued is retried. */
+  'RIOPOOL_SUBMIT',
+  /** A leak report from a finalizer reached an onReport that threw (what it threw is the message). */
+  'RIOPOOL_ON_REPORT_THREW',
 ] as const;
 
 export type RiopoolWarningCode = (typeof RiopoolWarningCodes)[number];

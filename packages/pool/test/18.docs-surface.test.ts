@@ -87,3 +87,20 @@ test('no entry point exports a name twice under the lists (a value listed as a t
     expect(both).toEqual([]);
   }
 });
+
+test('every warning code the sources emit is a RiopoolWarningCodes entry, and docs/api.md names each', () => {
+  const { RiopoolWarningCodes } = require('@riopool/pool') as typeof import('@riopool/pool');
+  const src = path.join(ROOT, 'packages/pool/src');
+  const emitted = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) for (const m of fs.readFileSync(p, 'utf8').matchAll(/'(RIOPOOL_[A-Z_]+)'/g)) emitted.add(m[1]!);
+    }
+  };
+  walk(src);
+  emitted.delete('RIOPOOL_DEP_LEASE_BUF'); // a DeprecationWarning, not a RiopoolWarning
+  expect([...emitted].filter((c) => !(RiopoolWarningCodes as readonly string[]).includes(c))).toEqual([]);
+  expect(RiopoolWarningCodes.filter((c) => !API.includes(`\`${c}\``))).toEqual([]);
+});

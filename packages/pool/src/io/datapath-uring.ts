@@ -23,6 +23,7 @@ import type { Ring } from '@riopool/native';
 import type { PoolRegistrar } from '../backend';
 import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
 import { ReceiveRing } from './receive-ring';
+import { emitRiopoolWarning } from '../warnings';
 import {
   netError,
   resultError,
@@ -390,10 +391,7 @@ export function openUringIo(registrar: PoolRegistrar, alloc: SlabPool): Io | str
   }
   registrar.keepOpenWhile(reactor);
   reactor.onSubmitError = (e) =>
-    process.emitWarning(`riopool: the ring refused a submit (${e instanceof Error ? e.message : String(e)}); retrying`, {
-      type: 'RiopoolWarning',
-      code: 'RIOPOOL_SUBMIT',
-    });
+    emitRiopoolWarning('RIOPOOL_SUBMIT', `riopool: the ring refused a submit (${e instanceof Error ? e.message : String(e)}); retrying`);
   const receiveRing = ReceiveRing.open(ring, alloc);
   const shared: Shared = {
     ring,

@@ -4,10 +4,11 @@
  * AbortSignal on listen and connect, writeLeaseAsync, and what console.log shows.
  */
 import { EventEmitter, once } from 'node:events';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { inspect, promisify } from 'node:util';
 import { connect, createPool, createServer, writeLease, writeLeaseAsync, type Connection, type Pool } from '@riopool/pool';
-import { code, DATAPATHS, settleCheckAndClose } from './helpers';
+import { code, DATAPATHS, outstanding, settleCheckAndClose } from './helpers';
 
 function send(pool: Pool, conn: Connection, text: string): void {
   const lease = pool.acquire(Buffer.byteLength(text));
@@ -140,6 +141,38 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       expect(outer.closed).toBe(true);
     }
     expect(serverSide?.closed).toBe(true);
+  });
+
+  test('connect({ signal }): aborting a connect still in progress closes its socket at once', async () => {
+    // 192.0.2.0/24 is TEST-NET-1: where nothing answers, a connect there stays in progress.
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    // A refused connect first: it leaves no socket and no lease (the net reader's first lease).
+    const closed = net.createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port: closedPort } = closed.address() as net.AddressInfo;
+    await new Promise((r) => closed.close(r));
+    await expect(connect(pool, { port: closedPort }, { datapath })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await waitUntil(() => outstanding(pool) === 0); // at the socket's close, just after its error
+    const ac = new AbortController();
+    let settledEarly = false;
+    const attempt = connect(pool, { port: 9, host: '192.0.2.200', signal: ac.signal }, { datapath });
+    attempt.then(
+      () => (settledEarly = true),
+      () => (settledEarly = true),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    if (settledEarly) {
+      console.log('connect({ signal }) abort test: 192.0.2.200 answered here; nothing to abort');
+      await attempt.then(
+        (c) => c.destroy(),
+        () => undefined,
+      );
+      return;
+    }
+    const during = fds(); // with the socket of the connect in progress
+    ac.abort();
+    await expect(attempt).rejects.toMatchObject({ name: 'AbortError' });
+    await waitUntil(() => fds() < during && outstanding(pool) === 0); // now, not when the kernel gives up (minutes)
   });
 
   test('listen({ signal }): aborting closes the server; an aborted signal rejects at once', async () => {

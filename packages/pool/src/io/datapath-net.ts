@@ -7,6 +7,7 @@
  */
 import * as net from 'node:net';
 import { RioError, type SlabPool } from '@riopool/core';
+import { onAbort } from '../abort';
 import { adoptSocket, attachReader, readerOn, type LeaseReader } from './lease-reader';
 import {
   netError,
@@ -36,9 +37,8 @@ class NetTransport implements Transport {
     });
   }
 
-  /** Takes the socket that reads with `this.reader`. */
+  /** Takes the socket that reads with `this.reader` (attached to it: its close releases the reader's lease). */
   attach(socket: net.Socket): this {
-    attachReader(socket, this.reader);
     socket.setNoDelay(true);
     this.#socket = socket;
     return this;
@@ -159,17 +159,24 @@ class NetIo implements Io {
     });
   }
 
-  connect(host: string, port: number, options: TransportOptions): Promise<Transport> {
+  connect(host: string, port: number, options: TransportOptions, signal?: AbortSignal): Promise<Transport> {
     return new Promise((resolve, reject) => {
       const t = new NetTransport(this.alloc, options.receiveSize);
       const onread = { buffer: t.reader.buffer, callback: t.reader.callback } as net.OnReadOpts;
-      const socket = net.connect({ host, port, onread, allowHalfOpen: true });
+      // Node asks the reader for its first buffer (a lease) at once: attached now, the socket's
+      // close releases it whether the connect succeeds, fails or is aborted.
+      const socket = attachReader(net.connect({ host, port, onread, allowHalfOpen: true }), t.reader);
       const failed = (e: NodeJS.ErrnoException) => {
+        forget?.();
         socket.destroy();
         reject(netError(e.code, `connect ${host}:${port}: ${e.message}`, e));
       };
+      // Aborted: the socket closes now (its promise rejects; connect() has rejected already).
+      const forget =
+        signal === undefined ? undefined : onAbort(signal, () => failed(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })));
       socket.once('error', failed);
       socket.once('connect', () => {
+        forget?.();
         socket.off('error', failed);
         resolve(t.attach(socket));
       });

@@ -24,6 +24,7 @@ import type { PoolRegistrar } from '../backend';
 import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
 import { ReceiveRing } from './receive-ring';
 import { emitRiopoolWarning } from '../warnings';
+import { onAbort } from '../abort';
 import {
   netError,
   resultError,
@@ -344,7 +345,7 @@ class UringIo implements Io {
     return Promise.resolve({ address: { port: bound, host }, stop });
   }
 
-  connect(host: string, port: number, options: TransportOptions): Promise<Transport> {
+  connect(host: string, port: number, options: TransportOptions, signal?: AbortSignal): Promise<Transport> {
     const { ring, reactor } = this.shared;
     let fd: number;
     try {
@@ -354,7 +355,9 @@ class UringIo implements Io {
     }
     return new Promise((resolve, reject) => {
       try {
-        reactor.connect(fd, host, port, (result) => {
+        let forget: (() => void) | undefined;
+        const op = reactor.connect(fd, host, port, (result) => {
+          forget?.();
           if (result === 0) {
             resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
           } else {
@@ -362,6 +365,7 @@ class UringIo implements Io {
             reject(resultError(result, `connect ${host}:${port}`));
           }
         });
+        if (signal !== undefined) forget = onAbort(signal, () => reactor.cancel(op)); // its completion closes the socket
       } catch (e) {
         // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
         ring.closeSocket(fd);

@@ -267,7 +267,7 @@ function connectNow(pool: Pool, givenTo: ConnectTarget, given: IoOptions): Promi
   const io = ioOf(pool, options.datapath ?? 'auto');
   io.checkReceive(transportOptions.receive);
   const host = to.host ?? '127.0.0.1';
-  const connected = io.connect(host, to.port, transportOptions).then((t) => {
+  const connected = io.connect(host, to.port, transportOptions, signal).then((t) => {
     const conn = newConnection(t, allocatorOf(pool), options);
     trackConnection(pool, conn, `a connection from connect() to ${host} port ${to.port} (${conn.datapath})`);
     return conn;

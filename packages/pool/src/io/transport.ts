@@ -74,8 +74,11 @@ export interface Io {
     accepted: (t: Transport) => void,
     failed: (e: RioError) => void,
   ): Promise<Listener>;
-  /** Connects to host:port; resolves with the connected socket's transport, rejects with a RioError. */
-  connect(host: string, port: number, options: TransportOptions): Promise<Transport>;
+  /**
+   * Connects to host:port; resolves with the connected socket's transport, rejects with a
+   * RioError. `signal` stops the connect: its socket closes at once (its promise may then reject).
+   */
+  connect(host: string, port: number, options: TransportOptions, signal?: AbortSignal): Promise<Transport>;
   /** Throws ERR_RIO_DATAPATH when receives cannot land where `receive` asks. */
   checkReceive(receive: ReceiveMode | 'auto'): void;
   /** A decay tick of the pool: what the datapath holds for past traffic shrinks. */

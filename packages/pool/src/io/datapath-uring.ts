@@ -329,9 +329,12 @@ class UringIo implements Io {
           }
           return;
         }
-        if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
-        else if (result !== -ECANCELED) failed(resultError(result, 'accept'));
-        next();
+        try {
+          if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
+          else if (result !== -ECANCELED) failed(resultError(result, 'accept'));
+        } finally {
+          next(); // a listener that throws (reported as an uncaught exception) does not stop accepting
+        }
       });
       accepts.add(op);
     };

@@ -55,10 +55,10 @@ export interface LeaseSlot {
  */
 export let leaseSlot: (lease: Lease) => LeaseSlot | undefined;
 
-/** For the allocator: a new lease of a whole slot (`length` requested bytes), with one reference. */
 /** `lease.buf`'s DeprecationWarning is emitted once per process. */
 let bufDeprecationShown = false;
 
+/** For the allocator: a new lease of a whole slot (`length` requested bytes), with one reference. */
 export let newLease: (slab: Slab, slot: number, length: number) => Lease;
 
 export class Lease {

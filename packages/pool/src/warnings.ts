@@ -21,6 +21,8 @@ export const RiopoolWarningCodes = [
   'RIOPOOL_CLOSE_PENDING',
   /** The io_uring refused a submit (a full completion queue, EAGAIN, ENOMEM): what was queued is retried. */
   'RIOPOOL_SUBMIT',
+  /** A server could not accept (EMFILE: out of descriptors, ...) and has no 'error' listener: accepting pauses, then goes on. */
+  'RIOPOOL_ACCEPT',
   /** A leak report from a finalizer reached an onReport that threw (what it threw is the message). */
   'RIOPOOL_ON_REPORT_THREW',
 ] as const;

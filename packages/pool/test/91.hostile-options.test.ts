@@ -1,6 +1,7 @@
 // Issue 16: every option is checked up front (one schema per function), a bad one is a RioError
 // ERR_RIO_INVALID_OPTION naming the key, and nothing is taken before (no slot, no socket fd).
 // Errors after an asynchronous boundary reach an 'error' event, never the event loop.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import {
@@ -17,7 +18,7 @@ import {
 } from '@riopool/pool';
 import { checkInvariants, createMemoryPool, describeHandle, assertNoOutstanding } from '@riopool/pool/testing';
 import { runReport } from '@riopool/pool/report';
-import { code, isLinux, runChild } from './helpers';
+import { POOL_DIST, code, isLinux, runChild } from './helpers';
 
 /** The RioError a call throws (synchronously); fails the test for anything else. */
 function thrown(call: () => unknown): { code: string; message: string } {
@@ -299,5 +300,68 @@ describe('a connection listener that throws', () => {
     `);
     expect(r.stderr).not.toMatch(/Error: (?!listener bug)/);
     expect(r.json).toMatchObject({ seen: 21, uncaught: 20 });
+  });
+});
+
+describe('a server out of file descriptors (EMFILE)', () => {
+  // A peer that opens connections until the server's descriptors run out must neither crash a
+  // server that has no 'error' listener nor make it spin: the child runs with 256 descriptors,
+  // uses up all but six, and five clients take them; each accept then fails with EMFILE. After
+  // a second the descriptors come back, and every client (plus one more) must be answered.
+  test.each(['uring', 'net'] as const)('pauses accepting, warns once, and answers when descriptors return (%s)', (datapath) => {
+    if (!isLinux) return;
+    const script = `
+      const riopool = require(${JSON.stringify(POOL_DIST)});
+      const fs = require('node:fs');
+      const net = require('node:net');
+      let uncaught = 0;
+      process.on('uncaughtException', (e) => { uncaught++; console.error(e); });
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const pool = riopool.createPool();
+      const server = riopool.createServer(pool, { datapath: ${JSON.stringify(datapath)} }, (conn) => {
+        conn.on('error', () => {});
+        conn.on('data', (lease) => { conn.write(lease); lease.release(); });
+      });
+      const echoed = (port, fd) => new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', (e) => resolve(e.code));
+        s.on('close', () => resolve(false));
+        s.on('data', () => { resolve(true); s.destroy(); });
+        s.write('ping');
+      });
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      server.listen().then(async ({ port }) => {
+        const spare = [];
+        try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+        // Six back: five for the clients' sockets, one for Node's own use (the connects took one).
+        for (const fd of spare.splice(0, 6)) fs.closeSync(fd);
+        const first = [];
+        for (let i = 0; i < 5; i++) first.push(echoed(port));
+        await sleep(200);
+        const before = pool.stats().io.opsSubmitted;
+        await sleep(1000);
+        const opsWhileOut = pool.stats().io.opsSubmitted - before;
+        for (const fd of spare) fs.closeSync(fd);
+        const answers = await Promise.all([...first, echoed(port)]);
+        server.closeAllConnections();
+        await server.close();
+        await pool.close({ timeout: 5000 });
+        console.log(JSON.stringify({ answers, uncaught, warnings, opsWhileOut, datapath: pool.stats().io.datapath }));
+      });
+    `;
+    const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', script], { encoding: 'utf8', timeout: 60000 });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
+    expect(out).toMatchObject({ uncaught: 0, datapath });
+    if (datapath === 'uring') {
+      // Every client waited in the backlog and was answered; one RIOPOOL_ACCEPT for the pause; a
+      // handful of accepts tried while out (a busy loop submits tens of thousands a second).
+      expect(out.answers).toEqual([true, true, true, true, true, true]);
+      expect(out.warnings.filter((w: string) => w === 'RIOPOOL_ACCEPT')).toHaveLength(1);
+      expect(out.opsWhileOut).toBeLessThan(100);
+    } else {
+      // node:net closes connections it cannot accept (libuv's spare descriptor): the one after is answered.
+      expect(out.answers[5]).toBe(true);
+    }
   });
 });

@@ -38,9 +38,23 @@ import {
   type TransportSink,
 } from './transport';
 
-const { ECANCELED, ENOBUFS } = os.constants.errno;
+const E = os.constants.errno;
+const { ECANCELED, ENOBUFS } = E;
 /** Accepts a listening socket keeps waiting at once. */
 const ACCEPTS = 16;
+/** The numbers of these errno names that this platform has. */
+function errnos(names: string): Set<number> {
+  const all = E as Record<string, number | undefined>;
+  return new Set(names.split(' ').flatMap((name) => all[name] ?? []));
+}
+/**
+ * accept(2) results that concern one connection, not the listener: the next accept goes at once.
+ * The network errors are ones Linux passes on from the new socket (accept(2), "Error handling");
+ * ECANCELED is an accept cancelled while the listener is stopping.
+ */
+const ACCEPT_AGAIN = errnos('ECONNABORTED EINTR EAGAIN EPROTO EPERM ENETDOWN ENOPROTOOPT EHOSTDOWN EHOSTUNREACH ENETUNREACH ECANCELED');
+/** Out of descriptors (the process's, the system's) or kernel memory: accepting pauses (listen()). */
+const ACCEPT_LATER = errnos('EMFILE ENFILE ENOBUFS ENOMEM');
 /** Ranges one SENDMSG takes at most (the native ring's kMaxParts). */
 const MAX_PARTS = 64;
 
@@ -318,32 +332,59 @@ class UringIo implements Io {
     // at a time, a burst of clients overflows the listen backlog while the server is busy.
     const accepts = new Set<number>();
     let stopped: (() => void) | undefined;
-    const next = () => {
+    // Out of descriptors or kernel memory, an accept fails at once and the connection stays in
+    // the backlog: re-armed at once, it would fail again in a busy loop. Accepting pauses instead
+    // (nginx does the same): one accept is tried after 10 ms, then after twice as long each time
+    // it fails (at most 1 s); the first that succeeds re-arms them all.
+    let paused: ReturnType<typeof setTimeout> | undefined;
+    let pauseMs = 0;
+    const closeWhenIdle = () => {
+      if (accepts.size > 0 || paused !== undefined) return;
+      ring.closeSocket(fd);
+      stopped!();
+    };
+    const arm = () => {
       const op = reactor.accept(fd, (result) => {
         accepts.delete(op);
         if (stopped !== undefined) {
           if (result >= 0) ring.closeSocket(result);
-          if (accepts.size === 0) {
-            ring.closeSocket(fd);
-            stopped();
-          }
+          closeWhenIdle();
           return;
         }
-        try {
+        if (result >= 0 || ACCEPT_AGAIN.has(-result)) {
+          // The next accepts go first, so a listener that throws (reported as an uncaught
+          // exception) does not stop accepting.
+          if (pauseMs === 0) arm();
+          else for (pauseMs = 0; accepts.size < ACCEPTS; ) arm();
           if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
-          else if (result !== -ECANCELED) failed(resultError(result, 'accept'));
-        } finally {
-          next(); // a listener that throws (reported as an uncaught exception) does not stop accepting
+        } else if (ACCEPT_LATER.has(-result)) {
+          if (paused !== undefined) return; // another accept failed first and set the pause
+          const first = pauseMs === 0;
+          pauseMs = first ? 10 : Math.min(1000, pauseMs * 2);
+          paused = setTimeout(() => {
+            paused = undefined;
+            arm();
+          }, pauseMs);
+          if (first) failed(resultError(result, 'accept (accepting pauses until one succeeds)'));
+        } else {
+          // The listening socket itself failed (EBADF, EINVAL, ...): this accept is not re-armed.
+          failed(resultError(result, 'accept'));
         }
       });
       accepts.add(op);
     };
-    for (let i = 0; i < ACCEPTS; i++) next();
-    // Stopping cancels the accepts in flight; the listening socket closes when they have completed.
+    for (let i = 0; i < ACCEPTS; i++) arm();
+    // Stopping cancels the accepts in flight and a pause; the listening socket closes when the
+    // accepts have completed.
     const stop = (): Promise<void> =>
       new Promise((resolve) => {
         stopped = resolve;
+        if (paused !== undefined) {
+          clearTimeout(paused);
+          paused = undefined;
+        }
         for (const op of accepts) reactor.cancel(op);
+        closeWhenIdle();
       });
     return Promise.resolve({ address: { port: bound, host }, stop });
   }

@@ -15,6 +15,7 @@ import { allocatorOf, checkPool, ioOf, trackConnection, type Pool } from '../poo
 import { newConnection, type Connection, type ConnectionOptions } from './connection';
 import type { AddressInfo, Datapath, Listener, ReceiveMode, TransportOptions } from './datapath';
 import type { Transport } from './transport';
+import { emitRiopoolWarning } from '../warnings';
 
 export type { AddressInfo } from './datapath';
 
@@ -101,7 +102,10 @@ function checkOptions(
 export interface ServerEvents {
   /** An accepted connection (createServer's onConnection is a listener of it). */
   connection: [conn: Connection];
-  /** A RioError from accepting (the listening socket's errno name as its code). */
+  /**
+   * A RioError from accepting (the errno name as its code). Out of descriptors (EMFILE) accepting
+   * pauses and resumes by itself. With no listener it is a RIOPOOL_ACCEPT warning, not a throw.
+   */
   error: [error: RioError];
 }
 
@@ -164,7 +168,13 @@ export class Server extends TypedEmitter<ServerEvents> {
         options.backlog ?? 511,
         this.#transportOptions,
         (t) => this.#accepted(t),
-        (e) => this.emit('error', e),
+        (e) => {
+          // Accepting fails as often by the peers' doing as by the program's (so many connections
+          // that descriptors run out): with nobody listening for 'error' it is a warning, never an
+          // exception thrown into the event loop. The server goes on accepting where it can.
+          if (this.listenerCount('error') > 0) this.emit('error', e);
+          else emitRiopoolWarning('RIOPOOL_ACCEPT', `riopool: a server could not accept (${e.message}); listen for its 'error' event to handle this`);
+        },
       )
       .then(
         (listener) => {

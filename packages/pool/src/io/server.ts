@@ -173,7 +173,11 @@ export class Server extends TypedEmitter<ServerEvents> {
           // that descriptors run out): with nobody listening for 'error' it is a warning, never an
           // exception thrown into the event loop. The server goes on accepting where it can.
           if (this.listenerCount('error') > 0) this.emit('error', e);
-          else emitRiopoolWarning('RIOPOOL_ACCEPT', `riopool: a server could not accept (${e.message}); listen for its 'error' event to handle this`);
+          else
+            emitRiopoolWarning(
+              'RIOPOOL_ACCEPT',
+              `riopool: a server could not accept (${e.message}); listen for its 'error' event to handle this`,
+            );
         },
       )
       .then(

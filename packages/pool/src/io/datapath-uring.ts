@@ -338,6 +338,7 @@ class UringIo implements Io {
     // it fails (at most 1 s); the first that succeeds re-arms them all.
     let paused: ReturnType<typeof setTimeout> | undefined;
     let pauseMs = 0;
+    let broken = false;
     const closeWhenIdle = () => {
       if (accepts.size > 0 || paused !== undefined) return;
       ring.closeSocket(fd);
@@ -366,8 +367,10 @@ class UringIo implements Io {
             arm();
           }, pauseMs);
           if (first) failed(resultError(result, 'accept (accepting pauses until one succeeds)'));
-        } else {
-          // The listening socket itself failed (EBADF, EINVAL, ...): this accept is not re-armed.
+        } else if (!broken) {
+          // The listening socket itself failed (EBADF, EINVAL, ...): no accept is re-armed, and
+          // the error is reported once (every armed accept fails the same way).
+          broken = true;
           failed(resultError(result, 'accept'));
         }
       });

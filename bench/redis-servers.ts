@@ -22,7 +22,7 @@ import {
   type Lease,
   type Pool,
 } from '@riopool/pool';
-import { Session, type SessionIo, type Store, type Writer } from '@riopool/examples/redis-server';
+import { KeyStore, Session, type SessionIo, type Writer } from '@riopool/examples/redis-server';
 
 export type Mode = 'plain' | 'net' | 'stream';
 
@@ -72,7 +72,7 @@ function backpressure(source: { pause(): void; resume(): void }, drain: { once(e
 }
 
 export async function startBenchServer(mode: Mode, port = 0): Promise<BenchServer> {
-  const store: Store = new Map();
+  const store = new KeyStore();
   const sockets = new Set<{ destroy(): void }>();
   const track = <T extends { destroy(): void; once(e: 'close', f: () => void): unknown }>(s: T): T => {
     sockets.add(s);

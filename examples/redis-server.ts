@@ -4,9 +4,11 @@
  * (what client libraries send on connect), RIOPOOL FOOTPRINT|STATS. Receives land in the pool's
  * shared receive buffers; a request split across receives waits in a ReceiveBuffer (copied once);
  * each receive's replies go out in one lease (a LeaseWriter). After QUIT or a protocol error it
- * replies, stops reading and closes, as redis-server does. bench/redis-servers.ts reuses Session.
+ * replies, stops reading and closes, as redis-server does. Keys are looked up by the bytes received,
+ * no string per request (key-store.ts). bench/redis-servers.ts reuses Session.
  */
 import { createPool, createServer, LeaseWriter, ReceiveBuffer, type Lease, type Pool, type PoolOptions } from '@riopool/pool';
+import { KeyStore } from './key-store';
 import { RespParser } from './resp';
 
 const MAX_BULK = 64 * 1024 * 1024; // the longest value (redis-server's proto-max-bulk-len is 512 MiB)
@@ -40,11 +42,11 @@ const str = (p: RespParser, k: number) => p.source.toString('latin1', p.argStart
 
 /** Where replies are written (a LeaseWriter here; plain Buffers in the bench's baseline). */
 export type Writer<T> = { write(data: Uint8Array | string): void; readonly length: number; take(): T | undefined; release(): void };
-/** Keys and values; a value is kept as its whole bulk reply (`$<n>\r\n<bytes>\r\n`): GET is one copy. */
-export type Store = Map<string, Buffer>;
+/** Keys by their bytes (key-store.ts); each value kept as its whole bulk reply (`$<n>\r\n<bytes>\r\n`): GET is one copy. */
+export { KeyStore };
 
 /** Runs the request `p` read last, writing its reply into `out`; returns the command's name. */
-function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool | undefined): string {
+function execute(p: RespParser, store: KeyStore, out: Writer<unknown>, pool: Pool | undefined): string {
   const { source: src, argStart: start, argEnd: end } = p;
   const known = end[0]! - start[0]! <= 6 ? COMMANDS.get(nameKey(src, start[0]!, end[0]!)) : undefined;
   const name = known?.name ?? str(p, 0).toUpperCase();
@@ -52,13 +54,13 @@ function execute(p: RespParser, store: Store, out: Writer<unknown>, pool: Pool |
   if (arity > 0 ? p.argc !== arity : p.argc < -arity) {
     out.write(`-ERR wrong number of arguments for '${name.toLowerCase()}' command\r\n`);
   } else if (name === 'GET') {
-    out.write(store.get(str(p, 1)) ?? '$-1\r\n');
+    out.write(store.get(src, start[1]!, end[1]!) ?? '$-1\r\n');
   } else if (name === 'SET') {
-    store.set(str(p, 1), bulk(src, start[2], end[2]));
+    store.set(src, start[1]!, end[1]!, bulk(src, start[2], end[2]));
     out.write(OK);
   } else if (name === 'DEL') {
     let deleted = 0;
-    for (let k = 1; k < p.argc; k++) if (store.delete(str(p, k))) deleted++;
+    for (let k = 1; k < p.argc; k++) if (store.delete(src, start[k]!, end[k]!)) deleted++;
     out.write(`:${deleted}\r\n`);
   } else if (name === 'PING' || name === 'ECHO') {
     out.write(p.argc > 1 ? bulk(src, start[1], end[1]) : '+PONG\r\n');
@@ -81,7 +83,7 @@ export class Session<T extends { release(): void }> {
   readonly #parser = new RespParser(MAX_BULK);
   #stopped = false;
 
-  constructor(private readonly to: { store: Store; out: Writer<T>; io: SessionIo<T>; pool?: Pool }) {}
+  constructor(private readonly to: { store: KeyStore; out: Writer<T>; io: SessionIo<T>; pool?: Pool }) {}
 
   data(input: Lease | Uint8Array): void {
     let view = EMPTY;
@@ -118,7 +120,7 @@ export class Session<T extends { release(): void }> {
 /** Listens on `port` (0: any free one); close() ends every connection, then closes the pool. */
 export async function startRedisServer(options: { port?: number; host?: string; poolOptions?: PoolOptions } = {}) {
   const pool = createPool(options.poolOptions);
-  const store: Store = new Map();
+  const store = new KeyStore();
   const server = createServer(pool, {}, (conn) => {
     const session = new Session({ store, out: new LeaseWriter(pool), io: conn, pool });
     conn.on('data', (lease: Lease) => session.data(lease));

@@ -47,6 +47,8 @@ export const NetErrorCodes = [
   'EADDRINUSE',
   'EADDRNOTAVAIL',
   'EACCES',
+  'EMFILE',
+  'ENFILE',
   'EIO',
 ] as const;
 

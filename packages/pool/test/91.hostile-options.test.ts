@@ -303,6 +303,13 @@ describe('a connection listener that throws', () => {
   });
 });
 
+/** Runs `script` in a child node limited to 256 descriptors; its last line of output, parsed. */
+function runOutOfDescriptors(script: string): any {
+  const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', script], { encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`the child failed (status ${r.status}, ${String(r.error ?? '')}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
+}
+
 describe('a server out of file descriptors (EMFILE)', () => {
   // A peer that opens connections until the server's descriptors run out must neither crash a
   // server that has no 'error' listener nor make it spin: the child runs with 256 descriptors,
@@ -350,8 +357,7 @@ describe('a server out of file descriptors (EMFILE)', () => {
         console.log(JSON.stringify({ answers, uncaught, warnings, opsWhileOut, datapath: pool.stats().io.datapath }));
       });
     `;
-    const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', script], { encoding: 'utf8', timeout: 60000 });
-    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
+    const out = runOutOfDescriptors(script);
     expect(out).toMatchObject({ uncaught: 0, datapath });
     if (datapath === 'uring') {
       // Every client waited in the backlog and was answered; one RIOPOOL_ACCEPT for the pause; a
@@ -363,5 +369,44 @@ describe('a server out of file descriptors (EMFILE)', () => {
       // node:net closes connections it cannot accept (libuv's spare descriptor): the one after is answered.
       expect(out.answers[5]).toBe(true);
     }
+  });
+
+  test('pool.close() while every accept is paused: nothing thrown, the server and the pool still close (uring)', () => {
+    if (!isLinux) return;
+    // 20 clients make all 16 armed accepts fail: while paused the listener has no operation in
+    // flight, and the pool's close must not take the ring from under the next accept.
+    const out = runOutOfDescriptors(`
+      const riopool = require(${JSON.stringify(POOL_DIST)});
+      const fs = require('node:fs');
+      const net = require('node:net');
+      let uncaught = [];
+      process.on('uncaughtException', (e) => uncaught.push(String(e && e.code)));
+      const pool = riopool.createPool();
+      const server = riopool.createServer(pool, { datapath: 'uring' }, (conn) => conn.on('error', () => {}));
+      const errors = [];
+      server.on('error', (e) => errors.push(e.code));
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      server.listen().then(async ({ port }) => {
+        const spare = [];
+        try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+        for (const fd of spare.splice(0, 21)) fs.closeSync(fd);
+        const clients = [];
+        for (let i = 0; i < 20; i++) clients.push(net.connect(port, '127.0.0.1').on('error', () => {}));
+        await sleep(100);
+        const inFlight = pool.stats().io.opsInFlight;
+        const closing = pool.close({ timeout: 10000 });
+        await sleep(700); // probes after 10, 20, 40, 80, 160 and 320 ms
+        for (const fd of spare) fs.closeSync(fd);
+        await sleep(1000);
+        for (const c of clients) c.destroy();
+        server.closeAllConnections();
+        await server.close();
+        await closing;
+        console.log(JSON.stringify({ uncaught, errors, inFlight }));
+      });
+    `);
+    expect(out.uncaught).toEqual([]);
+    expect(out.errors).toEqual(['EMFILE']);
+    expect(out.inFlight).toBe(1); // the pause's hold: no accept in flight
   });
 });

@@ -26,6 +26,7 @@ import { ReceiveRing } from './receive-ring';
 import { emitRiopoolWarning } from '../warnings';
 import { onAbort } from '../abort';
 import {
+  errnoName,
   netError,
   resultError,
   type Chunk,
@@ -38,23 +39,20 @@ import {
   type TransportSink,
 } from './transport';
 
-const E = os.constants.errno;
-const { ECANCELED, ENOBUFS } = E;
+const { ECANCELED, ENOBUFS } = os.constants.errno;
 /** Accepts a listening socket keeps waiting at once. */
 const ACCEPTS = 16;
-/** The numbers of these errno names that this platform has. */
-function errnos(names: string): Set<number> {
-  const all = E as Record<string, number | undefined>;
-  return new Set(names.split(' ').flatMap((name) => all[name] ?? []));
-}
 /**
- * accept(2) results that concern one connection, not the listener: the next accept goes at once.
- * The network errors are ones Linux passes on from the new socket (accept(2), "Error handling");
- * ECANCELED is an accept cancelled while the listener is stopping.
+ * How listen() answers a failed accept, by errno name. `again`: the error concerns one connection
+ * (Linux passes on network errors of the new socket: accept(2), "Error handling"; ECANCELED: a
+ * cancelled accept), the next accept goes at once. `broken`: the listening socket itself failed,
+ * accepting stops. Any other (out of descriptors or memory, or an errno not known here): accepting
+ * pauses, so no error can make a busy loop or stop a listener for good.
  */
-const ACCEPT_AGAIN = errnos('ECONNABORTED EINTR EAGAIN EPROTO EPERM ENETDOWN ENOPROTOOPT EHOSTDOWN EHOSTUNREACH ENETUNREACH ECANCELED');
-/** Out of descriptors (the process's, the system's) or kernel memory: accepting pauses (listen()). */
-const ACCEPT_LATER = errnos('EMFILE ENFILE ENOBUFS ENOMEM');
+const ACCEPT_AGAIN = new Set(
+  'ECONNABORTED EINTR EAGAIN EPROTO EPERM ENETDOWN ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH ENETUNREACH ECANCELED'.split(' '),
+);
+const ACCEPT_BROKEN = new Set('EBADF ENOTSOCK EINVAL EFAULT'.split(' '));
 /** Ranges one SENDMSG takes at most (the native ring's kMaxParts). */
 const MAX_PARTS = 64;
 
@@ -335,10 +333,18 @@ class UringIo implements Io {
     // Out of descriptors or kernel memory, an accept fails at once and the connection stays in
     // the backlog: re-armed at once, it would fail again in a busy loop. Accepting pauses instead
     // (nginx does the same): one accept is tried after 10 ms, then after twice as long each time
-    // it fails (at most 1 s); the first that succeeds re-arms them all.
-    let paused: ReturnType<typeof setTimeout> | undefined;
+    // it fails (at most 1 s); the first that succeeds re-arms them all. While paused the listener
+    // holds the reactor, so the ring stays open (pool.close() leaves it to server.close()).
+    let paused: { timer: ReturnType<typeof setTimeout>; release: () => void } | undefined;
     let pauseMs = 0;
     let broken = false;
+    let stopping: Promise<void> | undefined;
+    const unpause = () => {
+      if (paused === undefined) return;
+      clearTimeout(paused.timer);
+      paused.release();
+      paused = undefined;
+    };
     const closeWhenIdle = () => {
       if (accepts.size > 0 || paused !== undefined) return;
       ring.closeSocket(fd);
@@ -352,43 +358,52 @@ class UringIo implements Io {
           closeWhenIdle();
           return;
         }
-        if (result >= 0 || ACCEPT_AGAIN.has(-result)) {
+        const name = result < 0 ? (errnoName(-result) ?? '') : '';
+        if (result >= 0 || ACCEPT_AGAIN.has(name)) {
           // The next accepts go first, so a listener that throws (reported as an uncaught
           // exception) does not stop accepting.
           if (pauseMs === 0) arm();
-          else for (pauseMs = 0; accepts.size < ACCEPTS; ) arm();
+          else {
+            pauseMs = 0;
+            unpause(); // this one succeeded while a probe was due: no probe needed
+            while (accepts.size < ACCEPTS) arm();
+          }
           if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
-        } else if (ACCEPT_LATER.has(-result)) {
-          if (paused !== undefined) return; // another accept failed first and set the pause
+        } else if (ACCEPT_BROKEN.has(name)) {
+          // Every armed accept fails the same way: reported once, none re-armed.
+          if (!broken) failed(resultError(result, 'accept'));
+          broken = true;
+        } else if (paused === undefined) {
           const first = pauseMs === 0;
           pauseMs = first ? 10 : Math.min(1000, pauseMs * 2);
-          paused = setTimeout(() => {
+          const release = reactor.hold();
+          const timer = setTimeout(() => {
             paused = undefined;
-            arm();
+            try {
+              arm();
+            } catch (e) {
+              broken = true; // the ring is gone (it is kept open while paused: not expected)
+              failed(socketError(e, 'accept'));
+            } finally {
+              release();
+            }
           }, pauseMs);
+          paused = { timer, release };
           if (first) failed(resultError(result, 'accept (accepting pauses until one succeeds)'));
-        } else if (!broken) {
-          // The listening socket itself failed (EBADF, EINVAL, ...): no accept is re-armed, and
-          // the error is reported once (every armed accept fails the same way).
-          broken = true;
-          failed(resultError(result, 'accept'));
-        }
+        } // else: another accept failed first and set the pause
       });
       accepts.add(op);
     };
     for (let i = 0; i < ACCEPTS; i++) arm();
-    // Stopping cancels the accepts in flight and a pause; the listening socket closes when the
-    // accepts have completed.
+    // Stopping cancels the accepts in flight and a pause; the listening socket closes once the
+    // accepts have completed. A second stop() returns the first one's promise.
     const stop = (): Promise<void> =>
-      new Promise((resolve) => {
+      (stopping ??= new Promise((resolve) => {
         stopped = resolve;
-        if (paused !== undefined) {
-          clearTimeout(paused);
-          paused = undefined;
-        }
+        unpause();
         for (const op of accepts) reactor.cancel(op);
         closeWhenIdle();
-      });
+      }));
     return Promise.resolve({ address: { port: bound, host }, stop });
   }
 

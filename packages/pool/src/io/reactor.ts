@@ -62,9 +62,27 @@ export class Reactor {
     ring.start((ops, results, flags, count) => this.complete(ops, results, flags, count));
   }
 
-  /** Operations in flight now. */
+  /** Holds taken with hold() and not yet let go. */
+  private holds = 0;
+
+  /** Operations in flight now, and holds (a listener whose accepting is paused). */
   get pending(): number {
-    return this.inFlight.size;
+    return this.inFlight.size + this.holds;
+  }
+
+  /**
+   * Counts as pending until the returned function is called (once): keeps the ring open while a
+   * listener has paused accepting and has no operation in flight.
+   */
+  hold(): () => void {
+    this.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holds--;
+      if (this.pending === 0) this.onIdle?.();
+    };
   }
 
   /** Lease references that operations in flight hold now (for tests). */
@@ -77,7 +95,7 @@ export class Reactor {
     return n;
   }
 
-  /** Called once whenever the last operation in flight completes (the ring may then close). */
+  /** Called once whenever nothing is pending any more (the ring may then close). */
   onIdle: (() => void) | undefined = undefined;
 
   accept(listenFd: number, done: OpDone): number {
@@ -234,7 +252,7 @@ export class Reactor {
         if (last) releaseAll(entry.leases);
       }
     }
-    if (this.inFlight.size === 0) this.onIdle?.();
+    if (this.pending === 0) this.onIdle?.();
     if (thrown !== undefined) throw thrown.error;
   }
 }

@@ -103,8 +103,9 @@ export interface ServerEvents {
   /** An accepted connection (createServer's onConnection is a listener of it). */
   connection: [conn: Connection];
   /**
-   * A RioError from accepting (the errno name as its code). Out of descriptors (EMFILE) accepting
-   * pauses and resumes by itself. With no listener it is a RIOPOOL_ACCEPT warning, not a throw.
+   * A RioError from accepting (the errno's name as its code where NetErrorCodes has it, else
+   * EIO). Out of descriptors (EMFILE) accepting pauses and resumes by itself. With no listener
+   * it is a RIOPOOL_ACCEPT warning, not a throw (docs/api.md, "Servers").
    */
   error: [error: RioError];
 }

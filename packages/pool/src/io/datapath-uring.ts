@@ -287,7 +287,7 @@ class UringIo implements Io {
     return {
       datapath: 'uring',
       reason: this.reason,
-      opsInFlight: r.pending,
+      opsInFlight: r.operations,
       submitCalls: r.submitCalls,
       opsSubmitted: r.submitted,
       completionBatches: r.batches,

@@ -65,6 +65,11 @@ export class Reactor {
   /** Holds taken with hold() and not yet let go. */
   private holds = 0;
 
+  /** Operations in flight now. */
+  get operations(): number {
+    return this.inFlight.size;
+  }
+
   /** Operations in flight now, and holds (a listener whose accepting is paused). */
   get pending(): number {
     return this.inFlight.size + this.holds;

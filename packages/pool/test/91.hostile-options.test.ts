@@ -303,9 +303,25 @@ describe('a connection listener that throws', () => {
   });
 });
 
-/** Runs `script` in a child node limited to 256 descriptors; its last line of output, parsed. */
+/**
+ * Runs `script` in a child node limited to 256 descriptors; its last line of output, parsed. The
+ * script has `riopool`, `fs`, `net`, `sleep(ms)`, and `useUpDescriptorsBut(n)`, which opens
+ * /dev/null until EMFILE, closes n of them again and returns the rest (close them to give back).
+ */
 function runOutOfDescriptors(script: string): any {
-  const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', script], { encoding: 'utf8', timeout: 60000 });
+  const prelude = `
+    const riopool = require(${JSON.stringify(POOL_DIST)});
+    const fs = require('node:fs');
+    const net = require('node:net');
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const useUpDescriptorsBut = (n) => {
+      const spare = [];
+      try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+      for (const fd of spare.splice(0, n)) fs.closeSync(fd);
+      return spare;
+    };
+  `;
+  const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', prelude + script], { encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) throw new Error(`the child failed (status ${r.status}, ${String(r.error ?? '')}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
 }
@@ -318,9 +334,6 @@ describe('a server out of file descriptors (EMFILE)', () => {
   test.each(['uring', 'net'] as const)('pauses accepting, warns once, and answers when descriptors return (%s)', (datapath) => {
     if (!isLinux) return;
     const script = `
-      const riopool = require(${JSON.stringify(POOL_DIST)});
-      const fs = require('node:fs');
-      const net = require('node:net');
       let uncaught = 0;
       process.on('uncaughtException', (e) => { uncaught++; console.error(e); });
       const warnings = [];
@@ -330,19 +343,16 @@ describe('a server out of file descriptors (EMFILE)', () => {
         conn.on('error', () => {});
         conn.on('data', (lease) => { conn.write(lease); lease.release(); });
       });
-      const echoed = (port, fd) => new Promise((resolve) => {
+      const echoed = (port) => new Promise((resolve) => {
         const s = net.connect(port, '127.0.0.1');
         s.on('error', (e) => resolve(e.code));
         s.on('close', () => resolve(false));
         s.on('data', () => { resolve(true); s.destroy(); });
         s.write('ping');
       });
-      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       server.listen().then(async ({ port }) => {
-        const spare = [];
-        try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
         // Six back: five for the clients' sockets, one for Node's own use (the connects took one).
-        for (const fd of spare.splice(0, 6)) fs.closeSync(fd);
+        const spare = useUpDescriptorsBut(6);
         const first = [];
         for (let i = 0; i < 5; i++) first.push(echoed(port));
         await sleep(200);
@@ -376,20 +386,14 @@ describe('a server out of file descriptors (EMFILE)', () => {
     // 20 clients make all 16 armed accepts fail: while paused the listener has no operation in
     // flight, and the pool's close must not take the ring from under the next accept.
     const out = runOutOfDescriptors(`
-      const riopool = require(${JSON.stringify(POOL_DIST)});
-      const fs = require('node:fs');
-      const net = require('node:net');
       let uncaught = [];
       process.on('uncaughtException', (e) => uncaught.push(String(e && e.code)));
       const pool = riopool.createPool();
       const server = riopool.createServer(pool, { datapath: 'uring' }, (conn) => conn.on('error', () => {}));
       const errors = [];
       server.on('error', (e) => errors.push(e.code));
-      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       server.listen().then(async ({ port }) => {
-        const spare = [];
-        try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
-        for (const fd of spare.splice(0, 21)) fs.closeSync(fd);
+        const spare = useUpDescriptorsBut(21);
         const clients = [];
         for (let i = 0; i < 20; i++) clients.push(net.connect(port, '127.0.0.1').on('error', () => {}));
         await sleep(100);

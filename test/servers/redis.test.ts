@@ -142,6 +142,17 @@ describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
     expect(outstanding(server.pool)).toBe(0);
   });
 
+  test('a value replaced by one as long (written over in place): each GET has the value of its moment', async () => {
+    // The GET before each SET is in the same receive as the SET (when the splits allow): its reply
+    // must already hold a copy, not the bytes the SET then writes over.
+    const values = ['aaaa', 'bbbb', 'cc', 'dd', 'x'.repeat(300), 'y'.repeat(300), 'dd'];
+    const payload = Buffer.concat(values.flatMap((v) => [command('SET', 'same', v), command('GET', 'same'), command('GET', 'same')]));
+    const replies = await exchange(payload, 3 * values.length, 13);
+    expect(replies.map(norm)).toEqual(values.flatMap((v) => ['OK', `bulk:${v}`, `bulk:${v}`]));
+    await waitFor(() => server.connections() === 0, 'the client to go');
+    expect(outstanding(server.pool)).toBe(0);
+  });
+
   test('inline commands, errors and the admin command', async () => {
     const payload = Buffer.concat([Buffer.from('PING\r\nECHO hi\r\n'), command('NOSUCH'), command('GET'), command('RIOPOOL', 'FOOTPRINT')]);
     const replies = await exchange(payload, 5, 7);

@@ -16,7 +16,7 @@
  * drift over every server instead of favouring the one that ran in a fast stretch.
  *
  * Reported: the median over rounds of requests/s and of redis-benchmark's p50 and p99 latency,
- * and the server's CPU time per request (user + system from /proc/<pid>/stat, SET and GET
+ * and the server's CPU time per request (user + system from /proc/<pid>/stat, user alone in brackets, SET and GET
  * together: what the datapath changes, whatever the client can do). Ratios to plain are paired:
  * each round's load over plain's load of the same round and pipeline (seconds apart), then the
  * median and the middle half of those ratios.
@@ -66,13 +66,13 @@ const onCpu = (cpu: string | undefined, command: string, args: string[]): [strin
 /** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
-/** CPU time (user + system) of a process so far, in microseconds, from /proc/<pid>/stat. */
-function cpuMicros(pid: number): number {
+/** CPU time of a process so far, user and system, in microseconds, from /proc/<pid>/stat. */
+function cpuMicros(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // utime and stime are fields 14 and 15 of stat(5); after "pid (comm) " (comm may hold ") ")
   // they are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1e6) / CLK_TCK, system: (Number(fields[12]) * 1e6) / CLK_TCK };
 }
 
 /** A TCP port nobody listens on now (for redis-server, which cannot be told to pick one). */
@@ -139,12 +139,15 @@ async function startServer(kind: Kind): Promise<Server> {
   return { kind, port: Number(m[1]), child };
 }
 
+/** CPU time per request, in microseconds: user + system, and user alone. */
+type Cpu = { total: number; user: number };
+
 /** One load: each command's sample, and the server's CPU per request during it. */
 async function load(
   server: Server,
   pipeline: number,
   requests: number,
-): Promise<{ samples: Record<string, Sample>; cpuPerRequest: number }> {
+): Promise<{ samples: Record<string, Sample>; cpu: Cpu }> {
   const args = [
     '-p',
     String(server.port),
@@ -162,7 +165,9 @@ async function load(
   ];
   const before = cpuMicros(server.child.pid!);
   const { stdout } = await run(...onCpu(pin?.client, 'redis-benchmark', args), { timeout: 300_000 });
-  const cpuPerRequest = (cpuMicros(server.child.pid!) - before) / (2 * requests);
+  const after = cpuMicros(server.child.pid!);
+  const user = (after.user - before.user) / (2 * requests);
+  const cpu = { total: user + (after.system - before.system) / (2 * requests), user };
   const out: Record<string, Sample> = {};
   const lines = stdout.trim().split('\n');
   const head = lines[0]!.split(',').map((c) => c.replace(/"/g, ''));
@@ -171,7 +176,7 @@ async function load(
     const col = (name: string) => Number(cells[head.indexOf(name)]);
     out[cells[0]!] = { rps: col('rps'), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') };
   }
-  return { samples: out, cpuPerRequest };
+  return { samples: out, cpu };
 }
 
 /** The value at fraction f (0..1) of the sorted values, interpolated between neighbours. */
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
   if (pin !== undefined) console.log(`servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
   else console.log('not pinned: one CPU, no taskset, or PIN=0');
   const samples = new Map<string, Sample[]>();
-  const cpu = new Map<string, number[]>();
+  const cpu = new Map<string, Cpu[]>();
   const servers: Server[] = [];
   try {
     for (const kind of kinds) servers.push(await startServer(kind));
@@ -225,10 +230,10 @@ async function main(): Promise<void> {
           const r = await load(server, pipeline, REQUESTS[pipeline]!);
           if (process.env.VERBOSE === '1') {
             const cells = Object.entries(r.samples).map(([cmd, x]) => `${cmd} ${fmt(x.rps)}`);
-            console.log(`round ${round} ${server.kind} -P ${pipeline}: ${cells.join(', ')}, ${r.cpuPerRequest.toFixed(2)} µs/req`);
+            console.log(`round ${round} ${server.kind} -P ${pipeline}: ${cells.join(', ')}, ${r.cpu.total.toFixed(2)} µs/req`);
           }
           const key = `${server.kind} P${pipeline}`;
-          cpu.set(key, [...(cpu.get(key) ?? []), r.cpuPerRequest]);
+          cpu.set(key, [...(cpu.get(key) ?? []), r.cpu]);
           for (const [cmd, sample] of Object.entries(r.samples)) {
             const k = `${server.kind} ${cmd} P${pipeline}`;
             samples.set(k, [...(samples.get(k) ?? []), sample]);
@@ -246,7 +251,7 @@ async function main(): Promise<void> {
     const withRedis = kinds.includes('redis');
     const vsRedis = withRedis ? ' vs redis |' : '';
     console.log(
-      `| server | SET req/s | vs plain |${vsRedis} SET p50 / p99 ms | GET req/s | vs plain |${vsRedis} GET p50 / p99 ms | server CPU µs/req | CPU vs plain |${withRedis ? ' CPU vs redis |' : ''}`,
+      `| server | SET req/s | vs plain |${vsRedis} SET p50 / p99 ms | GET req/s | vs plain |${vsRedis} GET p50 / p99 ms | server CPU µs/req (user) | CPU vs plain |${withRedis ? ' CPU vs redis |' : ''}`,
     );
     console.log(
       `|---|---:|---:|${withRedis ? '---:|' : ''}---:|---:|---:|${withRedis ? '---:|' : ''}---:|---:|---:|${withRedis ? '---:|' : ''}`,
@@ -260,9 +265,10 @@ async function main(): Promise<void> {
         if (withRedis) cells.push(paired(rps(kind), rps('redis')));
         cells.push(`${median(s.map((x) => x.p50)).toFixed(3)} / ${median(s.map((x) => x.p99)).toFixed(3)}`);
       }
-      const c = (k: Kind) => cpu.get(`${k} P${pipeline}`) ?? [NaN];
+      const c = (k: Kind) => (cpu.get(`${k} P${pipeline}`) ?? []).map((x) => x.total);
+      const user = (cpu.get(`${kind} P${pipeline}`) ?? []).map((x) => x.user);
       // Less CPU per request is better: the other's over this server's, so > 1 means cheaper.
-      cells.push(median(c(kind)).toFixed(2), paired(c('plain'), c(kind)));
+      cells.push(`${median(c(kind)).toFixed(2)} (${median(user).toFixed(2)})`, paired(c('plain'), c(kind)));
       if (withRedis) cells.push(paired(c('redis'), c(kind)));
       console.log(`| ${kind} | ${cells.join(' | ')} |`);
     }

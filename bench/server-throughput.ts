@@ -143,11 +143,7 @@ async function startServer(kind: Kind): Promise<Server> {
 type Cpu = { total: number; user: number };
 
 /** One load: each command's sample, and the server's CPU per request during it. */
-async function load(
-  server: Server,
-  pipeline: number,
-  requests: number,
-): Promise<{ samples: Record<string, Sample>; cpu: Cpu }> {
+async function load(server: Server, pipeline: number, requests: number): Promise<{ samples: Record<string, Sample>; cpu: Cpu }> {
   const args = [
     '-p',
     String(server.port),

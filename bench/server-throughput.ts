@@ -16,10 +16,10 @@
  * drift over every server instead of favouring the one that ran in a fast stretch.
  *
  * Reported: the median over rounds of requests/s and of redis-benchmark's p50 and p99 latency,
- * and the server's CPU time per request (user + system from /proc/<pid>/stat, user alone in brackets, SET and GET
- * together: what the datapath changes, whatever the client can do). Ratios to plain are paired:
- * each round's load over plain's load of the same round and pipeline (seconds apart), then the
- * median and the middle half of those ratios.
+ * and the server's CPU time per request (user + system from /proc/<pid>/stat, with user alone in
+ * brackets; SET and GET together: what the datapath changes, whatever the client can do). Ratios
+ * to plain are paired: each round's load over plain's load of the same round and pipeline
+ * (seconds apart), then the median and the middle half of those ratios.
  *
  * With two or more CPUs the servers run on the last one and redis-benchmark on the first
  * (taskset, util-linux; PIN=0 turns it off): unpinned, the scheduler sometimes puts both on one

@@ -13,6 +13,8 @@ import { checkInvariants } from '@riopool/pool/testing';
 import type { Pool } from '@riopool/pool';
 import { createClient } from '@redis/client';
 import Redis from 'ioredis';
+import fc from 'fast-check';
+import { propertyParams } from '../support';
 
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
@@ -150,6 +152,41 @@ describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
     const replies = await exchange(payload, 3 * values.length, 13);
     expect(replies.map(norm)).toEqual(values.flatMap((v) => ['OK', `bulk:${v}`, `bulk:${v}`]));
     await waitFor(() => server.connections() === 0, 'the client to go');
+    expect(outstanding(server.pool)).toBe(0);
+  });
+
+  test('SET, GET and DEL in any order, values of a few lengths: every reply agrees with a Map', async () => {
+    // Values of a few lengths, so that many a SET replaces a value as long (written over in
+    // place) and many do not; each run its own keys, so each starts from none.
+    const op = fc.record({
+      kind: fc.constantFrom('SET', 'GET', 'DEL'),
+      key: fc.nat(3),
+      value: fc.tuple(fc.constantFrom(1, 2, 9, 10, 300), fc.nat(25)).map(([n, c]) => String.fromCharCode(97 + c).repeat(n)),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 60 }), fc.nat(), async (ops, seed) => {
+        const prefix = `p${run++}:`;
+        const keyOf = (k: number) => `${prefix}${k}`;
+        const model = new Map<string, string>();
+        const expected: unknown[] = [];
+        for (const o of ops) {
+          const key = keyOf(o.key);
+          if (o.kind === 'SET') {
+            model.set(key, o.value);
+            expected.push('OK');
+          } else if (o.kind === 'GET') expected.push(model.has(key) ? `bulk:${model.get(key)}` : null);
+          else expected.push(model.delete(key) ? 1 : 0);
+        }
+        const payload = Buffer.concat(
+          ops.map((o) => (o.kind === 'SET' ? command('SET', keyOf(o.key), o.value) : command(o.kind, keyOf(o.key)))),
+        );
+        const replies = await exchange(payload, ops.length, seed);
+        expect(replies.map(norm)).toEqual(expected);
+      }),
+      propertyParams(`example SET/GET/DEL against a Map (${io})`, 25),
+    );
+    await waitFor(() => server.connections() === 0, 'the clients to go');
     expect(outstanding(server.pool)).toBe(0);
   });
 

@@ -16,13 +16,9 @@ const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const EMPTY: Buffer = Buffer.alloc(0);
 /** A bulk reply, `$<n>\r\n<bytes>\r\n`, of bytes [start, end) of `src`: one allocation, no string. */
 function bulk(src: Buffer, start = 0, end = src.length): Buffer {
-  return bulkInto(Buffer.allocUnsafe(bulkLength(end - start)), src, start, end);
-}
-const bulkLength = (n: number) => `${n}`.length + n + 5;
-/** Writes bytes [start, end) of `src` as a bulk reply into `out`, which is exactly bulkLength(end - start) long. */
-function bulkInto(out: Buffer, src: Buffer, start: number, end: number): Buffer {
   const n = end - start;
-  const digits = out.length - n - 5;
+  const digits = `${n}`.length;
+  const out = Buffer.allocUnsafe(digits + n + 5);
   out[0] = 36; // $
   for (let i = digits, v = n; i > 0; i--, v = Math.floor(v / 10)) out[i] = 48 + (v % 10);
   out[digits + 1] = out[digits + 3 + n] = 13; // CR
@@ -63,7 +59,9 @@ function execute(p: RespParser, store: KeyStore, out: Writer<unknown>, pool: Poo
     // A value as long as the one it replaces is written over it (no garbage per SET): a GET's
     // reply is a copy, so no reply sees the bytes change.
     const old = store.get(src, start[1]!, end[1]!);
-    if (old !== undefined && old.length === bulkLength(end[2]! - start[2]!)) bulkInto(old, src, start[2]!, end[2]!);
+    const n = end[2]! - start[2]!;
+    if (old !== undefined && old.length === `${n}`.length + n + 5)
+      src.copy(old, old.length - 2 - n, start[2]!, end[2]!); // the same header
     else store.set(src, start[1]!, end[1]!, bulk(src, start[2], end[2]));
     out.write(OK);
   } else if (name === 'DEL') {

@@ -161,7 +161,7 @@ describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
     const op = fc.record({
       kind: fc.constantFrom('SET', 'GET', 'DEL'),
       key: fc.nat(3),
-      value: fc.tuple(fc.constantFrom(1, 2, 9, 10, 300), fc.nat(25)).map(([n, c]) => String.fromCharCode(97 + c).repeat(n)),
+      value: fc.tuple(fc.constantFrom(0, 1, 2, 9, 10, 99, 100, 300), fc.nat(25)).map(([n, c]) => String.fromCharCode(97 + c).repeat(n)),
     });
     let run = 0;
     await fc.assert(

@@ -51,6 +51,14 @@ test('a message starts at the size the last one reached, rounded up to a power o
   w.write(Buffer.alloc(8000, 3)); // and 8,005 bytes fit in it: no grow, no copy
   expect(requested() - before).toBe(8192);
   w.take()!.release();
+  w.write(Buffer.alloc(8192, 4)); // exactly a power of two: the next message starts at 8,192, not 16,384
+  w.take()!.release();
+  w.write('+');
+  expect(requested() - before).toBe(8192);
+  w.take()!.release(); // one byte: the next starts at initialBytes
+  w.write('+');
+  expect(requested() - before).toBe(16);
+  w.take()!.release();
   w.write(Buffer.alloc(200 * 1024, 2));
   w.take()!.release();
   w.write('+OK\r\n'); // a huge message is not carried over: 64 KiB at most

@@ -14,6 +14,7 @@ const SCENARIOS = [
   'idle-connections',
   'large-request',
   'burst',
+  'session',
   'server-throughput',
 ];
 

@@ -125,6 +125,9 @@ struct RingFeatures {
   // A buffer ring with incremental consumption (IORING_REGISTER_PBUF_RING with
   // IOU_PBUF_RING_INC, 6.12+) and multishot receives from it.
   bool buffer_ring = false;
+  // The ring's setup flags, by name (uring: "COOP_TASKRUN", "TASKRUN_FLAG", "SINGLE_ISSUER";
+  // ring_uring.cc, kSetupChoices), as the kernel accepted them.
+  std::vector<const char*> setup;
 };
 
 class Ring {
@@ -135,8 +138,9 @@ class Ring {
   virtual Status Queue(const OpRequest& request) = 0;
   // Hands the queued operations to the kernel in one call; returns how many, or -errno.
   virtual int Submit() = 0;
-  // Signals `fd` (an eventfd) whenever completions are ready. Pre: fd is an eventfd.
-  virtual Status NotifyOn(int fd) = 0;
+  // A descriptor that polls readable while completions wait to be drained (the io_uring's own
+  // fd), for the event loop to watch; -1 where the ring has none (rio: not wired up).
+  virtual int ReadyFd() const = 0;
   // Reports every ready completion as (op, result, flags); returns how many.
   virtual unsigned Drain(void (*report)(void* context, uint32_t op, int32_t result, uint32_t flags), void* context) = 0;
   // Operations queued or in flight.

@@ -15,7 +15,7 @@
 // registration counts its operations in flight (Deregister refuses with EBUSY), as for uring.
 // Not built yet, each an ENOSYS: accept, connect, shutdown, close and cancel (RIO has none; they
 // would be AcceptEx / ConnectEx / closesocket), and the completion event's wiring into Node's
-// loop (NotifyOn). The pool therefore runs the `net` datapath on Windows (docs/native.md).
+// loop (ReadyFd). The pool therefore runs the `net` datapath on Windows (docs/native.md).
 #ifdef _WIN32
 
 #include "rio_compat.h"
@@ -165,9 +165,7 @@ class RioBackend final : public Backend, public Ring {
 
   void CloseBufferRing() override {}
 
-  Status NotifyOn(int) override {
-    return Status::Fail(Code::kENOSYS, 0, "the rio ring's completions are not wired into the event loop");
-  }
+  int ReadyFd() const override { return -1; }  // completions are not wired into the event loop
 
   unsigned Drain(void (*report)(void*, uint32_t, int32_t, uint32_t), void* context) override {
     if (cq_ == RIO_INVALID_CQ) return 0;

@@ -102,6 +102,10 @@ class UringBackend final : public Backend, public Ring {
       return ErrnoStatus(e, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)");
     }
     features_.buffer_ring = BufferRing::Probe(queues_.fd());
+    const unsigned setup = queues_.setup_flags();
+    if (setup & IORING_SETUP_COOP_TASKRUN) features_.setup.push_back("COOP_TASKRUN");
+    if (setup & IORING_SETUP_TASKRUN_FLAG) features_.setup.push_back("TASKRUN_FLAG");
+    if (setup & IORING_SETUP_SINGLE_ISSUER) features_.setup.push_back("SINGLE_ISSUER");
     return Status::Ok();
   }
 
@@ -260,15 +264,10 @@ class UringBackend final : public Backend, public Ring {
 
   int Submit() override { return queues_.Submit(); }
 
-  Status NotifyOn(int fd) override {
-    if (SysRegister(queues_.fd(), IORING_REGISTER_EVENTFD, &fd, 1) < 0) {
-      return ErrnoStatus(errno, "io_uring_register(IORING_REGISTER_EVENTFD)");
-    }
-    return Status::Ok();
-  }
+  int ReadyFd() const override { return queues_.fd(); }
 
   unsigned Drain(void (*report)(void*, uint32_t, int32_t, uint32_t), void* context) override {
-    queues_.RunTaskWork();
+    queues_.RunPendingWork();
     return queues_.Drain([&](uint64_t user_data, int32_t res, uint32_t flags) {
       if (user_data & kInternal) return;
       const uint32_t op = static_cast<uint32_t>(user_data);

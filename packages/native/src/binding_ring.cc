@@ -4,7 +4,7 @@
 // inFlight throws EBADF.
 //
 //   start(callback)                    completions reach callback(ops, results, flags, count) in batches
-//                                      on Node's event loop (an eventfd watched with uv_poll)
+//                                      on Node's event loop (the ring's fd watched with uv_poll)
 //   accept(op, fd), connect(op, fd, host, port), receive(op, fd, bufferId, offset, length),
 //   send(op, fd, bufferId, offset, length), cancel(op, target), shutdown(op, fd), close(op, fd)
 //                                      queue one operation (no system call)
@@ -16,7 +16,7 @@
 //                                      the mapping cannot be unmapped until they complete
 //   submit()                           hands the queued operations to the kernel in one call
 //   inFlight                           operations queued or in flight
-//   features()                         { bufferRing }: what this kernel's ring can do
+//   features()                         { bufferRing, setup }: what this kernel's ring can do
 //   setupBufferRing(entries), provide(bid, bufferId, offset, length), closeBufferRing()
 //                                      the buffer ring, lending it a range of a registration, and
 //                                      unregistering it (the kernel lets go of every lent buffer)
@@ -217,6 +217,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
     RingFeatures f = Open(info).Features();
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("bufferRing", Napi::Boolean::New(info.Env(), f.buffer_ring));
+    Napi::Array setup = Napi::Array::New(info.Env(), f.setup.size());
+    for (uint32_t i = 0; i < f.setup.size(); i++) setup.Set(i, Napi::String::New(info.Env(), f.setup[i]));
+    o.Set("setup", setup);
     return o;
   }
 

@@ -3,8 +3,6 @@
 
 #if defined(__linux__) && defined(RIOPOOL_HAVE_UV)
 
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
@@ -30,33 +28,29 @@ class UvNotifier final : public Notifier {
     // registrar): tell Deliver to touch nothing of ours once the callback returns.
     if (delivering_ != nullptr) *delivering_ = false;
     if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    close(efd_);  // removed from the loop's epoll set by uv_poll_stop: safe to close now
+    uv_poll_stop(poll_);  // out of the loop's epoll set before the ring (and its fd) closes
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
 
+  // Why the ring's fd and not an eventfd registered with the ring (docs/native.md, "Waking up"):
+  // one system call less per wake-up (no read to reset a counter), and the kernel wakes a poller
+  // of the ring's fd from this thread's own task work, while an eventfd signal raised from the
+  // network's softirq may be deferred through an RCU callback (milliseconds).
   Status Open() {
-    efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (efd_ < 0) return ErrnoStatus(errno, "eventfd");
-    Status s = io_.NotifyOn(efd_);
-    if (!s.ok()) {
-      close(efd_);
-      return s;
-    }
+    const int fd = io_.ReadyFd();
+    if (fd < 0) return Status::Fail(Code::kENOSYS, 0, "this ring's completions cannot be watched by the event loop");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr) {
-      close(efd_);
       return Status::Fail(Code::kEIO, 0, "no libuv loop for this environment");
     }
     poll_ = new uv_poll_t;
     poll_->data = this;
-    int r = uv_poll_init(loop, poll_, efd_);
+    int r = uv_poll_init(loop, poll_, fd);
     if (r == 0) r = uv_poll_start(poll_, UV_READABLE, &UvNotifier::OnReadable);
     if (r != 0) {
       delete poll_;
       poll_ = nullptr;
-      close(efd_);
-      return Status::Fail(Code::kEIO, -r, std::string("uv_poll on the ring's eventfd: ") + uv_strerror(r));
+      return Status::Fail(Code::kEIO, -r, std::string("uv_poll on the ring's fd: ") + uv_strerror(r));
     }
     KeepLoopAlive(false);
     return Status::Ok();
@@ -73,12 +67,7 @@ class UvNotifier final : public Notifier {
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<UvNotifier*>(handle->data);
     if (status < 0) return;
-    // One read resets the counter (no EFD_SEMAPHORE): a second would only return EAGAIN. Its
-    // result does not matter: Deliver drains whatever is ready either way.
-    uint64_t count;
-    ssize_t r = read(self->efd_, &count, sizeof count);
-    (void)r;
-    self->Deliver();
+    self->Deliver();  // level-triggered: the fd stays readable until the CQ is drained
   }
 
   // Drains every ready completion first (so the callback never runs inside the drain), then
@@ -144,7 +133,6 @@ class UvNotifier final : public Notifier {
   };
   std::vector<Completion> ready_;
   uv_poll_t* poll_ = nullptr;
-  int efd_ = -1;
   bool alive_ = true;
   // While Deliver runs: its flag that the destructor clears.
   bool* delivering_ = nullptr;

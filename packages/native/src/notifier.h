@@ -1,7 +1,8 @@
 // riopool native core: completions into Node's event loop.
 //
-// An eventfd is registered with the ring (Ring::NotifyOn); a libuv poll handle on Node's own
-// loop watches it. When it is readable, every ready completion is drained in one native call and
+// A libuv poll handle on Node's own loop watches the ring's own fd (Ring::ReadyFd), which polls
+// readable while completions wait in the CQ. When it is readable, every ready completion is
+// drained in one native call and
 // handed to the JavaScript callback as one batch: callback(ops, results, flags, count), three
 // Int32Arrays reused from batch to batch. The callback runs through node's MakeCallback, so the microtasks it
 // queues (the TypeScript reactor's one submit per turn) run right after it. No thread of our own.

@@ -22,27 +22,39 @@ int SysEnter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) 
   return static_cast<int>(syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, nullptr, 0));
 }
 
+// The setup flags tried in order, the first the kernel accepts wins (docs/native.md, "Waking
+// up"). Completed socket work (a receive's data, an accept) is task work the kernel runs on this
+// thread; how it gets to run decides how promptly and cheaply a completion reaches the loop:
+//   COOP_TASKRUN (5.19)   no inter-processor interrupt per completion: the work runs when the
+//                         thread next enters the kernel, and a thread asleep in epoll is woken
+//   TASKRUN_FLAG (5.19)   the SQ ring's flags say IORING_SQ_TASKRUN while such work waits, so
+//                         Drain enters the kernel only when there is something to run
+//   SINGLE_ISSUER (6.0)   only this thread submits: the kernel skips some locking
+// DEFER_TASKRUN is deliberately not used: its work runs only inside io_uring_enter, so the loop
+// would have to be woken by the ring's eventfd, and a signal raised from the network's softirq
+// is deferred through an RCU callback: 4 jiffies (~16 ms at HZ 250) per round trip here.
+constexpr unsigned kSetupChoices[] = {
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    0,
+};
+
 }  // namespace
 
 Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
   assert(fd_ < 0);
   io_uring_params p;
-  std::memset(&p, 0, sizeof p);
-  // Deferred task work (6.1+): the kernel's side of completed socket operations runs when we ask
-  // (RunTaskWork, once per batch) instead of interrupting the thread per operation; the eventfd
-  // is still signalled when such work is pending. Older kernels refuse the flags: set up without.
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  p.cq_entries = cq_entries;
-  int fd = SysSetup(sq_entries, &p);
-  if (fd < 0 && errno == EINVAL) {
+  int fd = -1;
+  for (unsigned flags : kSetupChoices) {
     std::memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE;
+    p.flags = IORING_SETUP_CQSIZE | flags;
     p.cq_entries = cq_entries;
     fd = SysSetup(sq_entries, &p);
+    if (fd >= 0 || errno != EINVAL) break;  // EINVAL: a flag this kernel does not know
   }
   if (fd < 0) return ErrnoStatus(errno, "io_uring_setup");
   fd_ = fd;
-  defer_taskrun_ = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+  setup_flags_ = p.flags & ~IORING_SETUP_CQSIZE;
   sq_entries_ = p.sq_entries;
 
   sq_map_len_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
@@ -80,6 +92,7 @@ Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
   sq_head_ = reinterpret_cast<unsigned*>(sq + p.sq_off.head);
   sq_tail_ = reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
   sq_mask_ = reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+  sq_flags_ = reinterpret_cast<unsigned*>(sq + p.sq_off.flags);
   sq_array_ = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
   char* cq = static_cast<char*>(cq_map_);
   cq_head_ = reinterpret_cast<unsigned*>(cq + p.cq_off.head);
@@ -124,8 +137,12 @@ int UringQueues::Submit() {
   return r;
 }
 
-void UringQueues::RunTaskWork() {
-  if (!defer_taskrun_) return;
+void UringQueues::RunPendingWork() {
+  // IORING_SQ_TASKRUN (with TASKRUN_FLAG): completed work waits for this thread to enter the
+  // kernel. IORING_SQ_CQ_OVERFLOW: completions that did not fit the CQ wait in the kernel, and
+  // the ring's fd stays readable until they are flushed. Either way, one io_uring_enter.
+  const unsigned flags = __atomic_load_n(sq_flags_, __ATOMIC_RELAXED);
+  if ((flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) == 0) return;
   int r;
   do {
     r = SysEnter(fd_, 0, 0, IORING_ENTER_GETEVENTS);

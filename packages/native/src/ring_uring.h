@@ -43,9 +43,12 @@ class UringQueues {
   int Submit();
   // Waits in the kernel until at least one completion is ready (used only when closing).
   int WaitOne();
-  // With deferred task work: runs the kernel's pending work for this ring, which posts the
-  // completions it finishes. One system call; nothing to do without deferred task work.
-  void RunTaskWork();
+  // Runs the kernel's work for this ring that waits for this thread (IORING_SQ_TASKRUN) and
+  // flushes completions that overflowed the CQ (IORING_SQ_CQ_OVERFLOW), so that they can be
+  // drained. One system call when the SQ ring's flags say so; none otherwise.
+  void RunPendingWork();
+  // The IORING_SETUP_* flags the kernel accepted (besides CQSIZE): see kSetupChoices.
+  unsigned setup_flags() const { return setup_flags_; }
 
   // Calls f(user_data, res, flags) for every ready CQE, then marks them consumed.
   template <typename F>
@@ -78,6 +81,7 @@ class UringQueues {
   unsigned* sq_head_ = nullptr;
   unsigned* sq_tail_ = nullptr;
   unsigned* sq_mask_ = nullptr;
+  unsigned* sq_flags_ = nullptr;
   unsigned* sq_array_ = nullptr;
   unsigned* cq_head_ = nullptr;
   unsigned* cq_tail_ = nullptr;
@@ -85,7 +89,7 @@ class UringQueues {
   io_uring_cqe* cqes_ = nullptr;
   unsigned sq_local_tail_ = 0;
   unsigned sq_submitted_ = 0;
-  bool defer_taskrun_ = false;
+  unsigned setup_flags_ = 0;
 };
 
 }  // namespace riopool

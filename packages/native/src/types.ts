@@ -87,8 +87,12 @@ export interface Ring {
   receivePlain(op: number, fd: number, buffer: ArrayBuffer, offset: number, length: number): void;
   /** SEND from [offset, offset + length) of a mapping that is not registered; unmap refuses until it completes. */
   sendPlain(op: number, fd: number, buffer: ArrayBuffer, offset: number, length: number): void;
-  /** What this kernel's ring can do: an incremental buffer ring with multishot receives (6.12+). */
-  features(): { bufferRing: boolean };
+  /**
+   * What this kernel's ring can do: an incremental buffer ring with multishot receives (6.12+),
+   * and the setup flags it accepted (`COOP_TASKRUN`, `TASKRUN_FLAG`, `SINGLE_ISSUER`; none on
+   * kernels before 5.19).
+   */
+  features(): { bufferRing: boolean; setup: string[] };
   /** Registers the buffer ring with `entries` slots (a power of two). Once. */
   setupBufferRing(entries: number): void;
   /** Lends [offset, offset + length) of registration `bufferId` to the buffer ring as buffer `bid`. */

@@ -81,8 +81,8 @@ export class FakeRing implements Ring {
   closeSocket(): void {}
 
   // The model test exercises single operations: no buffer ring, no SENDMSG, no plain memory.
-  features(): { bufferRing: boolean } {
-    return { bufferRing: false };
+  features(): { bufferRing: boolean; setup: string[] } {
+    return { bufferRing: false, setup: [] };
   }
   setupBufferRing(): void {
     throw new Error('fake ring: no buffer ring');

@@ -114,16 +114,19 @@ describe.each(VARIANTS)('$name', ({ options, duplex }) => {
     return { port, connections: () => connections, close: () => server.close() };
   }
 
-  test.each([0, 100])(`${ROUND_TRIPS} round trips one at a time with %i idle connections beside, in under ${BOUND_MS / 1000} s`, async (idle) => {
-    const server = await echoServer();
-    try {
-      const t = await runClient(server.port, idle);
-      expect(t.error).toBeUndefined();
-      expect(server.connections()).toBe(idle + 1);
-      // On failure the message says how slow: the total, the median and the slowest round trip.
-      expect({ ...t, under: t.totalMs < BOUND_MS }).toEqual({ ...t, under: true });
-    } finally {
-      await server.close();
-    }
-  });
+  test.each([0, 100])(
+    `${ROUND_TRIPS} round trips one at a time with %i idle connections beside, in under ${BOUND_MS / 1000} s`,
+    async (idle) => {
+      const server = await echoServer();
+      try {
+        const t = await runClient(server.port, idle);
+        expect(t.error).toBeUndefined();
+        expect(server.connections()).toBe(idle + 1);
+        // On failure the message says how slow: the total, the median and the slowest round trip.
+        expect({ ...t, under: t.totalMs < BOUND_MS }).toEqual({ ...t, under: true });
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });

@@ -15,6 +15,7 @@ const SCENARIOS = [
   'large-request',
   'burst',
   'session',
+  'latency',
   'server-throughput',
 ];
 

@@ -26,12 +26,22 @@
  * CPU and single runs swing by 2x. Needs redis-benchmark (redis-tools) and Linux's /proc;
  * redis-server (Debian: redis-server) is optional.
  */
-import { spawn, execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import {
+  BASELINE,
+  cpuMicros,
+  fmt,
+  haveRedisBenchmark,
+  median,
+  onCpu,
+  paired,
+  pin,
+  serverKinds,
+  startServer,
+  type Kind,
+  type Server,
+} from './servers';
 import { header } from './support';
 
 const run = promisify(execFile);
@@ -39,104 +49,11 @@ const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 9) || 1);
 const PIPELINES = [16, 1];
 /** Requests per command per load: about a second each. */
 const REQUESTS: Record<number, number> = { 16: 400_000, 1: 50_000 };
-type Kind = 'plain' | 'net' | 'uring' | 'stream' | 'redis' | 'base';
-/**
- * BASELINE=<an older checkout, built>: its example (uring) runs beside this one as `base`, so a
- * change to the datapath is measured against the code before it in the same run.
- */
-const BASELINE = process.env.BASELINE;
 
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
-}
-
-/** CPUs for the servers and the client, or none (one CPU, no taskset, or PIN=0). */
-const pin = ((): { server: string; client: string } | undefined => {
-  const cpus = os.availableParallelism();
-  if (process.env.PIN === '0' || cpus < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
-  return { server: String(cpus - 1), client: '0' };
-})();
-
-/** `command args` as argv, run on `cpu` when pinning. */
-const onCpu = (cpu: string | undefined, command: string, args: string[]): [string, string[]] =>
-  cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
-
-/** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
-
-/** CPU time of a process so far, user and system, in microseconds, from /proc/<pid>/stat. */
-function cpuMicros(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // utime and stime are fields 14 and 15 of stat(5); after "pid (comm) " (comm may hold ") ")
-  // they are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return { user: (Number(fields[11]) * 1e6) / CLK_TCK, system: (Number(fields[12]) * 1e6) / CLK_TCK };
-}
-
-/** A TCP port nobody listens on now (for redis-server, which cannot be told to pick one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
-}
-
-interface Server {
-  kind: Kind;
-  port: number;
-  child: ChildProcess;
-}
-
-/** Starts one server process and resolves once it answers (the example prints its port). */
-async function startServer(kind: Kind): Promise<Server> {
-  if (kind === 'redis') {
-    const port = await freePort();
-    const child = spawn(...onCpu(pin?.server, 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']), {
-      stdio: 'ignore',
-    });
-    child.once('error', () => {}); // a missing binary shows as no PONG below
-    for (let i = 0; i < 100; i++) {
-      if (
-        spawnSync('redis-cli', ['-p', String(port), 'PING'])
-          .stdout?.toString()
-          .includes('PONG')
-      )
-        return { kind, port, child };
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    child.kill();
-    throw new Error('redis-server did not answer');
-  }
-  // The example itself runs uring; the other ways to move the bytes are in redis-servers.ts.
-  const example =
-    kind === 'base' ? path.join(BASELINE!, 'examples/dist/redis-server.js') : require.resolve('@riopool/examples/redis-server');
-  const args = kind === 'uring' || kind === 'base' ? [example, '0'] : [path.join(__dirname, 'redis-servers.js'), '0', kind];
-  const child = spawn(...onCpu(pin?.server, process.execPath, args), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`)));
-    child.once('error', reject);
-    setTimeout(() => reject(new Error(`the ${kind} server did not start in 30 s`)), 30_000).unref();
-  }).catch((e: Error) => {
-    child.kill();
-    throw e;
-  });
-  // "riopool redis example on 127.0.0.1:PORT (io MODE..."
-  const m = /127\.0\.0\.1:(\d+) \(io (\w+)/.exec(line);
-  if (m === null || m[2] !== (kind === 'base' ? 'uring' : kind)) {
-    child.kill();
-    throw new Error(`asked for ${kind}, the example says: ${line}`);
-  }
-  return { kind, port: Number(m[1]), child };
 }
 
 /** CPU time per request, in microseconds: user + system, and user alone. */
@@ -175,41 +92,10 @@ async function load(server: Server, pipeline: number, requests: number): Promise
   return { samples: out, cpu };
 }
 
-/** The value at fraction f (0..1) of the sorted values, interpolated between neighbours. */
-function quantile(xs: number[], f: number): number {
-  const v = [...xs].sort((a, b) => a - b);
-  const at = (v.length - 1) * f;
-  const lo = Math.floor(at);
-  return v[lo]! + (v[Math.min(lo + 1, v.length - 1)]! - v[lo]!) * (at - lo);
-}
-const median = (xs: number[]) => quantile(xs, 0.5);
-
-/**
- * Round by round ratios a[i] / b[i] (loads of the same round, seconds apart): their median, and
- * in brackets the middle half of them (the first to the third quartile).
- */
-function paired(a: number[], b: number[]): string {
-  const r = a.map((x, i) => x / b[i]!);
-  const q = (f: number) => quantile(r, f).toFixed(2);
-  return `${q(0.5)}× (${q(0.25)}–${q(0.75)})`;
-}
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
 async function main(): Promise<void> {
   header('loopback server throughput: the example Redis server (plain, net, uring, stream) and redis-server');
-  if (spawnSync('redis-benchmark', ['--version']).status !== 0) {
-    console.log('skipped: redis-benchmark is not installed (apt-get install redis-tools)');
-    return;
-  }
-  // SERVERS=plain,uring,redis runs only those (plain, the baseline, always runs).
-  const only = process.env.SERVERS?.split(',');
-  const kinds = (['plain', 'net', 'uring', 'stream'] as Kind[]).filter((k) => k === 'plain' || only === undefined || only.includes(k));
-  if (spawnSync('redis-server', ['--version']).status !== 0)
-    console.log('(redis-server is not installed: no outside reference; apt-get install redis-server)');
-  else if (only === undefined || only.includes('redis')) kinds.push('redis');
-  if (BASELINE !== undefined) kinds.push('base');
-  if (pin !== undefined) console.log(`servers on CPU ${pin.server}, redis-benchmark on CPU ${pin.client} (taskset)`);
-  else console.log('not pinned: one CPU, no taskset, or PIN=0');
+  if (!haveRedisBenchmark()) return;
+  const kinds = serverKinds(['plain', 'net', 'uring', 'stream', 'redis']);
   const samples = new Map<string, Sample[]>();
   const cpu = new Map<string, Cpu[]>();
   const servers: Server[] = [];

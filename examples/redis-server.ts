@@ -531,7 +531,7 @@ export async function startRedisServer(
   const store = new KeyStore();
   const info = { port: 0, startedAt: Date.now(), connections: () => server.connections };
   const server = createServer(pool, { datapath: options.datapath ?? 'auto' }, (conn) => {
-    const session = new Session({ store, out: new LeaseWriter(pool), io: conn, pool, server: info });
+    const session = new Session<Lease>({ store, out: new LeaseWriter(pool), io: conn, pool, server: info });
     conn.on('data', (lease: Lease) => session.data(lease));
     conn.on('drain', () => conn.resume()).on('finish', () => conn.destroy()); // paused until drained; closed once ended
     conn.on('error', () => {}).on('close', session.close); // an error (a peer's reset): the connection closes on its own

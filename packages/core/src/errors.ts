@@ -49,6 +49,7 @@ export const NetErrorCodes = [
   'EACCES',
   'EMFILE',
   'ENFILE',
+  'ENOTFOUND',
   'EIO',
 ] as const;
 

@@ -78,3 +78,45 @@ test('with a hash that only sees the length: chains and overflow mix, deletes fr
     propertyParams('KeyStore, length hash', 300),
   );
 });
+
+test('a key past its time is gone for every lookup, and sweep() removes the ones nobody looks up', () => {
+  const store = new KeyStore();
+  const key = (s: string) => [Buffer.from(s), 0, s.length] as const;
+  const past = Date.now() - 1;
+  const later = Date.now() + 100_000;
+  store.set(...key('gone'), Buffer.from('v'), past);
+  store.set(...key('kept'), Buffer.from('v'), later);
+  store.set(...key('forever'), Buffer.from('v'));
+  expect(store.expiring).toBe(2);
+  expect(store.get(...key('gone'))).toBeUndefined();
+  expect(store.entry(...key('kept'))?.expiresAt).toBe(later);
+  expect(store.size).toBe(2);
+  // Nobody looks these up: only a sweep removes them, a bounded number a call.
+  for (let i = 0; i < 10; i++) store.set(...key(`unread${i}`), Buffer.from('v'), past);
+  expect(store.size).toBe(12);
+  // 11 keys with a time (one still has its time): 4 looked at a call, then round again.
+  const calls = Array.from({ length: 4 }, () => store.sweep(Date.now(), 4));
+  expect(calls).toEqual([3, 4, 3, 0]);
+  const swept = calls.reduce((a, b) => a + b);
+  expect(swept).toBe(10);
+  expect(store.size).toBe(2);
+  expect(store.expiring).toBe(1);
+  // A time taken away (PERSIST) or set again (SET without KEEPTTL): the sweep leaves the key.
+  const kept = store.entry(...key('kept'))!;
+  store.setExpiry(kept, 0);
+  expect(store.expiring).toBe(0);
+  expect(store.sweep(Number.MAX_SAFE_INTEGER)).toBe(0);
+  expect(store.get(...key('kept'))?.toString()).toBe('v');
+  store.clear();
+  expect(store.size).toBe(0);
+});
+
+test('keys with times in colliding chains and past them: removed from wherever they are', () => {
+  const store = new KeyStore(() => 7);
+  const past = Date.now() - 1;
+  for (let i = 0; i < 20; i++) store.set(Buffer.from(`k${i}`), 0, `k${i}`.length, Buffer.from(`v${i}`), i % 2 ? past : 0);
+  expect(store.overflowed).toBe(12);
+  expect(store.sweep(Date.now())).toBe(10);
+  expect(store.size).toBe(10);
+  for (let i = 0; i < 20; i++) expect(store.get(Buffer.from(`k${i}`), 0, `k${i}`.length)?.toString()).toBe(i % 2 ? undefined : `v${i}`);
+});

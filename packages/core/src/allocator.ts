@@ -154,6 +154,8 @@ export class SlabPool implements SlabOwner {
   readonly byBufferId: (Slab | undefined)[] = [];
   /** Called once, at the first overflow slab (the pool package warns). */
   onOverflow: ((event: OverflowEvent) => void) | undefined = undefined;
+  /** Where the registration budget comes from and how to raise it, for the ERR_RIO_MEMLOCK of `overflow: false` (set by the pool). */
+  budgetAdvice = '';
 
   liveSlabs = 0;
   /** Live slabs that are registered (the others are overflow slabs). */
@@ -514,7 +516,8 @@ export class SlabPool implements SlabOwner {
     } else if (!this.overflow) {
       throw new RioError(
         'ERR_RIO_MEMLOCK',
-        `a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
+        `a new ${bytes}-byte slab would pass the registration budget, maxRegisteredBytes (${this.registeredBudget} bytes); ` +
+          `${this.registeredBytes} bytes are registered${this.budgetAdvice === '' ? '' : `. ${this.budgetAdvice}`}`,
       );
     }
     if (!this.overflowed) {

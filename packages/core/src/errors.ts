@@ -49,6 +49,7 @@ export const NetErrorCodes = [
   'EACCES',
   'EMFILE',
   'ENFILE',
+  'ENOTFOUND',
   'EIO',
 ] as const;
 
@@ -59,7 +60,20 @@ export class RioError extends Error {
   readonly code: RioErrorCode;
 
   constructor(code: RioErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Never throws while being made: a message or options that cannot be read are shown as such.
+    let text: string;
+    try {
+      text = String(message);
+    } catch {
+      text = '(a message that could not be converted to a string)';
+    }
+    let cause: { cause?: unknown } | undefined;
+    try {
+      cause = typeof options === 'object' && options !== null && 'cause' in options ? { cause: options.cause } : undefined;
+    } catch {
+      cause = undefined;
+    }
+    super(text, cause);
     this.name = 'RioError';
     this.code = code;
   }
@@ -68,6 +82,10 @@ export class RioError extends Error {
 /** True for a RioError from any copy of this module (or any realm). */
 export function isRioError(e: unknown, code?: RioErrorCode): e is RioError {
   if (typeof e !== 'object' || e === null) return false;
-  const c = (e as { code?: unknown }).code;
-  return (e as Error).name === 'RioError' && typeof c === 'string' && (code === undefined || c === code);
+  try {
+    const c = (e as { code?: unknown }).code;
+    return (e as Error).name === 'RioError' && typeof c === 'string' && (code === undefined || c === code);
+  } catch {
+    return false; // a revoked proxy, a getter that throws: not a RioError
+  }
 }

@@ -32,7 +32,7 @@ export {
   slotKey,
   type RioBufOut,
 } from './handle';
-export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
+export { MemoryRegistrar, MEMORY_REGISTRAR_SCHEMA, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, newLease, type RioBuf, type LeaseSlot } from './lease';
 export { SlabBytes, bytesView } from './view';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';

@@ -12,6 +12,7 @@
  * Failures are thrown as RioError (the pool's registrar translates native codes).
  */
 import { RioError } from './errors';
+import { is, readOptions, type Rule, type Schema } from './schema';
 
 /**
  * How a backend holds registered memory, which is what the footprint model needs to know:
@@ -60,6 +61,20 @@ export interface MemoryRegistrarOptions {
 }
 
 /** An in-memory registrar that enforces the native contract; for tests and for `backend: 'memory'`. */
+const powerOfTwo: Rule = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 64 && v <= 1 << 20 && (v & (v - 1)) === 0
+    ? undefined
+    : 'must be a power of two from 64 to 1048576';
+
+/** MemoryRegistrar's options, checked as every public function's are (schema.ts). */
+export const MEMORY_REGISTRAR_SCHEMA: Schema = {
+  pageSize: powerOfTwo,
+  capacity: is.int(1, 1 << 20),
+  outstanding: is.fn,
+  lockLimitBytes: is.int(0, Number.MAX_SAFE_INTEGER),
+  maxRegistrationBytes: is.int(64, 2 ** 40),
+};
+
 export class MemoryRegistrar implements Registrar {
   readonly pageSize: number;
   readonly backend = 'memory';
@@ -76,7 +91,8 @@ export class MemoryRegistrar implements Registrar {
   /** Counters tests read. */
   readonly counts = { maps: 0, unmaps: 0, registers: 0, deregisters: 0 };
 
-  constructor(options: MemoryRegistrarOptions = {}) {
+  constructor(given: MemoryRegistrarOptions = {}) {
+    const options = readOptions<MemoryRegistrarOptions>('MemoryRegistrar', given, MEMORY_REGISTRAR_SCHEMA);
     this.pageSize = options.pageSize ?? 4096;
     this.capacity = options.capacity ?? 16384;
     this.maxRegistrationBytes = options.maxRegistrationBytes ?? 2 ** 30;

@@ -6,7 +6,8 @@
  * readOptions reads every key of `options` once (a getter runs once; a revoked proxy or a getter
  * that throws is an ERR_RIO_INVALID_OPTION, not a TypeError), refuses a key the schema does not
  * name (a typo such as `maxbytes`), and checks each value against its rule. `undefined` means
- * "the default"; `null` is a value like any other and fails every rule here. The result is a
+ * "the default"; `null` is refused for every key, before its rule runs (a rule that leaves the
+ * value to a later check must not let `null` reach a `??` that takes it as the default). The result is a
  * plain copy the caller uses from then on, so the checked values are the used ones.
  *
  * A rule returns undefined for a good value, else what the value must be ("must be a boolean").
@@ -77,6 +78,7 @@ export function readOptions<T extends object>(fn: string, options: unknown, sche
       throw new RioError('ERR_RIO_INVALID_OPTION', `${fn}: ${key}: could not be read`, { cause });
     }
     if (value === undefined) continue;
+    if (value === null) throw invalidOption(fn, key, value, 'is not a value: leave the key out (or undefined) for the default');
     const broken = schema[key]!(value);
     if (broken !== undefined) throw invalidOption(fn, key, value, broken);
     copy[key] = value;

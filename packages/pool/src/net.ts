@@ -40,9 +40,10 @@ export function leaseReader(pool: Pool, size: number, onLease: (lease: Lease, nr
  * Writes the first `length` bytes of a lease. Holds one reference while the write is in
  * flight and drops it in the write callback, on success and on error.
  */
-export function writeLease(socket: net.Socket, lease: Lease, length: number = lease.length, cb?: (err?: Error | null) => void): boolean {
+export function writeLease(socket: net.Socket, lease: Lease, length?: number, cb?: (err?: Error | null) => void): boolean {
   if (!isInstance(socket, net.Socket)) throw new RioError('ERR_RIO_INVALID_OPTION', 'writeLease: socket must be a net.Socket');
   if (!isInstance(lease, Lease)) throw new RioError('ERR_RIO_INVALID_BUFFER', 'writeLease: not a lease of a riopool pool');
+  if (length === undefined) length = lease.length; // checked above: never read off a value that is not a lease
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > lease.length) {
     throw new RioError('ERR_RIO_INVALID_LENGTH', `writeLease: length must be an integer from 1 to ${lease.length}`);
   }

@@ -110,6 +110,24 @@ function defaultBudget(registrar: PoolRegistrar): number {
   return Math.max(0, m.lockLimit - used - RING_RESERVE);
 }
 
+/**
+ * What an ERR_RIO_MEMLOCK of `overflow: false` says of the budget: where it came from (the
+ * option, or RLIMIT_MEMLOCK less what the process pins) and how to raise the OS's limit.
+ */
+function budgetAdvice(registrar: PoolRegistrar, given: boolean): string {
+  if (registrar.pinning === 'none') return given ? 'The budget is the maxRegisteredBytes option.' : '';
+  const limit = registrar.memoryStatus().lockLimit;
+  const kib = (n: number) => `${Math.floor(n / 1024)} KiB`;
+  const source = given
+    ? 'The budget is the maxRegisteredBytes option; a larger one also needs room under RLIMIT_MEMLOCK'
+    : `The budget is the default: RLIMIT_MEMLOCK less what this process already pins or locks and ${kib(RING_RESERVE)} for the ring`;
+  const os =
+    limit === null
+      ? ' (RLIMIT_MEMLOCK does not limit this process: it is unlimited, or the process may lock without limit).'
+      : `. ${limitAdvice({ limit: 'RLIMIT_MEMLOCK', limitBytes: limit })}`;
+  return `${source}${os} Or leave overflow on (the default) to serve past the budget from unregistered slabs.`;
+}
+
 let overflowWarned = false;
 
 /** The one warning of a process whose pools ran out of registration budget. */
@@ -183,6 +201,7 @@ export class Pool {
         : undefined;
     const maxRegisteredBytes = options.maxRegisteredBytes ?? defaultBudget(registrar);
     this.#alloc = new SlabPool(registrar, { ...options, maxRegisteredBytes }, tracker);
+    this.#alloc.budgetAdvice = budgetAdvice(registrar, options.maxRegisteredBytes !== undefined);
     if (tracker !== undefined) tracker.pool = this.#alloc;
     this.#alloc.onOverflow = (event) => warnOverflow(event, registrar);
     this.#io = new PoolIo(registrar, this.#alloc);

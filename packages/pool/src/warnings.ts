@@ -38,9 +38,13 @@ export interface RiopoolWarning extends Error {
 /** True for a warning riopool emitted (with `code`: of that code). Works across realms: it checks name and code. */
 export function isRiopoolWarning(warning: unknown, code?: RiopoolWarningCode): warning is RiopoolWarning {
   if (typeof warning !== 'object' || warning === null) return false;
-  const w = warning as { name?: unknown; code?: unknown };
-  if (w.name !== 'RiopoolWarning' || !(RiopoolWarningCodes as readonly unknown[]).includes(w.code)) return false;
-  return code === undefined || w.code === code;
+  try {
+    const w = warning as { name?: unknown; code?: unknown };
+    if (w.name !== 'RiopoolWarning' || !(RiopoolWarningCodes as readonly unknown[]).includes(w.code)) return false;
+    return code === undefined || w.code === code;
+  } catch {
+    return false; // a revoked proxy, a getter that throws: not a warning of riopool's
+  }
 }
 
 /** Emits one of riopool's warnings (for riopool's own modules). */

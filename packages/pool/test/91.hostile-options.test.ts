@@ -13,12 +13,25 @@ import {
   isRioError,
   leaseReader,
   writeLease,
+  writeLeaseAsync,
   adoptSocket,
   type Pool,
 } from '@riopool/pool';
-import { checkInvariants, createMemoryPool, describeHandle, assertNoOutstanding } from '@riopool/pool/testing';
-import { runReport } from '@riopool/pool/report';
-import { POOL_DIST, code, isLinux, runChild } from './helpers';
+import {
+  checkInvariants,
+  createCheckedPool,
+  createMemoryPool,
+  describeHandle,
+  assertNoOutstanding,
+  lengthArbitrary,
+  MemoryRegistrar,
+  runWorkload,
+  workloadArbitrary,
+} from '@riopool/pool/testing';
+import { heldBytes, runReport, workloadLengths } from '@riopool/pool/report';
+import fc from 'fast-check';
+import { POOL_DIST, canDropPrivileges, code, isLinux, runChild } from './helpers';
+import { runNode } from '../../../test/support';
 
 /** The RioError a call throws (synchronously); fails the test for anything else. */
 function thrown(call: () => unknown): { code: string; message: string } {
@@ -412,5 +425,95 @@ describe('a server out of file descriptors (EMFILE)', () => {
     expect(out.uncaught).toEqual([]);
     expect(out.errors).toEqual(['EMFILE']);
     expect(out.inFlight).toBe(0); // every accept paused: none in flight
+  });
+});
+
+describe('issue 27: the corners that got past validation', () => {
+  test.each([
+    ['createPool backend', () => createPool({ backend: null } as never), 'backend: null'],
+    ['createPool maxRegisteredBytes', () => createPool({ maxRegisteredBytes: null } as never), 'maxRegisteredBytes: null'],
+    ['createPool overflow', () => createPool({ overflow: null } as never), 'overflow: null'],
+    ['runReport backend', () => runReport({ buffers: 1, size: '512', backend: null } as never), 'backend: null'],
+    ['createCheckedPool options', () => createCheckedPool(42 as never), 'must be an object'],
+    ['createCheckedPool backend', () => createCheckedPool({ backend: null } as never), 'backend: null'],
+    ['createCheckedPool checked: false', () => createCheckedPool({ checked: false }), 'must be true'],
+    ['MemoryRegistrar options', () => new MemoryRegistrar(null as never), 'must be an object'],
+    ['MemoryRegistrar pageSize', () => new MemoryRegistrar({ pageSize: 1000 }), 'pageSize: 1000'],
+    ['workloadLengths 2 ** 31', () => workloadLengths(2 ** 31, '512', 1), 'buffers: 2147483648'],
+    ['workloadLengths size', () => workloadLengths(1, 512 as never, 1), 'size: 512'],
+    ['workloadLengths seed', () => workloadLengths(1, '512', Number.NaN), 'seed: NaN'],
+    ['heldBytes backend', () => heldBytes({ pinnedBytes: 1, lockedBytes: 1 } as never, 'bogus' as never), 'backend: "bogus"'],
+    ['heldBytes result', () => heldBytes(null as never, 'uring'), 'result: null'],
+    ['heldBytes figure', () => heldBytes({ pinnedBytes: '1', lockedBytes: 1 } as never, 'uring'), 'result.pinnedBytes: "1"'],
+    ['lengthArbitrary max', () => lengthArbitrary(fc, { max: 2 ** 40 }), 'max: 1099511627776'],
+    ['workloadArbitrary maxSteps', () => workloadArbitrary(fc, { maxSteps: 2 ** 31 }), 'maxSteps: 2147483648'],
+    ['workloadArbitrary options', () => workloadArbitrary(fc, null as never), 'must be an object'],
+  ])('%s: ERR_RIO_INVALID_OPTION naming the value', (_name, call, text) => {
+    const e = thrown(call);
+    expect(e.code).toBe('ERR_RIO_INVALID_OPTION');
+    expect(e.message).toContain(text);
+  });
+
+  test('writeLease(socket, null) and writeLeaseAsync: a RioError, not a TypeError', async () => {
+    const socket = new net.Socket();
+    expect(thrown(() => writeLease(socket, null as never)).code).toBe('ERR_RIO_INVALID_BUFFER');
+    expect(thrown(() => writeLease(socket, undefined as never, 1)).code).toBe('ERR_RIO_INVALID_BUFFER');
+    await expect(writeLeaseAsync(socket, null as never)).rejects.toMatchObject({ code: 'ERR_RIO_INVALID_BUFFER' });
+    socket.destroy();
+  });
+
+  test('describeHandle: a pool, a handle and a writable out, each checked; nothing taken', async () => {
+    const pool = createPool();
+    const h = pool.acquireInto(64, { bufferId: 0, offset: 0, length: 0 });
+    expect(thrown(() => describeHandle({} as never, h, { bufferId: 0, offset: 0, length: 0 })).code).toBe('ERR_RIO_INVALID_OPTION');
+    expect(thrown(() => describeHandle(pool, h, null as never)).code).toBe('ERR_RIO_INVALID_BUFFER');
+    expect(thrown(() => describeHandle(pool, h, Object.freeze({ bufferId: 0, offset: 0, length: 0 }))).code).toBe('ERR_RIO_INVALID_BUFFER');
+    const out = { bufferId: -1, offset: -1, length: -1 };
+    expect(describeHandle(pool, h, out)).toBe(64);
+    expect(out.length).toBe(64);
+    pool.releaseHandle(h);
+    checkInvariants(pool);
+    await pool.close();
+  });
+
+  test('runWorkload: bad steps refused, and a step that throws gives back every reference the run took', async () => {
+    const pool = createMemoryPool();
+    expect(thrown(() => runWorkload(pool, 'acquire' as never)).code).toBe('ERR_RIO_INVALID_OPTION');
+    expect(thrown(() => runWorkload({} as never, [])).code).toBe('ERR_RIO_INVALID_OPTION');
+    expect(thrown(() => runWorkload(pool, [{ kind: 'free', pick: 0 } as never])).code).toBe('ERR_RIO_INVALID_OPTION');
+    const steps = [
+      { kind: 'acquire', length: 100 },
+      { kind: 'acquire', length: 5000 },
+      { kind: 'retain', pick: 0 },
+      { kind: 'acquire', length: 2 ** 40 }, // refused by acquire: ERR_RIO_INVALID_LENGTH
+    ] as const;
+    expect(thrown(() => runWorkload(pool, steps)).code).toBe('ERR_RIO_INVALID_LENGTH');
+    expect(pool.stats().totals.leased).toBe(0);
+    checkInvariants(pool);
+    await pool.close();
+  });
+
+  test('overflow: false past the budget: ERR_RIO_MEMLOCK naming RLIMIT_MEMLOCK and how to raise it', async () => {
+    // An explicit budget: the option named, and the OS's limit beside it.
+    const pool = createPool({ maxRegisteredBytes: 0, overflow: false });
+    const given = thrown(() => pool.acquire(512));
+    expect(given.code).toBe('ERR_RIO_MEMLOCK');
+    expect(given.message).toMatch(/maxRegisteredBytes.*option/);
+    if (pool.stats().backend !== 'none') expect(given.message).toContain('RLIMIT_MEMLOCK');
+    await pool.close();
+    // The default budget: RLIMIT_MEMLOCK of 4 MiB for an unprivileged child (root is not limited).
+    if (!canDropPrivileges) return;
+    const r = runNode(
+      `const { createPool } = require(${JSON.stringify(POOL_DIST)});
+       const pool = createPool({ overflow: false });
+       const leases = [];
+       try { for (let i = 0; i < 64; i++) leases.push(pool.acquire(256 * 1024)); console.log(JSON.stringify({ code: 'none' })); }
+       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`,
+      { asNobody: true, memlockBytes: 4 * 1024 * 1024 },
+    );
+    const out = r.json;
+    expect(out.code).toBe('ERR_RIO_MEMLOCK');
+    expect(out.message).toContain('RLIMIT_MEMLOCK');
+    expect(out.message).toContain('ulimit -l');
   });
 });

@@ -127,6 +127,12 @@ export const MIXED: [number, number, number][] = [
 
 /** The lengths of a workload: `--size` is `512`, `64-4096` or `mixed`. */
 export function workloadLengths(buffers: number, size: string, seed: number): number[] {
+  // Checked before anything is allocated: a count past the bound would exhaust the heap.
+  const buffersBroken = REPORT_OPTIONS_SCHEMA.buffers!(buffers);
+  if (buffersBroken !== undefined) throw invalidOption('workloadLengths', 'buffers', buffers, buffersBroken);
+  if (typeof size !== 'string') throw invalidOption('workloadLengths', 'size', size, "must be a string ('512', '64-4096' or 'mixed')");
+  const seedBroken = REPORT_OPTIONS_SCHEMA.seed!(seed);
+  if (seedBroken !== undefined) throw invalidOption('workloadLengths', 'seed', seed, seedBroken);
   const rand = random(seed);
   const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   if (/^\d+$/.test(size)) {
@@ -357,8 +363,22 @@ function measureSlabs(
  * per-registration pinning, locked pages (VmLck) for per-page locking, null for none.
  */
 export function heldBytes(r: StrategyResult, backend: BackendKind): number | null {
+  if (typeof backend !== 'string' || !Object.hasOwn(PINNING, backend)) {
+    throw invalidOption('heldBytes', 'backend', backend, `must be one of ${Object.keys(PINNING).join(', ')}`);
+  }
+  const figure = (key: 'pinnedBytes' | 'lockedBytes'): number | null => {
+    let v: unknown;
+    try {
+      v = (r as unknown as Record<string, unknown>)[key]; // throws for null, undefined or a revoked proxy
+    } catch {
+      throw invalidOption('heldBytes', 'result', r, 'must be a StrategyResult (report.strategies.perBuffer or .slab)');
+    }
+    if (v === null || (typeof v === 'number' && Number.isFinite(v))) return v;
+    throw invalidOption('heldBytes', `result.${key}`, v, 'must be a finite number or null');
+  };
+  const [pinned, locked] = [figure('pinnedBytes'), figure('lockedBytes')];
   const pinning = PINNING[backend];
-  return pinning === 'per-registration' ? r.pinnedBytes : pinning === 'per-page' ? r.lockedBytes : null;
+  return pinning === 'per-registration' ? pinned : pinning === 'per-page' ? locked : null;
 }
 
 export interface ReportOptions {

@@ -28,6 +28,7 @@ import { RioError, type Lease } from '@riopool/core';
 /** What the iterator and the disposal use of a Connection (connection.ts imports this file). */
 interface Readable {
   readonly closed: boolean;
+  readonly readableEnded: boolean;
   readonly finished: boolean;
   pause(): void;
   resume(): void;
@@ -36,12 +37,12 @@ interface Readable {
   listenerCount(event: 'data'): number;
   on(event: 'data', listener: (lease: Lease) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
-  on(event: 'error', listener: (error: RioError) => void): unknown;
+  on(event: 'error', listener: (error: RioError | Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   once(event: 'finish' | 'close', listener: () => void): unknown;
   off(event: 'data', listener: (lease: Lease) => void): unknown;
   off(event: 'end', listener: () => void): unknown;
-  off(event: 'error', listener: (error: RioError) => void): unknown;
+  off(event: 'error', listener: (error: RioError | Error) => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
 
@@ -60,8 +61,10 @@ export function readLeases(conn: Readable, highWaterMark = ITERATOR_HIGH_WATER_M
   let head = 0;
   let queuedBytes = 0;
   let paused = false;
-  let ended = false;
-  let failure: RioError | undefined;
+  // A connection already closed, or whose peer already ended, has nothing more to give: the
+  // loop ends at once instead of waiting for an 'end' or 'close' that came before it.
+  let ended = conn.closed || conn.readableEnded;
+  let failure: RioError | Error | undefined;
   let finished = false;
   let waiting: { resolve: (r: IteratorResult<Lease>) => void; reject: (e: unknown) => void } | undefined;
 
@@ -83,7 +86,7 @@ export function readLeases(conn: Readable, highWaterMark = ITERATOR_HIGH_WATER_M
     ended = true;
     wake();
   };
-  const onError = (e: RioError) => {
+  const onError = (e: RioError | Error) => {
     failure ??= e;
     wake();
   };

@@ -27,7 +27,7 @@
 import { Lease, RioError, isInstance, leaseSlot, type SlabPool } from '@riopool/core';
 import { TypedEmitter } from '../events';
 import { disposeConnection, readLeases } from './connection-idioms';
-import type { Chunk, Transport } from './transport';
+import type { Chunk, SocketAddresses, Transport } from './transport';
 
 /** The most writes one send operation carries (the uring datapath's SENDMSG takes 64 ranges). */
 const MAX_CHUNKS = 64;
@@ -49,14 +49,24 @@ export interface ConnectionEvents {
   drain: [];
   /** After end(): every queued write sent, the shutdown queued. */
   finish: [];
-  /** A RioError whose code is the socket's (ECONNRESET, EPIPE, ...) or ERR_RIO_CONNECTION_CLOSED; 'close' follows. */
-  error: [error: RioError];
+  /**
+   * A RioError whose code is the socket's (ECONNRESET, EPIPE, ...) or ERR_RIO_CONNECTION_CLOSED,
+   * or the error given to destroy(error) as it is; 'close' follows.
+   */
+  error: [error: RioError | (Error & { code?: unknown })];
+  /** No byte received or sent for the idle time setTimeout() set (the connection stays open, as node:net's). */
+  timeout: [];
   /** Every operation has completed; `hadError`: an 'error' came first. */
   close: [hadError: boolean];
 }
 
 /** For server.ts: makes a connection (the constructor is private: users get connections from createServer and connect). */
-export let newConnection: (transport: Transport, alloc: SlabPool, options?: ConnectionOptions) => Connection;
+export let newConnection: (
+  transport: Transport,
+  alloc: SlabPool,
+  options?: ConnectionOptions,
+  known?: Partial<SocketAddresses>,
+) => Connection;
 
 /** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */
 export let connectionAllocator: (conn: Connection) => SlabPool;
@@ -92,9 +102,16 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #destroyed = false;
   #closed = false;
   #hadError = false;
+  /** What the server or connect() knew of the addresses (where the transport cannot ask the OS). */
+  readonly #known: Partial<SocketAddresses>;
+  #addresses: Partial<SocketAddresses> | undefined;
+  /** setTimeout's idle time (0: none), and its timer. */
+  #idleMs = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
 
-  private constructor(transport: Transport, alloc: SlabPool, options: ConnectionOptions = {}) {
+  private constructor(transport: Transport, alloc: SlabPool, options: ConnectionOptions = {}, known: Partial<SocketAddresses> = {}) {
     super();
+    this.#known = known;
     this.#transport = transport;
     this.#alloc = alloc;
     this.#highWaterMark = options.highWaterMark ?? 64 * 1024;
@@ -126,8 +143,99 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return this.#shutdownSent;
   }
 
+  /** True once the peer's end has been emitted ('end'), as net.Socket's readableEnded. */
+  get readableEnded(): boolean {
+    return this.#readEnded;
+  }
+
+  /** True once destroy() was called (by the caller, an error, or the close that follows both ends). */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * The socket's addresses, as net.Socket names them: the OS's on the net datapath; on the uring
+   * datapath what the server or connect() knew (the listening address and the connect target;
+   * undefined where it knew nothing: an accepted socket's remote end, a connected one's local end).
+   */
+  #address(): Partial<SocketAddresses> {
+    if (this.#addresses === undefined) {
+      const os = this.#transport.addresses?.() ?? {};
+      this.#addresses = { ...this.#known, ...Object.fromEntries(Object.entries(os).filter(([, v]) => v !== undefined)) };
+    }
+    return this.#addresses;
+  }
+  get localAddress(): string | undefined {
+    return this.#address().localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.#address().localPort;
+  }
+  get remoteAddress(): string | undefined {
+    return this.#address().remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.#address().remotePort;
+  }
+  get remoteFamily(): 'IPv4' | 'IPv6' | undefined {
+    return this.#address().remoteFamily;
+  }
+
+  /**
+   * TCP_NODELAY, as net.Socket's (default true: riopool's sockets are made with it on, as
+   * redis-server's and most servers' are). The uring datapath keeps it on (setNoDelay(false) is
+   * not applied there). Returns the connection.
+   */
+  setNoDelay(noDelay = true): this {
+    if (typeof noDelay !== 'boolean') throw new RioError('ERR_RIO_INVALID_OPTION', `setNoDelay: ${String(noDelay)} must be a boolean`);
+    if (!this.#destroyed) this.#transport.setNoDelay?.(noDelay);
+    return this;
+  }
+
+  /** SO_KEEPALIVE, as net.Socket's (net datapath; not applied on the uring datapath). Returns the connection. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (typeof enable !== 'boolean') throw new RioError('ERR_RIO_INVALID_OPTION', `setKeepAlive: enable must be a boolean`);
+    if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || !Number.isFinite(initialDelay))
+      throw new RioError('ERR_RIO_INVALID_OPTION', 'setKeepAlive: initialDelay must be a number of milliseconds >= 0');
+    if (!this.#destroyed) this.#transport.setKeepAlive?.(enable, initialDelay);
+    return this;
+  }
+
+  /**
+   * Emits 'timeout' after `ms` milliseconds with no byte received or sent (0 turns it off), as
+   * net.Socket's: the connection stays open; end or destroy it in the listener. `callback` is a
+   * 'timeout' listener, added once. The timer does not keep the process alive.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms > 2 ** 31 - 1)
+      throw new RioError('ERR_RIO_INVALID_OPTION', `setTimeout: ${String(ms)} must be a number of milliseconds from 0 to ${2 ** 31 - 1}`);
+    if (callback !== undefined && typeof callback !== 'function')
+      throw new RioError('ERR_RIO_INVALID_OPTION', 'setTimeout: callback must be a function');
+    if (callback !== undefined) this.once('timeout', callback);
+    this.#idleMs = Math.floor(ms);
+    this.#active();
+    return this;
+  }
+
+  /** A byte moved: the idle timer starts again. */
+  #active(): void {
+    if (this.#idleMs === 0 || this.#destroyed) {
+      if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    if (this.#idleTimer !== undefined) {
+      this.#idleTimer.refresh();
+      return;
+    }
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (!this.#destroyed) this.emit('timeout');
+    }, this.#idleMs).unref();
+  }
+
   static {
-    newConnection = (transport, alloc, options) => new Connection(transport, alloc, options);
+    newConnection = (transport, alloc, options, known) => new Connection(transport, alloc, options, known);
     connectionAllocator = (conn) => conn.#alloc;
     keepHalfOpen = (conn) => {
       conn.#allowHalfOpen = true;
@@ -140,7 +248,44 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
    * 'drain' before writing more. A bad lease or length throws (and queues nothing); on a
    * connection that is ending, 'error' follows (ERR_RIO_CONNECTION_CLOSED) and it returns false.
    */
-  write(lease: Lease, length?: number): boolean {
+  write(data: Lease | Uint8Array | string, lengthOrEncoding?: number | BufferEncoding): boolean {
+    if (typeof data === 'string' || (data instanceof Uint8Array && !isInstance(data, Lease)))
+      return this.#writeCopy(data, lengthOrEncoding);
+    return this.#writeLease(data, lengthOrEncoding as number | undefined);
+  }
+
+  /**
+   * write(bytes) and write(string, encoding = 'utf8'): copied into leases of this connection's
+   * pool (at most 64 KiB each), which are written as write(lease) writes them.
+   */
+  #writeCopy(data: Uint8Array | string, encoding: unknown): boolean {
+    let bytes: Uint8Array;
+    if (typeof data === 'string') {
+      if (encoding !== undefined && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)))
+        throw new RioError('ERR_RIO_INVALID_OPTION', `write: encoding ${String(encoding)} is not one Buffer knows`);
+      bytes = Buffer.from(data, (encoding as BufferEncoding | undefined) ?? 'utf8');
+    } else {
+      if (encoding !== undefined)
+        throw new RioError('ERR_RIO_INVALID_OPTION', 'write: bytes take no length or encoding (write a subarray)');
+      bytes = data;
+    }
+    if (bytes.length === 0) return !this.#destroyed && this.#queued <= this.#highWaterMark;
+    const step = Math.min(64 * 1024, this.#alloc.maxLength);
+    let more = true;
+    for (let at = 0; at < bytes.length; at += step) {
+      const n = Math.min(step, bytes.length - at);
+      const lease = this.#alloc.acquire(n);
+      try {
+        lease.bytes.set(bytes.subarray(at, at + n));
+        more = this.#writeLease(lease, n);
+      } finally {
+        lease.release(); // the write holds its own reference
+      }
+    }
+    return more;
+  }
+
+  #writeLease(lease: Lease, length?: number): boolean {
     const isLease = isInstance(lease, Lease);
     const slot = isLease ? leaseSlot(lease) : undefined;
     if (!isLease) throw new RioError('ERR_RIO_INVALID_BUFFER', 'write: not a lease of a riopool pool');
@@ -224,9 +369,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
    * are cancelled, and 'close' follows once their completions have arrived. With an error,
    * 'error' is emitted first.
    */
-  destroy(error?: RioError): void {
+  destroy(error?: Error): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#active(); // the idle timer stops
     this.#dropQueue();
     if (error !== undefined) {
       this.#hadError = true;
@@ -276,6 +422,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       return;
     }
     this.#queued -= sent;
+    this.#active();
     let done = 0;
     while (sent > 0) {
       const head = this.#queue[done]!;
@@ -306,6 +453,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       lease.release();
       return;
     }
+    this.#active();
     if (this.#paused) {
       this.#held.push(lease);
       return;

@@ -19,6 +19,7 @@ import {
   type Transport,
   type TransportOptions,
   type TransportSink,
+  type SocketAddresses,
 } from './transport';
 
 /** One node:net socket, reading into leases. */
@@ -42,6 +43,27 @@ class NetTransport implements Transport {
     socket.setNoDelay(true);
     this.#socket = socket;
     return this;
+  }
+
+  addresses(): Partial<SocketAddresses> {
+    const s = this.#socket;
+    if (s === undefined) return {};
+    const family = s.remoteFamily;
+    return {
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+      remoteFamily: family === 'IPv4' || family === 'IPv6' ? family : undefined,
+    };
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.#socket?.setNoDelay(noDelay);
+  }
+
+  setKeepAlive(enable: boolean, initialDelay: number): void {
+    this.#socket?.setKeepAlive(enable, initialDelay);
   }
 
   start(sink: TransportSink): void {

@@ -8,13 +8,15 @@
  * The datapath is chosen once per pool (datapath.ts) and reported by pool.stats().io; this file
  * does not know which one runs.
  */
+import * as dns from 'node:dns';
+import * as net from 'node:net';
 import { RioError, invalidOption, is, readOptions, type Schema } from '@riopool/core';
 import { abortError, checkSignal, onAbort } from '../abort';
 import { TypedEmitter } from '../events';
 import { allocatorOf, checkPool, ioOf, trackConnection, type Pool } from '../pool';
 import { newConnection, type Connection, type ConnectionOptions } from './connection';
 import type { AddressInfo, Datapath, Listener, ReceiveMode, TransportOptions } from './datapath';
-import type { Transport } from './transport';
+import { netError, type SocketAddresses, type Transport } from './transport';
 import { emitRiopoolWarning } from '../warnings';
 
 export type { AddressInfo } from './datapath';
@@ -67,7 +69,7 @@ const CONNECT_SCHEMA: Schema = {
 /** Where connect() goes. */
 export interface ConnectTarget {
   port: number;
-  /** Numeric IPv4 or IPv6; default 127.0.0.1. */
+  /** An IP address, or a name (`localhost`) looked up as node:net does; default 127.0.0.1. */
   host?: string;
   /**
    * Aborts the connect (it rejects with an AbortError) and, once connected, destroys the
@@ -75,6 +77,23 @@ export interface ConnectTarget {
    */
   signal?: AbortSignal;
 }
+
+/**
+ * A host as node:net takes it: an IP address as it is, a name ('localhost') looked up with
+ * dns.lookup (the first address, in the resolver's order). A name that does not resolve is a
+ * RioError ENOTFOUND (or the resolver's code where NetErrorCodes has it).
+ */
+function resolveHost(host: string): Promise<string> {
+  if (net.isIP(host) !== 0) return Promise.resolve(host);
+  return dns.promises.lookup(host).then(
+    (found) => found.address,
+    (e: NodeJS.ErrnoException) => {
+      throw netError(e.code, `${host}: ${e.code ?? 'the name did not resolve'}`, e);
+    },
+  );
+}
+
+const family = (address: string): 'IPv4' | 'IPv6' => (net.isIPv6(address) ? 'IPv6' : 'IPv4');
 
 /** createServer's way in (the constructor is private: its parameters are not API). */
 let newServer: (pool: Pool, options: IoOptions, onConnection?: (conn: Connection) => void) => Server;
@@ -108,6 +127,10 @@ export interface ServerEvents {
    * it is a RIOPOOL_ACCEPT warning, not a throw (docs/api.md, "Servers").
    */
   error: [error: RioError];
+  /** listen() has bound the socket (as net.Server's; listen()'s promise resolves right after). */
+  listening: [];
+  /** close() has finished: the listening socket and every connection of the server are closed. */
+  close: [];
 }
 
 export class Server extends TypedEmitter<ServerEvents> {
@@ -121,6 +144,8 @@ export class Server extends TypedEmitter<ServerEvents> {
   #stopping: Promise<void> | undefined;
   /** Removes listen()'s abort listener (its signal closes the server). */
   #forgetSignal: (() => void) | undefined;
+  /** 'close' is emitted once per listen. */
+  #closeEmitted = false;
 
   private constructor(pool: Pool, given: IoOptions, onConnection?: (conn: Connection) => void) {
     super();
@@ -161,7 +186,15 @@ export class Server extends TypedEmitter<ServerEvents> {
     const io = ioOf(this.#pool, this.#options.datapath ?? 'auto');
     io.checkReceive(this.#transportOptions.receive);
     this.#listening = true;
-    const host = options.host ?? '127.0.0.1';
+    return resolveHost(options.host ?? '127.0.0.1')
+      .catch((e: unknown) => {
+        this.#listening = false;
+        throw e;
+      })
+      .then((host) => this.#bind(io, host, options, signal));
+  }
+
+  #bind(io: ReturnType<typeof ioOf>, host: string, options: ListenOptions, signal: AbortSignal | undefined): Promise<AddressInfo> {
     return io
       .listen(
         host,
@@ -184,6 +217,7 @@ export class Server extends TypedEmitter<ServerEvents> {
       .then(
         (listener) => {
           this.#listener = listener;
+          this.emit('listening');
           if (signal === undefined) return listener.address;
           if (signal.aborted) {
             void this.close();
@@ -214,8 +248,15 @@ export class Server extends TypedEmitter<ServerEvents> {
     this.#forgetSignal?.();
     this.#forgetSignal = undefined;
     // A second close (or the one listen's signal started) waits for the listening socket too.
-    if (listener !== undefined) this.#stopping = listener.stop();
-    return (this.#stopping ?? Promise.resolve()).then(waitAll);
+    if (listener !== undefined) {
+      this.#stopping = listener.stop();
+      this.#closeEmitted = false;
+    }
+    return (this.#stopping ?? Promise.resolve()).then(waitAll).then(() => {
+      if (this.#stopping === undefined || this.#closeEmitted || this.#listening) return;
+      this.#closeEmitted = true;
+      this.emit('close');
+    });
   }
 
   /**
@@ -232,8 +273,10 @@ export class Server extends TypedEmitter<ServerEvents> {
   }
 
   #accepted(transport: Transport): void {
-    const conn = newConnection(transport, allocatorOf(this.#pool), this.#options);
     const at = this.#listener?.address;
+    // What the server knows; the net datapath asks the OS for the rest (the peer's address).
+    const known: Partial<SocketAddresses> = at === undefined ? {} : { localAddress: at.host, localPort: at.port };
+    const conn = newConnection(transport, allocatorOf(this.#pool), this.#options, known);
     trackConnection(
       this.#pool,
       conn,
@@ -282,11 +325,15 @@ function connectNow(pool: Pool, givenTo: ConnectTarget, given: IoOptions): Promi
   const io = ioOf(pool, options.datapath ?? 'auto');
   io.checkReceive(transportOptions.receive);
   const host = to.host ?? '127.0.0.1';
-  const connected = io.connect(host, to.port, transportOptions, signal).then((t) => {
-    const conn = newConnection(t, allocatorOf(pool), options);
-    trackConnection(pool, conn, `a connection from connect() to ${host} port ${to.port} (${conn.datapath})`);
-    return conn;
-  });
+  const port = to.port;
+  const connected = resolveHost(host)
+    .then((address) => io.connect(address, port, transportOptions, signal).then((t) => [t, address] as const))
+    .then(([t, address]) => {
+      const known: Partial<SocketAddresses> = { remoteAddress: address, remotePort: port, remoteFamily: family(address) };
+      const conn = newConnection(t, allocatorOf(pool), options, known);
+      trackConnection(pool, conn, `a connection from connect() to ${host} port ${to.port} (${conn.datapath})`);
+      return conn;
+    });
   if (signal === undefined) return connected;
   // Aborted while connecting: reject now; the connection, if it is made after all, is destroyed.
   return new Promise<Connection>((resolve, reject) => {

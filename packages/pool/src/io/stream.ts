@@ -84,7 +84,7 @@ class ConnectionStream extends Duplex {
       this.#waitingForDrain = undefined;
       done?.();
     });
-    conn.on('error', (e: RioError) => this.destroy(e));
+    conn.on('error', (e: Error) => this.destroy(e));
     conn.on('close', () => {
       // A close after both sides ended in order leaves the stream to finish on its own (its
       // reader may still have data to read; autoDestroy closes it then). Any other close is

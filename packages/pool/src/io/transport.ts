@@ -111,6 +111,21 @@ export interface Transport {
   shutdown(): void;
   /** Cancels what is in flight and closes the socket; done() once nothing is in flight. */
   close(done: () => void): void;
+  /** The socket's addresses, where the datapath can ask the OS (net); else the connection uses what it was made with. */
+  addresses?(): Partial<SocketAddresses>;
+  /** TCP_NODELAY (net; uring sockets are made with it on). */
+  setNoDelay?(noDelay: boolean): void;
+  /** SO_KEEPALIVE (net). */
+  setKeepAlive?(enable: boolean, initialDelay: number): void;
+}
+
+/** A connected socket's two ends, named as node:net names them. */
+export interface SocketAddresses {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  remoteFamily: 'IPv4' | 'IPv6';
 }
 
 /** Where a transport delivers what it receives. */

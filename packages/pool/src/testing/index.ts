@@ -12,11 +12,12 @@
  */
 import {
   MemoryRegistrar,
+  MEMORY_REGISTRAR_SCHEMA,
+  invalidOption,
+  isRioError,
   shown,
   RioError,
-  is,
   readOptions,
-  type Rule,
   type Schema,
   checkInvariants as checkAllocator,
   type MemoryRegistrarOptions,
@@ -48,7 +49,20 @@ export function checkInvariants(pool: Pool): void {
  * returns the slot size. ERR_RIO_INVALID_BUFFER for a value that names no slot of a live slab.
  */
 export function describeHandle(pool: Pool, handle: number, out: RioBufOut): number {
-  const size = allocatorOf(pool).describeHandle(handle, out);
+  checkPool('describeHandle', pool);
+  if (typeof out !== 'object' || out === null) {
+    throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: out: ${shown(out)} must be an object to write the RioBuf into`);
+  }
+  let size: number | undefined;
+  try {
+    size = allocatorOf(pool).describeHandle(handle, out);
+  } catch (cause) {
+    if (isRioError(cause)) throw cause;
+    // Frozen, sealed without the fields, a setter that throws: nothing was taken.
+    throw new RioError('ERR_RIO_INVALID_BUFFER', 'describeHandle: out could not be written (frozen, sealed or a setter that throws)', {
+      cause,
+    });
+  }
   if (size === undefined) throw new RioError('ERR_RIO_INVALID_BUFFER', `describeHandle: ${shown(handle)} is not a handle of this pool`);
   return size;
 }
@@ -68,25 +82,16 @@ export function assertNoOutstanding(pool: Pool): void {
   throw new RioError('ERR_RIO_INVALID_BUFFER', `assertNoOutstanding: ${outstanding} lease(s) outstanding (${where.join(', ')}${ring})`);
 }
 
-/** A pool in checked mode: poisoned releases, writes after release and leaks reported. */
-export function createCheckedPool(options: PoolOptions = {}): Pool {
+/** A pool in checked mode: poisoned releases, writes after release and leaks reported. createPool's options; `checked` may only be true. */
+export function createCheckedPool(given: PoolOptions = {}): Pool {
+  const options = readOptions<PoolOptions>('createCheckedPool', given, POOL_SCHEMA);
+  if (options.checked === false)
+    throw invalidOption('createCheckedPool', 'checked', false, 'must be true (or left out): the pool is checked');
   return createPool({ ...options, checked: true });
 }
 
-const powerOfTwo: Rule = (v) =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 64 && v <= 1 << 20 && (v & (v - 1)) === 0
-    ? undefined
-    : 'must be a power of two from 64 to 1048576';
-
 /** createMemoryPool's options: createPool's and the in-memory registrar's. */
-const MEMORY_POOL_SCHEMA: Schema = {
-  ...POOL_SCHEMA,
-  pageSize: powerOfTwo,
-  capacity: is.int(1, 1 << 20),
-  outstanding: is.fn,
-  lockLimitBytes: is.int(0, Number.MAX_SAFE_INTEGER),
-  maxRegistrationBytes: is.int(64, 2 ** 40),
-};
+const MEMORY_POOL_SCHEMA: Schema = { ...POOL_SCHEMA, ...MEMORY_REGISTRAR_SCHEMA };
 
 /** The in-memory registrar with what a pool needs beside it (no process figures, no ring). */
 class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
@@ -109,5 +114,6 @@ class MemoryPoolRegistrar extends MemoryRegistrar implements PoolRegistrar {
  */
 export function createMemoryPool(given: PoolOptions & MemoryRegistrarOptions = {}): Pool {
   const options = readOptions<PoolOptions & MemoryRegistrarOptions>('createMemoryPool', given, MEMORY_POOL_SCHEMA);
-  return poolOn(new MemoryPoolRegistrar(options), [], options);
+  const registrarOptions = Object.fromEntries(Object.entries(options).filter(([k]) => Object.hasOwn(MEMORY_REGISTRAR_SCHEMA, k)));
+  return poolOn(new MemoryPoolRegistrar(registrarOptions), [], options);
 }

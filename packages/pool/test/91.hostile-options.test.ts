@@ -333,6 +333,38 @@ function runOutOfDescriptors(script: string): any {
       for (const fd of spare.splice(0, n)) fs.closeSync(fd);
       return spare;
     };
+    // The peers live in a process of their own, started before the descriptors run out, as real
+    // peers do: the ring runs a connection's accept whenever the thread enters the kernel, so
+    // clients in the server's process would race its accepts for the last descriptors. Each
+    // connection writes 'ping' and answers true once echoed (or its error code, or false if
+    // closed unanswered); more() opens one more; answers() resolves when all have answered.
+    const peers = (port, n) => {
+      const child = require('node:child_process').spawn(process.execPath, ['-e', \`
+        const net = require('node:net');
+        const answers = [];
+        const open = () => {
+          const i = answers.push(null) - 1;
+          const s = net.connect(\${port}, '127.0.0.1');
+          const settle = (v) => { if (answers[i] === null) { answers[i] = v; s.destroy(); } };
+          s.on('error', (e) => settle(e.code)).on('close', () => settle(false)).on('data', () => settle(true));
+          s.write('ping');
+        };
+        for (let i = 0; i < \${n}; i++) open();
+        process.stdin.on('data', (d) => { for (const c of String(d)) if (c === '+') open(); });
+        process.stdin.on('end', () => {
+          const wait = () => (answers.includes(null) ? setTimeout(wait, 10) : console.log(JSON.stringify(answers)));
+          wait();
+        });
+      \`], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      return {
+        more: () => child.stdin.write('+'),
+        answers: async () => { child.stdin.end(); await exited; return JSON.parse(out); },
+        end: async () => { child.kill(); await exited; },
+      };
+    };
   `;
   const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', prelude + script], { encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) throw new Error(`the child failed (status ${r.status}, ${String(r.error ?? '')}): ${r.stderr}`);
@@ -364,16 +396,23 @@ describe('a server out of file descriptors (EMFILE)', () => {
         s.write('ping');
       });
       server.listen().then(async ({ port }) => {
-        // Six back: five for the clients' sockets, one for Node's own use (the connects took one).
-        const spare = useUpDescriptorsBut(6);
+        const clients = ${JSON.stringify(datapath)} === 'uring' ? peers(port, 0) : undefined;
+        // Six back on net: five for the clients' sockets, one for Node's own use. None on uring,
+        // whose clients are another process's.
+        const spare = useUpDescriptorsBut(clients === undefined ? 6 : 0);
         const first = [];
-        for (let i = 0; i < 5; i++) first.push(echoed(port));
+        for (let i = 0; i < 5; i++) clients === undefined ? first.push(echoed(port)) : clients.more();
         await sleep(200);
         const before = pool.stats().io.opsSubmitted;
         await sleep(1000);
         const opsWhileOut = pool.stats().io.opsSubmitted - before;
         for (const fd of spare) fs.closeSync(fd);
-        const answers = await Promise.all([...first, echoed(port)]);
+        let answers;
+        if (clients === undefined) answers = await Promise.all([...first, echoed(port)]);
+        else {
+          clients.more();
+          answers = await clients.answers();
+        }
         server.closeAllConnections();
         await server.close();
         await pool.close({ timeout: 5000 });
@@ -406,16 +445,16 @@ describe('a server out of file descriptors (EMFILE)', () => {
       const errors = [];
       server.on('error', (e) => errors.push(e.code));
       server.listen().then(async ({ port }) => {
-        const spare = useUpDescriptorsBut(21);
-        const clients = [];
-        for (let i = 0; i < 20; i++) clients.push(net.connect(port, '127.0.0.1').on('error', () => {}));
-        await sleep(100);
+        const clients = peers(port, 0);
+        const spare = useUpDescriptorsBut(0);
+        for (let i = 0; i < 20; i++) clients.more();
+        await sleep(300);
         const inFlight = pool.stats().io.opsInFlight;
         const closing = pool.close({ timeout: 10000 });
         await sleep(700); // probes after 10, 20, 40, 80, 160 and 320 ms
         for (const fd of spare) fs.closeSync(fd);
         await sleep(1000);
-        for (const c of clients) c.destroy();
+        await clients.end();
         server.closeAllConnections();
         await server.close();
         await closing;

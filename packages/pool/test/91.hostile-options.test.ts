@@ -402,6 +402,8 @@ describe('a server out of file descriptors (EMFILE)', () => {
         const spare = useUpDescriptorsBut(clients === undefined ? 6 : 0);
         const first = [];
         for (let i = 0; i < 5; i++) clients === undefined ? first.push(echoed(port)) : clients.more();
+        // Until the server has paused (the other process's clients take a moment to start).
+        for (let i = 0; i < 500 && clients !== undefined && !warnings.includes('RIOPOOL_ACCEPT'); i++) await sleep(10);
         await sleep(200);
         const before = pool.stats().io.opsSubmitted;
         await sleep(1000);
@@ -448,7 +450,9 @@ describe('a server out of file descriptors (EMFILE)', () => {
         const clients = peers(port, 0);
         const spare = useUpDescriptorsBut(0);
         for (let i = 0; i < 20; i++) clients.more();
-        await sleep(300);
+        // Until every armed accept has failed and the listener paused (the peers take a moment).
+        for (let i = 0; i < 500 && errors.length === 0; i++) await sleep(10);
+        await sleep(100);
         const inFlight = pool.stats().io.opsInFlight;
         const closing = pool.close({ timeout: 10000 });
         await sleep(700); // probes after 10, 20, 40, 80, 160 and 320 ms

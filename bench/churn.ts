@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   console.log(`| Buffer.allocUnsafe | ${rate(baseMs)} | 1.00× |`);
   console.log(`| riopool lease + bytes | ${rate(poolMs)} | ${(baseMs / poolMs).toFixed(2)}× |`);
   console.log(
-    `\npool: ${s.totals.totalRegistrations} registrations in all, ${s.totals.retirements} retirements, churn ${s.totals.churn}, ${s.totals.trims} trims, peak mapped ${(s.totals.peakMappedBytes / 1024).toFixed(0)} kB`,
+    `\npool: ${s.totals.totalRegistrations} registrations in all, ${s.totals.retirements} retirements, churn ${s.totals.churn}, ${s.totals.trims} trims, peak mapped ${(s.totals.peakMappedBytes / 1024).toFixed(0)} KiB`,
   );
 }
 

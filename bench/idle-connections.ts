@@ -50,14 +50,14 @@ async function measure(kind: ServerKind): Promise<{ pin: number; rss: number; an
 
 async function main(): Promise<void> {
   header(`idle connections: ${CONNECTIONS.toLocaleString('en-US')} idle clients, the server's VmPin and VmRSS per connection`);
-  const kB = (n: number) => `${(n / 1000).toFixed(2)} kB`;
-  const at = (perConnection: number, n: number) => `${((perConnection * n) / 1e6).toFixed(1)} MB`;
+  const KiB = (n: number) => `${(n / 1024).toFixed(2)} KiB`;
+  const at = (perConnection: number, n: number) => `${((perConnection * n) / 2 ** 20).toFixed(1)} MiB`;
   console.log('\n| server | VmPin / connection | VmRSS / connection | answers PING | VmPin at 100k / 1M | VmRSS at 100k / 1M |');
   console.log('|---|---:|---:|---|---:|---:|');
   for (const kind of ['uring', 'plain'] as const) {
     const r = await measure(kind);
     console.log(
-      `| ${kind} | ${kB(r.pin)} | ${kB(r.rss)} | ${r.answered} | ${at(r.pin, 1e5)} / ${at(r.pin, 1e6)} | ${at(r.rss, 1e5)} / ${at(r.rss, 1e6)} |`,
+      `| ${kind} | ${KiB(r.pin)} | ${KiB(r.rss)} | ${r.answered} | ${at(r.pin, 1e5)} / ${at(r.pin, 1e6)} | ${at(r.rss, 1e5)} / ${at(r.rss, 1e6)} |`,
     );
   }
   console.log('\n(uring: the example, receives from the shared ring; plain: the same Session on node:net, libuv read buffers)');

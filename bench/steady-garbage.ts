@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       return s;
     }),
   ];
-  console.log(`\n| ${'path'.padEnd(32)} |  ms    |  GCs  | GC ms   | heap kB Δ |`);
+  console.log(`\n| ${'path'.padEnd(32)} |  ms    |  GCs  | GC ms   | heap KiB Δ|`);
   console.log(`|${'-'.repeat(34)}|-------:|------:|--------:|----------:|`);
   for (const r of rows) console.log(r);
   await pool.close();

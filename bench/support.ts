@@ -91,6 +91,6 @@ export function ratioTable(rows: Measured[], baseline: string): void {
   }
 }
 
-export function kB(bytes: number | null): string {
-  return bytes === null ? 'n/a' : `${(bytes / 1024).toFixed(0)} kB`;
+export function KiB(bytes: number | null): string {
+  return bytes === null ? 'n/a' : `${(bytes / 1024).toFixed(0)} KiB`;
 }

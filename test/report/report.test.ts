@@ -255,3 +255,37 @@ test.each([
   expect(out.status).toBe(2);
   expect(out.stderr).toMatch(/usage: riopool report/);
 });
+
+test("the sweep chart draws a strategy's stop where it stopped (16,384 of 20,000 is drawn at 16,384)", () => {
+  const { sweepSvg } = require('../../packages/pool/dist/cli/chart') as typeof import('../../packages/pool/src/cli/chart');
+  const measured = runReport({ buffers: 100, size: '512' });
+  const stopped = structuredClone(measured);
+  stopped.workload.buffers = 20_000;
+  stopped.strategies.perBuffer.completedBuffers = 16_384;
+  stopped.strategies.perBuffer.error = { code: 'ERR_RIO_TOO_MANY_REGISTRATIONS', message: 'table full' };
+  stopped.strategies.perBuffer.stopped = {
+    afterBuffers: 16_384,
+    ofBuffers: 20_000,
+    code: 'ERR_RIO_TOO_MANY_REGISTRATIONS',
+    limit: 'io_uring fixed-buffer table',
+    limitValue: 16_384,
+    limitUnit: 'registrations',
+    advice: '',
+    fitsBuffers: 16_000,
+  };
+  const svg = sweepSvg([measured, stopped]);
+  // x runs from 90 (0 buffers) to 730 (20,000, the axis' end): 16,384 is at 90 + 640 × 16,384 / 20,000.
+  const failed = /<g class="failed"><text[^>]*>✕ stopped at 16,384: io_uring fixed-buffer table<\/text><circle cx="([\d.]+)"/.exec(svg);
+  expect(Number(failed?.[1])).toBeCloseTo(90 + (640 * 16_384) / 20_000, 3);
+  expect(svg).toContain('KiB pinned (VmPin)');
+  expect(svg).not.toMatch(/\bkB\b/);
+});
+
+test('the JSON names the model figure heldBytes: lockedBytes is only the measured VmLck delta', () => {
+  const r = runReport({ buffers: 100, size: '512' });
+  for (const s of [r.strategies.perBuffer, r.strategies.slab]) {
+    expect(s.model).not.toHaveProperty('lockedBytes');
+    expect(s.model.heldBytes).toBe(s.modelBytes);
+    expect(s).toHaveProperty('lockedBytes');
+  }
+});

@@ -24,8 +24,12 @@ export interface FootprintFigures {
   /** After class rounding (slab) or alignment (per-buffer). */
   reservedBytes: number;
   mappedBytes: number;
-  /** Pinned (uring, rio) or locked (lock) bytes the model predicts; 0 for `none`. */
-  lockedBytes: number;
+  /**
+   * Bytes the model predicts the strategy holds in memory the kernel will not page out: pinned
+   * (uring, rio) or locked (lock), by the backend's Pinning; 0 for `none`. (Not VmLck alone: the
+   * report's measured `lockedBytes` is that.)
+   */
+  heldBytes: number;
 }
 
 function alignUp(n: number, a: number): number {
@@ -48,7 +52,7 @@ export function modelPerBuffer(lengths: readonly number[], pageSize: number, pin
   }
   const mapped = alignUp(offset, pageSize);
   const locked = pinning === 'none' ? 0 : pinning === 'per-registration' ? spannedPages * pageSize : mapped;
-  return { registrations: lengths.length, requestedBytes: requested, reservedBytes: offset, mappedBytes: mapped, lockedBytes: locked };
+  return { registrations: lengths.length, requestedBytes: requested, reservedBytes: offset, mappedBytes: mapped, heldBytes: locked };
 }
 
 export function modelSlabs(lengths: readonly number[], table: SizeClassTable, pinning: Pinning): FootprintFigures {
@@ -81,6 +85,6 @@ export function modelSlabs(lengths: readonly number[], table: SizeClassTable, pi
     requestedBytes: requested,
     reservedBytes: reserved,
     mappedBytes: mapped,
-    lockedBytes: pinning === 'none' ? 0 : mapped,
+    heldBytes: pinning === 'none' ? 0 : mapped,
   };
 }

@@ -10,21 +10,21 @@ describe('modelPerBuffer', () => {
       requestedBytes: 512000,
       reservedBytes: 512000,
       mappedBytes: 512000,
-      lockedBytes: 1000 * PAGE,
+      heldBytes: 1000 * PAGE,
     });
   });
 
   test('mlock counts each page once, however many registrations share it', () => {
-    expect(modelPerBuffer(new Array(1000).fill(512), PAGE, 'per-page').lockedBytes).toBe(125 * PAGE);
+    expect(modelPerBuffer(new Array(1000).fill(512), PAGE, 'per-page').heldBytes).toBe(125 * PAGE);
   });
 
   test('a buffer that straddles a page boundary pins both pages', () => {
     // 4000 B then 200 B: the second spans bytes 4000 .. 4199, pages 0 and 1.
-    expect(modelPerBuffer([4000, 200], PAGE, 'per-registration').lockedBytes).toBe(3 * PAGE);
+    expect(modelPerBuffer([4000, 200], PAGE, 'per-registration').heldBytes).toBe(3 * PAGE);
   });
 
   test('none locks nothing; buffers are packed 16-byte aligned', () => {
-    expect(modelPerBuffer([1, 1, 1], PAGE, 'none')).toMatchObject({ lockedBytes: 0, reservedBytes: 48 });
+    expect(modelPerBuffer([1, 1, 1], PAGE, 'none')).toMatchObject({ heldBytes: 0, reservedBytes: 48 });
     expect(nextPackedOffset(0, 1)).toBe(16);
     expect(nextPackedOffset(16, 16)).toBe(32);
   });
@@ -40,13 +40,13 @@ describe('modelSlabs', () => {
       requestedBytes: 5120000,
       reservedBytes: 5120000,
       mappedBytes: 79 * 65536,
-      lockedBytes: 79 * 65536,
+      heldBytes: 79 * 65536,
     });
   });
 
   test('requests above the largest class take dedicated page-rounded slabs', () => {
     const m = modelSlabs([PAGE + 1, 3 * PAGE], table, 'per-page');
-    expect(m).toMatchObject({ registrations: 2, reservedBytes: 5 * PAGE, mappedBytes: 5 * PAGE, lockedBytes: 5 * PAGE });
+    expect(m).toMatchObject({ registrations: 2, reservedBytes: 5 * PAGE, mappedBytes: 5 * PAGE, heldBytes: 5 * PAGE });
   });
 
   test('classes round requests up', () => {
@@ -54,7 +54,7 @@ describe('modelSlabs', () => {
       requestedBytes: 600,
       reservedBytes: 112 + 512,
       registrations: 2,
-      lockedBytes: 0,
+      heldBytes: 0,
     });
   });
 });

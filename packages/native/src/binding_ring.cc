@@ -73,6 +73,9 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
                            InstanceMethod<&RingObject::Listen>("listen"),
                            InstanceMethod<&RingObject::Socket>("socket"),
                            InstanceMethod<&RingObject::CloseSocket>("closeSocket"),
+                           InstanceMethod<&RingObject::SocketName>("socketName"),
+                           InstanceMethod<&RingObject::SetNoDelay>("setNoDelay"),
+                           InstanceMethod<&RingObject::SetKeepAlive>("setKeepAlive"),
                        });
   }
 
@@ -306,6 +309,52 @@ class RingObject : public Napi::ObjectWrap<RingObject> {
   // closeSocket(fd): closes a socket that no operation uses (a listener, a socket never connected).
   Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
     Status s = os_close_socket(ArgFd(info, 0));
+    if (!s.ok()) Throw(info.Env(), s);
+    return info.Env().Undefined();
+  }
+
+  static bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* what) {
+    if (i >= info.Length() || !info[i].IsBoolean()) ThrowType(info.Env(), std::string(what) + " must be a boolean");
+    return info[i].As<Napi::Boolean>().Value();
+  }
+
+  // socketName(fd, peer) -> [host, port, family]: getsockname (peer false) or getpeername.
+  // Guard: fd a number in range (ArgFd), peer a boolean; the socket is the caller's (TS passes
+  // only fds of its own live transports), and an fd that is not a socket is the OS's EBADF /
+  // ENOTSOCK, thrown as a coded error.
+  Napi::Value SocketName(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = ArgFd(info, 0);
+    bool peer = ArgBool(info, 1, "peer");
+    char host[64] = {0};
+    int port = 0;
+    int family = 0;
+    Status s = os_socket_name(fd, peer, host, sizeof host, &port, &family);
+    if (!s.ok()) Throw(env, s);
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, Napi::String::New(env, host));
+    out.Set(1u, Napi::Number::New(env, port));
+    out.Set(2u, Napi::Number::New(env, family));
+    return out;
+  }
+
+  // setNoDelay(fd, on): TCP_NODELAY. Guard: fd in range, on a boolean; the socket is the caller's.
+  Napi::Value SetNoDelay(const Napi::CallbackInfo& info) {
+    int fd = ArgFd(info, 0);
+    Status s = os_tcp_nodelay(fd, ArgBool(info, 1, "on"));
+    if (!s.ok()) Throw(info.Env(), s);
+    return info.Env().Undefined();
+  }
+
+  // setKeepAlive(fd, on, idleSeconds): SO_KEEPALIVE, and TCP_KEEPIDLE when on and idleSeconds > 0.
+  // Guard: fd in range, on a boolean, idleSeconds 0 .. 32767 (os_tcp_keepalive's precondition);
+  // TS converts node:net's initialDelay in milliseconds.
+  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
+    int fd = ArgFd(info, 0);
+    bool on = ArgBool(info, 1, "on");
+    double idle = ArgSize(info, 2, "idleSeconds");
+    if (idle > 32767) ThrowCode(info.Env(), Code::kEINVAL, "idleSeconds is not 0 .. 32767");
+    Status s = os_tcp_keepalive(fd, on, static_cast<int>(idle));
     if (!s.ok()) Throw(info.Env(), s);
     return info.Env().Undefined();
   }

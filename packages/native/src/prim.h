@@ -114,6 +114,18 @@ Status os_close_socket(int fd);
 // Fills `address` (at least 28 bytes) with host:port; *len is its length.
 Status os_socket_address(const char* host, int port, void* address, uint32_t* len);
 
+// The address of one end of a TCP socket: getsockname (peer false) or getpeername (peer true).
+// Pre: fd is an open IPv4 or IPv6 socket of the caller's; for the peer, a connected one.
+// Fills `host` (numeric, NUL-terminated; host_len at least 46, INET6_ADDRSTRLEN), *port and
+// *family (4 or 6). Fails with the errno (EBADF, ENOTCONN as EIO, ...) and writes nothing else.
+Status os_socket_name(int fd, bool peer, char* host, size_t host_len, int* port, int* family);
+// TCP_NODELAY on or off. Pre: fd is an open TCP socket of the caller's.
+Status os_tcp_nodelay(int fd, bool on);
+// SO_KEEPALIVE on or off and, when on and idle_seconds > 0, TCP_KEEPIDLE (seconds of idle before
+// the first probe). Pre: fd is an open TCP socket of the caller's; 0 <= idle_seconds <= 32767
+// (Linux's bound for TCP_KEEPIDLE); the caller converts node:net's milliseconds.
+Status os_tcp_keepalive(int fd, bool on, int idle_seconds);
+
 // For the backend files: the limit that governs locking and pinning here (on POSIX the soft
 // RLIMIT_MEMLOCK, on Windows the process's minimum working set), and, on POSIX, a Status from an
 // errno value.

@@ -222,6 +222,48 @@ Status os_close_socket(int fd) {
   return Status::Ok();
 }
 
+Status os_socket_name(int fd, bool peer, char* host, size_t host_len, int* port, int* family) {
+  assert(host != nullptr && host_len >= INET6_ADDRSTRLEN);
+  sockaddr_storage address;
+  socklen_t len = sizeof address;
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&address), &len) : getsockname(fd, reinterpret_cast<sockaddr*>(&address), &len);
+  if (rc != 0) return ErrnoStatus(errno, peer ? "getpeername" : "getsockname");
+  const void* ip = nullptr;
+  int p = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&address);
+    ip = &a->sin_addr;
+    p = ntohs(a->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&address);
+    ip = &a->sin6_addr;
+    p = ntohs(a->sin6_port);
+  } else {
+    return Status::Fail(Code::kEAFNOSUPPORT, EAFNOSUPPORT, "not an IPv4 or IPv6 socket");
+  }
+  if (inet_ntop(address.ss_family, ip, host, static_cast<socklen_t>(host_len)) == nullptr) return ErrnoStatus(errno, "inet_ntop");
+  *port = p;
+  *family = address.ss_family == AF_INET ? 4 : 6;
+  return Status::Ok();
+}
+
+Status os_tcp_nodelay(int fd, bool on) {
+  int v = on ? 1 : 0;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0) return ErrnoStatus(errno, "setsockopt(TCP_NODELAY)");
+  return Status::Ok();
+}
+
+Status os_tcp_keepalive(int fd, bool on, int idle_seconds) {
+  assert(idle_seconds >= 0 && idle_seconds <= 32767);
+  int v = on ? 1 : 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) != 0) return ErrnoStatus(errno, "setsockopt(SO_KEEPALIVE)");
+#ifdef TCP_KEEPIDLE
+  if (on && idle_seconds > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_seconds, sizeof idle_seconds) != 0)
+    return ErrnoStatus(errno, "setsockopt(TCP_KEEPIDLE)");
+#endif
+  return Status::Ok();
+}
+
 }  // namespace riopool
 
 #endif  // !_WIN32

@@ -104,6 +104,15 @@ Status os_close_socket(int) {
 Status os_socket_address(const char*, int, void*, uint32_t*) {
   return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
 }
+Status os_socket_name(int, bool, char*, size_t, int*, int*) {
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+Status os_tcp_nodelay(int, bool) {
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
+Status os_tcp_keepalive(int, bool, int) {
+  return Status::Fail(Code::kENOSYS, 0, "the registered-I/O datapath is not implemented on Windows yet");
+}
 
 }  // namespace riopool
 

@@ -115,6 +115,19 @@ export interface Ring {
   socket(host: string): number;
   /** Closes a socket that no operation uses. */
   closeSocket(fd: number): void;
+  /**
+   * One end of a socket: getsockname (`peer` false) or getpeername (`peer` true), as
+   * [numeric host, port, family 4 or 6]. Throws a NativeError with the errno (ENOTCONN: a peer
+   * that is gone). Pre: `fd` is a live socket of the caller's (an fd already closed may be another's).
+   */
+  socketName(fd: number, peer: boolean): [string, number, 4 | 6];
+  /** TCP_NODELAY on or off. Pre: `fd` is a live TCP socket of the caller's. */
+  setNoDelay(fd: number, on: boolean): void;
+  /**
+   * SO_KEEPALIVE on or off and, when on and `idleSeconds` > 0, TCP_KEEPIDLE (0: the idle time is
+   * left as it is). `idleSeconds` 0 .. 32767. Pre: `fd` is a live TCP socket of the caller's.
+   */
+  setKeepAlive(fd: number, on: boolean, idleSeconds: number): void;
 }
 
 export interface Binding {

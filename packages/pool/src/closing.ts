@@ -24,7 +24,11 @@ import { emitRiopoolWarning } from './warnings';
 export interface CloseOptions {
   /** Stop waiting after this many milliseconds: reject with ERR_RIO_OUTSTANDING (the pool goes on closing). */
   timeout?: number;
-  /** Stop waiting when this signal aborts: reject with ERR_RIO_OUTSTANDING, the signal's reason as its cause. */
+  /**
+   * Stop waiting when this signal aborts: reject with ERR_RIO_OUTSTANDING, the signal's reason as
+   * its cause. Until the close settles the process stays alive (AbortSignal.timeout(n) works as
+   * `timeout: n` does).
+   */
   signal?: AbortSignal;
   /**
    * Do not wait for leases: destroy the pool's open connections, wait for their operations to
@@ -132,8 +136,15 @@ export function bounded(
   if (signal?.aborted === true) return Promise.reject(report('aborted', abortError(signal)));
   return new Promise<void>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // A signal keeps the process alive until the close settles, as a timeout does: the caller
+    // awaits the answer. AbortSignal.timeout(n)'s own timer is unref'd by Node (by design, so a
+    // signal alone never holds a process), so without this handle a close bounded by it let the
+    // process exit with the await unsettled (exit code 13) when a lease was forgotten. A signal
+    // that never aborts, on a close that never finishes, keeps the process alive: abort it.
+    let keepAlive: ReturnType<typeof setInterval> | undefined;
     const done = () => {
       if (timer !== undefined) clearTimeout(timer);
+      if (keepAlive !== undefined) clearInterval(keepAlive);
       signal?.removeEventListener('abort', aborted);
     };
     const aborted = () => {
@@ -147,7 +158,10 @@ export function bounded(
         reject(report(`not closed after ${timeout} ms`));
       }, timeout);
     }
-    signal?.addEventListener('abort', aborted, { once: true });
+    if (signal !== undefined) {
+      keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+      signal.addEventListener('abort', aborted, { once: true });
+    }
     closed.then(
       () => {
         done();

@@ -75,7 +75,14 @@ export interface Footprint {
   backend: string;
   pageSize: number;
   /** What the pool's own bookkeeping says it holds. */
-  model: { registrations: number; requestedBytes: number; reservedBytes: number; mappedBytes: number; lockedBytes: number };
+  model: {
+    registrations: number;
+    requestedBytes: number;
+    reservedBytes: number;
+    mappedBytes: number;
+    /** Registered bytes the backend pins (uring, rio) or locks (lock); 0 for `none`. */
+    heldBytes: number;
+  };
   /** What the kernel says. VmPin / VmLck / RSS are for the whole process; null where unknown. */
   measured: {
     processPinnedBytes: number | null;
@@ -371,7 +378,7 @@ export class Pool {
         requestedBytes: t.requestedBytes,
         reservedBytes: t.reservedBytes,
         mappedBytes: t.mappedBytes,
-        lockedBytes: t.lockedBytes,
+        heldBytes: t.lockedBytes,
       },
       measured: { processPinnedBytes: m.pinned, processLockedBytes: m.locked, processRssBytes: m.rss, residentBytes: resident },
     };

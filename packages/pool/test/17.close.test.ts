@@ -98,3 +98,33 @@ test('a close still waiting when the process has nothing left to do warns RIOPOO
   expect(r.stderr).toContain('RIOPOOL_CLOSE_PENDING');
   expect(r.stderr).toContain('lease of 777 B');
 });
+
+test.each([
+  ['AbortSignal.timeout(50)', '{ signal: AbortSignal.timeout(50) }'],
+  ['timeout: 50', '{ timeout: 50 }'],
+])('a close bounded by %s keeps the process alive until it settles (a forgotten lease: ERR_RIO_OUTSTANDING, exit 0)', (_name, options) => {
+  // Nothing else keeps this child alive: the close's own handle must, or it exits 13 (an
+  // unsettled top-level await) without an answer.
+  const r = runChild(`
+    const pool = riopool.createPool({ backend: 'none' });
+    pool.acquire(777);
+    pool.close(${options}).then(
+      () => console.log(JSON.stringify('closed')),
+      (e) => console.log(JSON.stringify({ code: e.code, lease: /lease of 777 B/.test(e.message) })),
+    );
+  `);
+  expect(r.status).toBe(0);
+  expect(r.json).toEqual({ code: 'ERR_RIO_OUTSTANDING', lease: true });
+  // (The pool goes on closing after the bounded wait ends: RIOPOOL_CLOSE_PENDING may follow.)
+});
+
+test('a close bounded by a signal lets the process exit once it settles (its handle does not outlive it)', () => {
+  const r = runChild(`
+    const pool = riopool.createPool({ backend: 'none' });
+    const lease = pool.acquire(10);
+    setTimeout(() => lease.release(), 20);
+    pool.close({ signal: AbortSignal.timeout(600000) }).then(() => console.log(JSON.stringify('closed')));
+  `);
+  expect(r.status).toBe(0);
+  expect(r.json).toBe('closed');
+});

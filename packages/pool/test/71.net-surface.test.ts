@@ -46,16 +46,45 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     for (let i = 0; i < 200 && accepted === undefined; i++) await new Promise((r) => setTimeout(r, 5));
     expect(accepted!.localPort).toBe(port);
     expect(accepted!.localAddress).toBe(host);
-    if (datapath === 'net') {
-      expect(accepted!.remotePort).toBe(conn.localPort);
-      expect(conn.localAddress).toBe(host);
-    }
+    // Both ends on both datapaths: the OS's (uring asks getsockname / getpeername).
+    expect(accepted!.remotePort).toBe(conn.localPort);
+    expect(accepted!.remoteAddress).toBe(host);
+    expect(accepted!.remoteFamily).toBe(conn.remoteFamily);
+    expect(conn.localAddress).toBe(host);
+    expect(conn.localPort).toBeGreaterThan(0);
     expect(() => conn.setNoDelay('yes' as never)).toThrow(expect.objectContaining({ code: 'ERR_RIO_INVALID_OPTION' }));
     await expect(connect(pool, { port, host: 'no-such-host.invalid' }, { datapath })).rejects.toMatchObject({ code: 'ENOTFOUND' });
     conn.destroy();
     server.closeAllConnections();
     await server.close();
     expect(events).toEqual(['listening', 'close']);
+  });
+
+  test('setKeepAlive arms and disarms the kernel keepalive timer of the real socket; setNoDelay(false) is taken', async () => {
+    if (process.platform !== 'linux') return; // /proc/net/tcp says which timer a socket runs
+    const server = createServer(pool, { datapath }, (c) => c.on('error', () => {}));
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    const conn = await connect(pool, { port, host: '127.0.0.1' }, { datapath });
+    const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+    /** The `tr` field (the timer the kernel runs: 0 none, 2 keepalive) of conn's socket. */
+    const timer = () => {
+      const line = require('node:fs')
+        .readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((l: string) => l.trim().split(/\s+/))
+        .find((f: string[]) => f[1]?.endsWith(`:${hex(conn.localPort!)}`) && f[2]?.endsWith(`:${hex(port)}`));
+      return line?.[5]?.split(':')[0];
+    };
+    expect(timer()).toBe('00');
+    conn.setKeepAlive(true, 60_000);
+    expect(timer()).toBe('02');
+    conn.setKeepAlive(false);
+    expect(timer()).toBe('00');
+    expect(conn.setNoDelay(false)).toBe(conn);
+    expect(conn.setNoDelay(true)).toBe(conn);
+    conn.destroy();
+    server.closeAllConnections();
+    await server.close();
   });
 
   test("write(string | Uint8Array) copies into leases; setTimeout emits 'timeout'; destroy(Error) emits that error", async () => {

@@ -34,9 +34,12 @@ export function sweepSvg(reports: Report[]): string {
     { name: 'per-buffer registration', color: '#c0392b', key: 'perBuffer' as const },
     { name: 'riopool slabs', color: '#2471a3', key: 'slab' as const },
   ];
-  const kB = (r: Report, key: 'perBuffer' | 'slab') => (heldBytes(r.strategies[key], backend) ?? 0) / 1024;
+  const KiB = (r: Report, key: 'perBuffer' | 'slab') => (heldBytes(r.strategies[key], backend) ?? 0) / 1024;
+  // A strategy that stopped holds what it set up: its point is drawn at the buffers it set up
+  // (a per-buffer stop at 16,384 of 20,000 is drawn at 16,384, where its label says).
+  const at = (r: Report, key: 'perBuffer' | 'slab') => r.strategies[key].stopped?.afterBuffers ?? r.strategies[key].completedBuffers;
   const xMax = niceMax(Math.max(...reports.map((r) => r.workload.buffers)));
-  const yMax = niceMax(Math.max(...reports.flatMap((r) => [kB(r, 'perBuffer'), kB(r, 'slab')])));
+  const yMax = niceMax(Math.max(...reports.flatMap((r) => [KiB(r, 'perBuffer'), KiB(r, 'slab')])));
   const x = (v: number) => M.left + (v / xMax) * (W - M.left - M.right);
   const y = (v: number) => H - M.bottom - (v / yMax) * (H - M.top - M.bottom);
   const what = backend === 'lock' ? 'locked (VmLck)' : 'pinned (VmPin)';
@@ -47,11 +50,11 @@ export function sweepSvg(reports: Report[]): string {
   const size = reports[0]?.workload.size ?? '';
   // The accessible name (a screen reader's, and biome's a11y/noSvgWithoutTitle): the chart's title.
   parts.push(
-    `<title>${esc(`riopool: kB ${what} against buffers, per-buffer registration and riopool slabs (${size} B each, backend ${backend})`)}</title>`,
+    `<title>${esc(`riopool: KiB ${what} against buffers, per-buffer registration and riopool slabs (${size} B each, backend ${backend})`)}</title>`,
   );
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   parts.push(
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`kB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(`KiB ${what} against buffers (${size} B each, backend ${backend})`)}</text>`,
   );
   for (let i = 0; i <= 5; i++) {
     const yv = (yMax / 5) * i;
@@ -63,15 +66,15 @@ export function sweepSvg(reports: Report[]): string {
   parts.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333"/>`);
   parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#333"/>`);
   parts.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 15}" text-anchor="middle">buffers</text>`);
-  parts.push(`<text transform="translate(20 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">kB ${esc(what)}</text>`);
+  parts.push(`<text transform="translate(20 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">KiB ${esc(what)}</text>`);
   series.forEach((s, i) => {
     const ok = reports.filter((r) => r.strategies[s.key].error === null);
-    const pts = ok.map((r) => `${x(r.workload.buffers).toFixed(1)},${y(kB(r, s.key)).toFixed(1)}`).join(' ');
+    const pts = ok.map((r) => `${x(r.workload.buffers).toFixed(1)},${y(KiB(r, s.key)).toFixed(1)}`).join(' ');
     parts.push(`<polyline class="series-${s.key}" fill="none" stroke="${s.color}" stroke-width="2.5" points="${pts}"/>`);
     for (const r of reports) {
       const failed = r.strategies[s.key].error !== null;
-      const cx = x(r.workload.buffers);
-      const cy = y(kB(r, s.key));
+      const cx = x(failed ? at(r, s.key) : r.workload.buffers);
+      const cy = y(KiB(r, s.key));
       parts.push(
         failed
           ? `<g class="failed"><text x="${cx + (cx > W / 2 ? 6 : -6)}" y="${cy - 10}" text-anchor="${cx > W / 2 ? 'end' : 'start'}" fill="${s.color}">✕ ${esc(stoppedLabel(r.strategies[s.key]))}</text><circle cx="${cx}" cy="${cy}" r="5" fill="#fff" stroke="${s.color}" stroke-width="2"/></g>`
@@ -107,7 +110,7 @@ export function sweepHtml(reports: Report[]): string {
 <h1>riopool footprint sweep</h1>
 <p>Machine: ${esc(reports[0]?.machine.cpu ?? '')}, ${esc(reports[0]?.machine.os ?? '')}, Node ${esc(reports[0]?.machine.node ?? '')}.</p>
 ${sweepSvg(reports)}
-<table><thead><tr><th>buffers</th><th>per-buffer kB</th><th>slab kB</th><th>per-buffer registrations</th><th>slab registrations</th></tr></thead>
+<table><thead><tr><th>buffers</th><th>per-buffer KiB</th><th>slab KiB</th><th>per-buffer registrations</th><th>slab registrations</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -11,8 +11,11 @@
  * only on a terminal; bad usage (an unknown command or option, a bad value, a stray argument)
  * goes to stderr with the usage and exits 2.
  *
- * Exit codes: 0 success (a strategy that hit a limit is a result, not a failure), 1 an output
- * file could not be written, 2 bad usage.
+ * Exit codes: 0 success (a strategy that stopped at a known limit, the memlock limit or the
+ * registration table, is a result, not a failure), 1 the run failed (a strategy could not run:
+ * its backend did not open, or an error that names no limit; the report is still printed, the
+ * reason goes to stderr) or an output file could not be written, 2 bad usage. Byte figures are
+ * printed in KiB (1,024 bytes), as the kernel's VmPin and VmLck are.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -42,7 +45,7 @@ per-buffer (each buffer registered on its own) and slab (riopool).
   --size S           a length (512), a range (64-4096) or 'mixed' (default 512)
   --seed S           seed for ranges and 'mixed' (default 1)
   --backend B        uring, rio, lock or none (default: the platform's best, or RIOPOOL_BACKEND)
-  --json             print the versioned JSON report (schema riopool-report/1), alone on stdout;
+  --json             print the versioned JSON report (schema riopool-report/2), alone on stdout;
                      from the repository: pnpm -s report --json (-s: no pnpm banner)
   --sweep [N,N,...]  repeat over buffer counts (default 1000,2500,5000,10000,15000,20000)
   --svg FILE         with --sweep: write the chart of bytes pinned against buffers
@@ -58,13 +61,40 @@ function fail(message: string, usage = REPORT_USAGE): never {
   process.exit(2);
 }
 
-/** parseArgs' errors, said shortly (its own add advice about '--' that rarely applies here). */
+/**
+ * parseArgs' errors in the CLI's own words (its own text is worded for a program's author and
+ * adds advice about '--' and '=' that rarely applies here). Every error parseArgs throws is one
+ * of these codes; anything else is said as `bad usage` with the option it names.
+ */
 function usageError(e: unknown, command: string): string {
   const err = e as { code?: string; message: string };
-  const arg = /'([^']*)'/.exec(err.message)?.[1];
+  const arg = /'([^']*)'/.exec(err.message)?.[1]?.replace(/ <value>$/, '');
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${arg}' for ${command} (${command} --help lists them)`;
   if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument '${arg}' for ${command}`;
-  return err.message;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take an argument/.test(err.message)) return `${arg} takes no value`;
+    return `${arg} needs a value (${command} --help says which)`;
+  }
+  return `bad usage${arg === undefined ? '' : ` of '${arg}'`} for ${command}`;
+}
+
+/**
+ * A value that starts with a dash (`--buffers -5`, `--seed -3`) joined to its option
+ * (`--buffers=-5`), so that it reaches the option's own check ("an integer from 1 ...") instead
+ * of parseArgs' "argument is ambiguous". Only for the options that take a value.
+ */
+function joinDashValues(args: string[], valued: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return out.concat(args.slice(i));
+    const next = args[i + 1];
+    if (valued.includes(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** The version in @riopool/pool's package.json (dist/cli/main.js -> ../../package.json). */
@@ -73,7 +103,7 @@ function version(): string {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const kB = (n: number | null) => (n === null ? 'n/a' : `${fmt(n / 1024)} kB`);
+const KiB = (n: number | null) => (n === null ? 'n/a' : `${fmt(n / 1024)} KiB`);
 
 /** A progress bar on stderr, only when stderr is a terminal. */
 function progressBar(label: string): ((fraction: number) => void) & { done(): void } {
@@ -98,12 +128,12 @@ function table(r: Report): string {
   const { perBuffer: a, slab: b } = r.strategies;
   const rows: [string, (s: StrategyResult) => string][] = [
     ['registrations', (s) => fmt(s.registrations)],
-    ['requested', (s) => kB(s.requestedBytes)],
-    ['reserved', (s) => kB(s.reservedBytes)],
-    ['mapped', (s) => kB(s.mappedBytes)],
-    ['pinned (VmPin)', (s) => kB(s.pinnedBytes)],
-    ['locked (VmLck)', (s) => kB(s.lockedBytes)],
-    ['model predicts', (s) => kB(s.modelBytes)],
+    ['requested', (s) => KiB(s.requestedBytes)],
+    ['reserved', (s) => KiB(s.reservedBytes)],
+    ['mapped', (s) => KiB(s.mappedBytes)],
+    ['pinned (VmPin)', (s) => KiB(s.pinnedBytes)],
+    ['locked (VmLck)', (s) => KiB(s.lockedBytes)],
+    ['model predicts', (s) => KiB(s.modelBytes)],
     ['setup', (s) => `${s.setupMs.toFixed(1)} ms`],
     ['teardown', (s) => `${s.teardownMs.toFixed(1)} ms`],
     ['buffers set up', (s) => (s.stopped === null ? fmt(s.completedBuffers) : `${fmt(s.completedBuffers)} of ${fmt(s.stopped.ofBuffers)}`)],
@@ -113,7 +143,7 @@ function table(r: Report): string {
   const w1 = Math.max(12, ...rows.map(([, f]) => f(a).length));
   const w2 = Math.max(14, ...rows.map(([, f]) => f(b).length));
   const lines = [
-    `riopool report: ${fmt(r.workload.buffers)} buffers, size ${r.workload.size} (${kB(r.workload.requestedBytes)} requested); backend ${r.backend}; page ${r.pageSize} B`,
+    `riopool report: ${fmt(r.workload.buffers)} buffers, size ${r.workload.size} (${KiB(r.workload.requestedBytes)} requested); backend ${r.backend}; page ${r.pageSize} B`,
     `machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}, Node ${r.machine.node}`,
     '',
     `${''.padEnd(w0)}  ${'per-buffer'.padStart(w1)}  ${'slab (riopool)'.padStart(w2)}`,
@@ -126,7 +156,7 @@ function table(r: Report): string {
   lines.push(...stopLines(r));
   if (r.ratios.slabOverIdeal !== null) {
     lines.push(
-      `slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${kB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`,
+      `slabs hold ${r.ratios.slabOverIdeal.toFixed(3)}× the ideal (${KiB(r.idealBytes)}: reserved bytes rounded up to whole pages per slab)`,
     );
   }
   for (const [name, s] of [
@@ -197,7 +227,7 @@ function stopLines(r: Report): string[] {
   const model = r.ratios.modelPerBufferOverSlab;
   if (model !== null) {
     lines.push(
-      `model only, not measured: per-buffer registration of all ${fmt(r.workload.buffers)} would hold ${kB(a.modelBytes)}, ${model.toFixed(2)}× the slabs' ${kB(b.modelBytes)}`,
+      `model only, not measured: per-buffer registration of all ${fmt(r.workload.buffers)} would hold ${KiB(a.modelBytes)}, ${model.toFixed(2)}× the slabs' ${KiB(b.modelBytes)}`,
     );
   }
   return lines;
@@ -213,7 +243,7 @@ function sweepTable(reports: Report[]): string {
       .filter(Boolean)
       .join(', ');
     lines.push(
-      `${fmt(r.workload.buffers).padStart(8)}  ${kB(a).padStart(14)}  ${kB(b).padStart(12)}  ${(r.ratios.perBufferOverSlab === null ? 'n/a' : `${r.ratios.perBufferOverSlab.toFixed(2)}×`).padStart(7)}  ${errors || '-'}`,
+      `${fmt(r.workload.buffers).padStart(8)}  ${KiB(a).padStart(14)}  ${KiB(b).padStart(12)}  ${(r.ratios.perBufferOverSlab === null ? 'n/a' : `${r.ratios.perBufferOverSlab.toFixed(2)}×`).padStart(7)}  ${errors || '-'}`,
     );
   }
   // The largest run that stopped says how to raise the limit (the smaller ones need less).
@@ -317,7 +347,7 @@ function report(args: string[]): void {
   } as const;
   let parsed: ReturnType<typeof parseArgs<typeof config & { args: string[] }>>;
   try {
-    parsed = parseArgs({ ...config, args });
+    parsed = parseArgs({ ...config, args: joinDashValues(args, ['--buffers', '--size', '--seed', '--backend', '--svg', '--html']) });
   } catch (e) {
     fail(usageError(e, 'riopool report'));
   }
@@ -348,6 +378,7 @@ function report(args: string[]): void {
   if (!v.sweep) {
     const report = one(buffers, 'measuring');
     process.stdout.write(v.json ? `${JSON.stringify(report, null, 2)}\n` : `${table(report)}\n`);
+    exitIfFailed([report]);
     return;
   }
   const counts = sweepList === undefined ? DEFAULT_SWEEP : sweepList.split(',').map(Number);
@@ -356,6 +387,28 @@ function report(args: string[]): void {
   if (v.svg) writeOutput(v.svg, sweepSvg(reports));
   if (v.html) writeOutput(v.html, sweepHtml(reports));
   process.stdout.write(v.json ? `${JSON.stringify(reports, null, 2)}\n` : `${sweepTable(reports)}\n`);
+  exitIfFailed(reports);
+}
+
+/**
+ * A run in which a strategy could not run is a failure: its error names no limit (a backend
+ * that did not open, like `--backend rio` on Linux, or an unexpected error). The report has been
+ * printed; the reason goes to stderr and the exit code is 1. A stop at a known limit is a result.
+ */
+function exitIfFailed(reports: Report[]): void {
+  const failures = new Set<string>();
+  for (const r of reports) {
+    for (const [name, s] of [
+      ['per-buffer', r.strategies.perBuffer],
+      ['slab', r.strategies.slab],
+    ] as const) {
+      if (s.error !== null && s.stopped?.limit == null)
+        failures.add(`riopool: ${name} could not run: ${s.error.message} (${s.error.code})`);
+    }
+  }
+  if (failures.size === 0) return;
+  process.stderr.write(`${[...failures].join('\n')}\n`);
+  process.exitCode = 1;
 }
 
 main(process.argv.slice(2));

@@ -34,7 +34,8 @@ import { isNativeError, limitAdvice, type BackendKind, type NativeError, type Na
 import { allocatorOf, createPool, type Pool } from '../pool';
 import { PINNING, chooseBackend, fromNative, loadBinding } from '../backend';
 
-export const REPORT_SCHEMA = 'riopool-report/1';
+/** 2: model.lockedBytes became model.heldBytes (lockedBytes alone is the measured VmLck delta). */
+export const REPORT_SCHEMA = 'riopool-report/2';
 
 export interface StrategyResult {
   registrations: number;
@@ -254,7 +255,7 @@ function notStarted(e: unknown, buffers: number, model: FootprintFigures): Strat
     mappedBytes: 0,
     pinnedBytes: null,
     lockedBytes: null,
-    modelBytes: model.lockedBytes,
+    modelBytes: model.heldBytes,
     model,
     setupMs: 0,
     teardownMs: 0,
@@ -300,7 +301,7 @@ function measurePerBuffer(lengths: number[], backend: BackendKind, onProgress: (
     reservedBytes: model.reservedBytes,
     mappedBytes: region === undefined ? 0 : model.mappedBytes,
     ...figures,
-    modelBytes: model.lockedBytes,
+    modelBytes: model.heldBytes,
     model,
     teardownMs,
     completedBuffers: ids.length,
@@ -348,7 +349,7 @@ function measureSlabs(
       reservedBytes: stats.totals.reservedBytes,
       mappedBytes: stats.totals.mappedBytes,
       ...figures,
-      modelBytes: model.lockedBytes,
+      modelBytes: model.heldBytes,
       model,
       teardownMs,
       completedBuffers: leases.length,

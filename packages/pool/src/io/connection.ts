@@ -154,9 +154,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   /**
-   * The socket's addresses, as net.Socket names them: the OS's on the net datapath; on the uring
-   * datapath what the server or connect() knew (the listening address and the connect target;
-   * undefined where it knew nothing: an accepted socket's remote end, a connected one's local end).
+   * The socket's addresses, as net.Socket names them: the OS's, on both datapaths (uring asks
+   * getsockname / getpeername through the ring), read once at the first access; what the server
+   * or connect() knew fills in an end the OS no longer says (a peer already gone).
    */
   #address(): Partial<SocketAddresses> {
     if (this.#addresses === undefined) {
@@ -183,8 +183,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   /**
    * TCP_NODELAY, as net.Socket's (default true: riopool's sockets are made with it on, as
-   * redis-server's and most servers' are). The uring datapath keeps it on (setNoDelay(false) is
-   * not applied there). Returns the connection.
+   * redis-server's and most servers' are). Applied to the socket on both datapaths. Returns the
+   * connection.
    */
   setNoDelay(noDelay = true): this {
     if (typeof noDelay !== 'boolean') throw new RioError('ERR_RIO_INVALID_OPTION', `setNoDelay: ${String(noDelay)} must be a boolean`);
@@ -192,7 +192,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return this;
   }
 
-  /** SO_KEEPALIVE, as net.Socket's (net datapath; not applied on the uring datapath). Returns the connection. */
+  /** SO_KEEPALIVE (and TCP_KEEPIDLE from initialDelay, in whole seconds), as net.Socket's, on both datapaths. Returns the connection. */
   setKeepAlive(enable = false, initialDelay = 0): this {
     if (typeof enable !== 'boolean') throw new RioError('ERR_RIO_INVALID_OPTION', `setKeepAlive: enable must be a boolean`);
     if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || !Number.isFinite(initialDelay))

@@ -34,6 +34,7 @@ import {
   type IoStats,
   type Listener,
   type ReceiveMode,
+  type SocketAddresses,
   type Transport,
   type TransportOptions,
   type TransportSink,
@@ -238,6 +239,48 @@ class UringTransport implements Transport {
       this.shared.coalescedSends++;
     }
     this.#ops.add(op);
+  }
+
+  /**
+   * Both ends, from the OS (getsockname, getpeername), as node:net reports them. Asked only while
+   * the socket is open (once closing, its fd may already be another socket's); an end the OS
+   * cannot say (a peer already gone: ENOTCONN) is left out, as net.Socket leaves it undefined.
+   */
+  addresses(): Partial<SocketAddresses> {
+    if (this.#closing) return {};
+    const out: Partial<SocketAddresses> = {};
+    const { ring } = this.shared;
+    try {
+      [out.localAddress, out.localPort] = ring.socketName(this.fd, false);
+    } catch {}
+    try {
+      const [host, port, family] = ring.socketName(this.fd, true);
+      Object.assign(out, { remoteAddress: host, remotePort: port, remoteFamily: family === 6 ? 'IPv6' : 'IPv4' });
+    } catch {}
+    return out;
+  }
+
+  /**
+   * TCP_NODELAY (sockets here start with it on). As net.Socket does, a socket that can no longer
+   * take the option (reset by its peer) is not an error.
+   */
+  setNoDelay(noDelay: boolean): void {
+    if (this.#closing) return;
+    try {
+      this.shared.ring.setNoDelay(this.fd, noDelay);
+    } catch {}
+  }
+
+  /**
+   * SO_KEEPALIVE and, when enabling with an initialDelay of a second or more, TCP_KEEPIDLE in whole
+   * seconds (as node:net and libuv round it; 0 leaves the idle time as it was; capped at Linux's
+   * 32,767 s). Errors are ignored as net.Socket ignores them.
+   */
+  setKeepAlive(enable: boolean, initialDelay: number): void {
+    if (this.#closing) return;
+    try {
+      this.shared.ring.setKeepAlive(this.fd, enable, Math.min(Math.floor(initialDelay / 1000), 32767));
+    } catch {}
   }
 
   shutdown(): void {

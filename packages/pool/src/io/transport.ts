@@ -111,11 +111,11 @@ export interface Transport {
   shutdown(): void;
   /** Cancels what is in flight and closes the socket; done() once nothing is in flight. */
   close(done: () => void): void;
-  /** The socket's addresses, where the datapath can ask the OS (net); else the connection uses what it was made with. */
+  /** The socket's addresses, from the OS (net: net.Socket's; uring: getsockname / getpeername); {} once closing. */
   addresses?(): Partial<SocketAddresses>;
-  /** TCP_NODELAY (net; uring sockets are made with it on). */
+  /** TCP_NODELAY (both datapaths; their sockets start with it on). */
   setNoDelay?(noDelay: boolean): void;
-  /** SO_KEEPALIVE (net). */
+  /** SO_KEEPALIVE, and TCP_KEEPIDLE from initialDelay in ms (both datapaths). */
   setKeepAlive?(enable: boolean, initialDelay: number): void;
 }
 

@@ -47,6 +47,7 @@
 import { RioError, isRioError } from './errors';
 import { shown } from './schema';
 import * as handles from './handle';
+import { HandleTable } from './handle-table';
 import type { RioBufOut } from './handle';
 import * as leases from './lease';
 import { resolveOptions, type SlabPoolOptions } from './options';
@@ -63,22 +64,7 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLABS, MAX_GENERATION, MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
 const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
-/** A low-level handle: `tag << HANDLE_ENTRY_BITS | entry` (SlabPool's handle table). */
-const HANDLE_ENTRY_BITS = 20;
-const HANDLE_ENTRY_MASK = (1 << HANDLE_ENTRY_BITS) - 1;
-/** Tags run 1 .. HANDLE_TAG_MAX (11 bits, never 0: no handle is below 2^20), then wrap to 1. */
-const HANDLE_TAG_MAX = 2047;
-/** Each pool's tags start elsewhere: consecutive pools of a process differ at every entry. */
-let poolKeys = (Math.random() * HANDLE_TAG_MAX) >>> 0;
-function nextPoolKey(): number {
-  poolKeys = (poolKeys + 1) % HANDLE_TAG_MAX;
-  return poolKeys;
-}
-/** The tag of an entry's first handle: entries of one pool spread out, so a handle with its entry bits changed misses. */
-function firstTag(key: number, entry: number): number {
-  return ((key * 1021 + entry * 7) % HANDLE_TAG_MAX) + 1;
-}
-const { newLease, releasedError } = leases;
+const { LeaseOfSlot, releasedError } = leases;
 const WINDOW_MASK = WINDOW - 1;
 
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
@@ -160,8 +146,6 @@ export class SlabPool implements SlabOwner {
   registeredSlabs = 0;
   mappedBytes = 0;
   registeredBytes = 0;
-  /** Bytes of live slabs with no slot leased. */
-  emptyBytes = 0;
   peakMappedBytes = 0;
   totalRegistrations = 0;
   retirements = 0;
@@ -187,22 +171,8 @@ export class SlabPool implements SlabOwner {
   private overflowed = false;
   /** The state behind nextGenerationBase: random per pool. */
   private generationKey = (Math.random() * 0x100000000) >>> 0;
-
-  /**
-   * The low-level path's handle table. A handle is `tag << 20 | entry`: a positive integer below
-   * 2^31, which V8 keeps as a small integer (a double would be boxed whenever a call returning it
-   * is not inlined). An entry names one leased slot (its slab id and slot); its tag (1 .. 2047) moves on at every release, so a
-   * stale handle is refused unless its entry was reused a multiple of 2047 times since, and the
-   * tags of each pool start elsewhere (pool's key), so another pool's handle is refused too.
-   * Entries are reused through a free stack; the table grows by doubling, to 2^20 entries.
-   */
-  private hLoc = new Int32Array(64);
-  private hTag = new Int32Array(64);
-  private hFree = new Int32Array(64);
-  private hFreeTop = 0;
-  /** Entries made so far (those below are in use or on the free stack). */
-  private hMade = 0;
-  private readonly hKey = nextPoolKey();
+  /** The low-level path's handles (handle-table.ts). */
+  private readonly handles = new HandleTable();
   private closePromise: Promise<void> | undefined;
   private settleClose: ((error?: unknown) => void) | undefined;
 
@@ -218,6 +188,7 @@ export class SlabPool implements SlabOwner {
     this.overflow = o.overflow;
     const figures = { pageSize: registrar.pageSize, largestClass: o.largestClass, slabBytes: o.slabBytes };
     this.table = new SizeClassTable(figures, (f) => new SlabClass(f, false));
+    for (const cls of this.table.classes) cls.emptyLimit = this.emptyLimitOf(cls);
     this.largest = this.table.largestClass;
     // The largest request: what one registration may hold (the backend's limit), within maxBytes.
     this.maxLength = Math.min(registrar.maxRegistrationBytes, this.maxBytes);
@@ -230,7 +201,7 @@ export class SlabPool implements SlabOwner {
   /** Leases a slot of at least `length` bytes. */
   acquire(length: number): Lease {
     const slab = this.take(length);
-    const lease = newLease(slab, this.takenSlot, length);
+    const lease = new LeaseOfSlot(slab, this.takenSlot, length);
     if (this.tracker !== undefined) this.trackAcquired(lease, slab, this.takenSlot);
     return lease;
   }
@@ -253,7 +224,8 @@ export class SlabPool implements SlabOwner {
    */
   acquireInto(length: number, out: RioBufOut): number {
     if (typeof out !== 'object' || out === null) throw notAnOut();
-    if (this.hFreeTop === 0) this.newHandleEntry(); // before the take: it may throw
+    const handles = this.handles;
+    if (handles.freeTop === 0) handles.reserve(); // before the take: it may throw
     const slab = this.take(length);
     const slot = this.takenSlot;
     try {
@@ -261,75 +233,27 @@ export class SlabPool implements SlabOwner {
       out.offset = slab.cls.offsetOf(slot);
       out.length = length;
     } catch (e) {
-      // Frozen, sealed without the fields, a setter that throws: the slot goes back before the error.
-      this.releaseSlot(slab, slot);
-      throw outNotWritable(e);
+      throw this.giveBack(slab, slot, e);
     }
-    const entry = this.hFree[--this.hFreeTop]!;
-    this.hLoc[entry] = (slab.id << SLOT_BITS) | slot;
-    return (this.hTag[entry]! << HANDLE_ENTRY_BITS) | entry;
+    return handles.issue((slab.id << SLOT_BITS) | slot);
   }
 
   releaseHandle(handle: number): void {
-    // Not an int32 (a string, a bigint, a double, NaN: `| 0` changes it), no entry, a free entry
-    // (its location stored as ~loc, negative) or one whose tag moved on: refused here. A live
-    // entry names a leased slot (an entry is freed before its slot is).
-    if (typeof handle !== 'number' || (handle | 0) !== handle) throw this.badHandle('releaseHandle', handle);
-    const entry = handle & HANDLE_ENTRY_MASK;
-    const loc = this.hLoc[entry]!; // undefined past the table: fails the test below
-    if (!(loc >= 0) || entry >= this.hMade || this.hTag[entry] !== handle >>> HANDLE_ENTRY_BITS) {
-      throw this.badHandle('releaseHandle', handle);
-    }
-    const slab = this.slabs[loc >>> SLOT_BITS]!;
-    this.freeHandleEntry(entry);
-    this.releaseSlot(slab, loc & SLOT_MASK);
+    // A live entry names a leased slot (an entry is freed before its slot is).
+    const location = this.handles.redeem(handle);
+    if (location < 0) throw this.badHandle('releaseHandle', handle);
+    this.releaseSlot(this.slabs[location >>> SLOT_BITS]!, location & SLOT_MASK, undefined);
   }
 
-  /** A free entry on the stack (the table doubles when every entry is in use). */
-  private newHandleEntry(): void {
-    const n = this.hMade;
-    if (n === this.hLoc.length) {
-      if (n >= 1 << HANDLE_ENTRY_BITS) {
-        throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquireInto: ${n} handles are outstanding, the most at once`);
-      }
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(n * 2);
-        b.set(a);
-        return b;
-      };
-      this.hLoc = grow(this.hLoc);
-      this.hTag = grow(this.hTag);
-      this.hFree = grow(this.hFree);
-    }
-    this.hLoc[n] = -1; // free (~0), never used
-    this.hTag[n] = firstTag(this.hKey, n);
-    this.hMade = n + 1;
-    this.hFree[this.hFreeTop++] = n;
-  }
-
-  private freeHandleEntry(entry: number): void {
-    this.hLoc[entry] = ~this.hLoc[entry]!; // free: its last slot kept, for describeHandle
-    const t = this.hTag[entry]! + 1;
-    this.hTag[entry] = t > HANDLE_TAG_MAX ? 1 : t;
-    this.hFree[this.hFreeTop++] = entry;
+  /** acquireInto's `out` refused a write (frozen, sealed, a setter that throws): the slot goes back before the error. */
+  private giveBack(slab: Slab, slot: number, cause: unknown): RioError {
+    this.releaseSlot(slab, slot, undefined);
+    return outNotWritable(cause);
   }
 
   /** Why a handle was refused: ERR_RIO_RELEASED for one this pool gave out (its entry moved on since), ERR_RIO_INVALID_BUFFER for anything else. */
   private badHandle(what: string, handle: number): RioError {
-    return this.wasIssued(handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
-  }
-
-  /** True when `handle` is one this pool gave out: its entry exists and its tag lies between the entry's first and now. */
-  private wasIssued(handle: number): boolean {
-    if (typeof handle !== 'number' || (handle | 0) !== handle || handle < 0) return false;
-    const entry = handle & HANDLE_ENTRY_MASK;
-    const tag = handle >>> HANDLE_ENTRY_BITS;
-    if (entry >= this.hMade || tag < 1 || tag > HANDLE_TAG_MAX) return false;
-    const first = firstTag(this.hKey, entry);
-    const since = (x: number) => (x - first + HANDLE_TAG_MAX) % HANDLE_TAG_MAX;
-    // The entry's current tag is that of its next handle (or of its live one, if in use).
-    const current = this.hTag[entry]!;
-    return this.hLoc[entry]! >= 0 ? since(tag) <= since(current) : since(tag) < since(current);
+    return this.handles.wasIssued(handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
   }
 
   /**
@@ -345,21 +269,33 @@ export class SlabPool implements SlabOwner {
     if (slab === undefined || slab.gens[slot] !== generationOf(handle, low) || !(slab.slots[slot]! > 0)) {
       throw notAHandle('releaseHandle', handle);
     }
-    this.releaseSlot(slab, slot);
+    slab.nextGeneration(slot);
+    this.releaseSlot(slab, slot, undefined);
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
   view(bufferId: number): Buffer {
-    let slab: Slab | undefined;
-    if (typeof bufferId === 'number') slab = bufferId >= 0 ? this.byBufferId[bufferId] : this.slabs[-1 - bufferId];
+    // byBufferId holds registered slabs only, each at its own buffer id; typeof first, so that
+    // `>=` calls no valueOf and a string never indexes the table.
+    if (typeof bufferId === 'number' && bufferId >= 0) {
+      const slab = this.byBufferId[bufferId];
+      if (slab !== undefined) return slab.view;
+    }
+    return this.overflowView(bufferId);
+  }
+
+  /** view() of an overflow slab (buffer id -1 - slab id), or the error for a value that is no buffer id. */
+  private overflowView(bufferId: unknown): Buffer {
+    const slab = typeof bufferId === 'number' && bufferId < 0 ? this.slabs[-1 - bufferId] : undefined;
     if (slab === undefined || slab.bufferId !== bufferId) throw notABufferId(bufferId);
     return slab.view;
   }
 
-  /** Called by a lease at its last release. */
-  releaseLease(lease: object, slab: Slab, slot: number): void {
-    if (this.tracker !== undefined) this.tracker.released(lease, slab, slot);
-    this.releaseSlot(slab, slot);
+  /** A slot goes back with a tracker watching: a lease's (not a handle's) release is tracked. */
+  private trackReleased(lease: object | undefined, slab: Slab, slot: number): void {
+    if (lease === undefined) return;
+    this.tracker!.released(lease, slab, slot);
+    slab.nextGeneration(slot);
   }
 
   /** Called by lease.slice(): the slice holds a reference on its parent already. */
@@ -378,7 +314,9 @@ export class SlabPool implements SlabOwner {
   // bytecode per function). What runs rarely is in a method of its own.
 
   private take(length: number): Slab {
-    if (typeof length !== 'number' || (length | 0) !== length || length < 1 || length > this.openMaxLength) {
+    // An int32 (`| 0` changes anything else; typeof first, so no valueOf runs) from 1 to
+    // openMaxLength: as unsigned, length - 1 is below openMaxLength (0 and negatives wrap high).
+    if (typeof length !== 'number' || (length | 0) !== length || (length - 1) >>> 0 >= this.openMaxLength) {
       throw this.cannotTake(length);
     }
     const cls = length <= this.largest ? this.table.classFor(length) : this.dedicatedClass(length);
@@ -386,7 +324,7 @@ export class SlabPool implements SlabOwner {
     if (slab === undefined) slab = this.grow(cls);
     const slot = slab.takeSlot(length);
     if (slab.freeHead < 0) cls.popAvailable();
-    if (slab.leased === 1) this.noLongerEmpty(cls);
+    if (slab.leased === 1) cls.emptySlabs--;
     if (++cls.leased > cls.windowPeak) cls.newPeak();
     if ((++cls.totalAcquired & WINDOW_MASK) === 0) cls.nextWindow();
     this.takenSlot = slot;
@@ -399,31 +337,48 @@ export class SlabPool implements SlabOwner {
     return valid && this.closing ? poolClosed() : invalidLength(length, this.maxLength);
   }
 
-  private releaseSlot(slab: Slab, slot: number): void {
+  /**
+   * Gives a leased slot back: at a lease's last release (`lease` is the Lease: the tracker hears
+   * of it, and the slot's generation moves on) or a handle's (`lease` undefined). A slab that
+   * empties past its class's emptyLimit (or in a closing pool, where every limit is -1) goes to
+   * tooManyEmpty.
+   */
+  releaseSlot(slab: Slab, slot: number, lease: object | undefined): void {
+    if (this.tracker !== undefined) this.trackReleased(lease, slab, slot);
     const cls = slab.cls;
-    const wasFull = slab.freeHead < 0;
+    if (slab.freeHead < 0) cls.pushAvailable(slab); // it was full
     slab.freeSlot(slot);
-    if (wasFull) cls.pushAvailable(slab);
     cls.leased--;
-    if (slab.leased === 0) this.becameEmpty(slab, cls);
-    if (this.closing) this.closingRelease(slab);
+    if (slab.leased === 0) {
+      slab.emptySince = this.ticks;
+      if (++cls.emptySlabs > cls.emptyLimit) this.tooManyEmpty(slab, cls);
+    }
   }
 
-  private noLongerEmpty(cls: SlabClass): void {
-    cls.emptySlabs--;
-    this.emptyBytes -= cls.slabBytes;
+  /**
+   * The most empty slabs a class keeps before a release looks at retiring some: emptySlabsMax,
+   * or 0 for a class whose slab alone is more than half the pool's bound on empty bytes (each of
+   * its releases to empty checks the bound).
+   */
+  private emptyLimitOf(cls: SlabClass): number {
+    return cls.slabBytes > this.emptyBytesMax / 2 ? 0 : this.emptySlabsMax;
   }
 
-  /** A slab's last lease went: the class's band, then the pool's bound on empty bytes. */
-  private becameEmpty(slab: Slab, cls: SlabClass): void {
-    slab.emptySince = this.ticks;
-    this.emptyBytes += cls.slabBytes;
-    if (++cls.emptySlabs > this.emptySlabsMax) {
+  /**
+   * A release emptied a slab and its class holds more than its emptyLimit empty slabs: the
+   * class's band (more than emptySlabsMax empty: retire beyond the recent peak), then the pool's
+   * bound: over it, a slab that alone is more than half of it goes at once; the rest of the bound
+   * is kept at the next decay tick, so a load that swings within a tick keeps its slabs.
+   */
+  private tooManyEmpty(slab: Slab, cls: SlabClass): void {
+    if (this.closing) {
+      this.closingRelease(slab);
+      return;
+    }
+    if (cls.emptySlabs > this.emptySlabsMax) {
       this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
     }
-    // Over the pool's bound, a slab that alone is more than half of it goes at once; the rest of
-    // the bound is kept at the next decay tick, so a load that swings within a tick keeps its slabs.
-    if (this.emptyBytes > this.emptyBytesMax && cls.slabBytes > this.emptyBytesMax / 2 && !this.closing) {
+    if (slab.state === 'active' && cls.slabBytes > this.emptyBytesMax / 2 && this.emptyBytes > this.emptyBytesMax) {
       this.retire(slab);
       this.boundRetirements++;
     }
@@ -444,6 +399,7 @@ export class SlabPool implements SlabOwner {
     let cls = this.dedicated.get(bytes);
     if (cls === undefined) {
       cls = new SlabClass({ index: -1, slotSize: bytes, slabBytes: bytes, slotsPerSlab: 1 }, true);
+      cls.emptyLimit = this.emptyLimitOf(cls);
       this.dedicated.set(bytes, cls);
     }
     this.lastDedicated = cls;
@@ -483,7 +439,6 @@ export class SlabPool implements SlabOwner {
     cls.pushAvailable(slab);
     cls.slabs++;
     cls.emptySlabs++;
-    this.emptyBytes += cls.slabBytes;
     slab.emptySince = this.ticks;
     if (cls.lastEventWasRetire) {
       cls.churn++;
@@ -602,7 +557,6 @@ export class SlabPool implements SlabOwner {
     this.liveSlabs--;
     this.retirements++;
     this.mappedBytes -= cls.slabBytes;
-    this.emptyBytes -= cls.slabBytes;
   }
 
   /** Retires every empty slab now; returns how many. */
@@ -653,6 +607,8 @@ export class SlabPool implements SlabOwner {
     if (this.closePromise === undefined) {
       this.closing = true;
       this.openMaxLength = 0;
+      // Every release that empties a slab now goes to tooManyEmpty, which retires it (or finishes the close).
+      for (const cls of this.allClasses()) cls.emptyLimit = -1;
       this.closePromise = new Promise<void>((resolve, reject) => {
         this.settleClose = (error?: unknown) => (error === undefined ? resolve() : reject(error));
       });
@@ -715,6 +671,13 @@ export class SlabPool implements SlabOwner {
     yield* this.dedicated.values();
   }
 
+  /** Bytes of live slabs with no slot leased (summed over classes: kept off the hot path). */
+  get emptyBytes(): number {
+    let n = 0;
+    for (const c of this.allClasses()) n += c.emptySlabs * c.slabBytes;
+    return n;
+  }
+
   /** Leases outstanding in the whole pool (summed over classes: kept off the hot path). */
   get leased(): number {
     let n = 0;
@@ -733,14 +696,9 @@ export class SlabPool implements SlabOwner {
    * For tests; the hot path decodes inline.
    */
   describeHandle(handle: number, out: RioBufOut): number | undefined {
-    if (!this.wasIssued(handle)) return undefined;
-    const entry = handle & HANDLE_ENTRY_MASK;
-    const tag = handle >>> HANDLE_ENTRY_BITS;
-    const loc = this.hLoc[entry]!;
-    const live = loc >= 0 && this.hTag[entry] === tag;
-    // A released handle whose entry was not used since still names its slot (stored as ~loc).
-    const last = loc < 0 && (tag === HANDLE_TAG_MAX ? 1 : tag + 1) === this.hTag[entry] ? ~loc : -1;
-    const at = live ? loc : last;
+    if (!this.handles.wasIssued(handle)) return undefined;
+    // A released handle whose entry was not used since still names its slot (length 0).
+    const { live, location: at } = this.handles.locationOf(handle);
     const slab = at >= 0 ? this.slabs[at >>> SLOT_BITS] : undefined;
     out.bufferId = slab === undefined ? 0 : slab.bufferId;
     out.offset = slab === undefined ? 0 : slab.cls.offsetOf(at & SLOT_MASK);

@@ -33,7 +33,7 @@ export {
   type RioBufOut,
 } from './handle';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
-export { Lease, leaseSlot, newLease, type RioBuf, type LeaseSlot } from './lease';
+export { Lease, leaseSlot, LeaseOfSlot, type RioBuf, type LeaseSlot } from './lease';
 export { SlabBytes, bytesView } from './view';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
 export { SlabPool, type LeaseTracker, type OverflowEvent } from './allocator';

@@ -58,27 +58,31 @@ export let leaseSlot: (lease: Lease) => LeaseSlot | undefined;
 /** `lease.buf`'s DeprecationWarning is emitted once per process. */
 let bufDeprecationShown = false;
 
-/** For the allocator: a new lease of a whole slot (`length` requested bytes), with one reference. */
-export let newLease: (slab: Slab, slot: number, length: number) => Lease;
+/** lease.rioBuf and lease.buf: the frozen RioBuf, made on first use (the static block defines it). */
+let rioBufOf: (lease: Lease, what: string) => RioBuf;
+/** lease.bytes of a slice: a view of its own (the static block defines it). */
+let sliceBytes: (slice: Lease) => Buffer;
+/** release() that is not the last: one reference goes, or ERR_RIO_RELEASED (the static block defines it). */
+let dropOne: (lease: Lease) => void;
 
 export class Lease {
   readonly #slab: Slab;
   readonly #slot: number;
   readonly #length: number;
-  /** Where this lease's bytes start in its slot: 0, or a slice's offset. */
-  readonly #start: number;
-  /** A slice's parent, on which it holds one reference; undefined for a lease of a whole slot. */
-  readonly #parent: Lease | undefined;
+  /** Where this lease's bytes start in its slot: 0, or a slice's offset (set once, by newSlice). */
+  #start = 0;
+  /** A slice's parent, on which it holds one reference; undefined for a lease of a whole slot (set once, by newSlice). */
+  #parent: Lease | undefined = undefined;
   /** References held; 0 once released. */
   #refs = 1;
   #buf: RioBuf | undefined = undefined;
 
-  private constructor(slab: Slab, slot: number, length: number, start: number, parent: Lease | undefined) {
+  // Three parameters, not five: a slice's start and parent are set by newSlice, so that the
+  // constructor every acquire runs stays small (the hot path is inlined whole, docs/performance.md).
+  private constructor(slab: Slab, slot: number, length: number) {
     this.#slab = slab;
     this.#slot = slot;
     this.#length = length;
-    this.#start = start;
-    this.#parent = parent;
   }
 
   /** The requested length (a slice's: its own). */
@@ -104,7 +108,7 @@ export class Lease {
    * (frozen; a negative bufferId: an overflow slab, not registered).
    */
   get rioBuf(): RioBuf {
-    return this.#rioBuf('lease.rioBuf');
+    return rioBufOf(this, 'lease.rioBuf');
   }
 
   /**
@@ -119,16 +123,7 @@ export class Lease {
         code: 'RIOPOOL_DEP_LEASE_BUF',
       });
     }
-    return this.#rioBuf('lease.buf');
-  }
-
-  #rioBuf(what: string): RioBuf {
-    if (this.#refs === 0) throw releasedError(what);
-    if (this.#buf === undefined) {
-      const offset = this.#slab.cls.offsetOf(this.#slot) + this.#start;
-      this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset, length: this.#length });
-    }
-    return this.#buf;
+    return rioBufOf(this, 'lease.buf');
   }
 
   /**
@@ -138,7 +133,7 @@ export class Lease {
   get bytes(): Buffer {
     if (this.#refs === 0) throw releasedError('lease.bytes');
     if (this.#parent === undefined) return this.#slab.bytesOf(this.#slot, this.#length);
-    return this.#slab.sliceOf(this.#slot, this.#start, this.#length);
+    return sliceBytes(this);
   }
 
   /**
@@ -155,7 +150,9 @@ export class Lease {
       );
     }
     this.#refs++;
-    const slice = new Lease(this.#slab, this.#slot, end - start, this.#start + start, this);
+    const slice = new Lease(this.#slab, this.#slot, end - start);
+    slice.#start = this.#start + start;
+    slice.#parent = this;
     this.#slab.owner.sliced(slice, this.#slab, this.#slot);
     return slice;
   }
@@ -167,10 +164,15 @@ export class Lease {
   }
 
   release(): void {
-    if (this.#refs === 0) throw releasedError('lease.release()');
-    if (--this.#refs !== 0) return;
-    if (this.#parent === undefined) this.#slab.owner.releaseLease(this, this.#slab, this.#slot);
-    else this.#slab.owner.releaseSlice(this, this.#parent);
+    // The last reference is the common case: one comparison, then the slot goes back.
+    if (this.#refs !== 1) {
+      dropOne(this);
+      return;
+    }
+    this.#refs = 0;
+    const slab = this.#slab;
+    if (this.#parent === undefined) slab.owner.releaseSlot(slab, this.#slot, this);
+    else slab.owner.releaseSlice(this, this.#parent);
   }
 
   /**
@@ -183,8 +185,22 @@ export class Lease {
     if (this.#refs !== 0) this.release();
   }
 
+  // What runs rarely is in functions of the static block below rather than private methods: a
+  // class with a private method stamps a brand on every instance, which the constructor pays for.
   static {
-    newLease = (slab, slot, length) => new Lease(slab, slot, length, 0, undefined);
+    rioBufOf = (lease, what) => {
+      if (lease.#refs === 0) throw releasedError(what);
+      if (lease.#buf === undefined) {
+        const offset = lease.#slab.cls.offsetOf(lease.#slot) + lease.#start;
+        lease.#buf = Object.freeze({ bufferId: lease.#slab.bufferId, offset, length: lease.#length });
+      }
+      return lease.#buf;
+    };
+    sliceBytes = (slice) => slice.#slab.sliceOf(slice.#slot, slice.#start, slice.#length);
+    dropOne = (lease) => {
+      if (lease.#refs === 0) throw releasedError('lease.release()');
+      lease.#refs--;
+    };
     // console.log(lease): `Lease { bufferId: 3, offset: 1024, length: 512, references: 1, released: false }`.
     Object.defineProperty(Lease.prototype, inspectCustom, {
       value(this: Lease, _depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
@@ -199,3 +215,11 @@ export class Lease {
       lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot, start: lease.#start, parent: lease.#parent };
   }
 }
+
+/**
+ * For the allocator: `new LeaseOfSlot(slab, slot, length)` is a new lease of a whole slot
+ * (`length` requested bytes) with one reference. The constructor itself, under a type that
+ * allows the call (Lease's is private in the published types): a wrapper function would add its
+ * bytecode to every acquire's inlined code.
+ */
+export const LeaseOfSlot = Lease as unknown as new (slab: Slab, slot: number, length: number) => Lease;

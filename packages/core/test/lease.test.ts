@@ -1,10 +1,10 @@
-import { Slab, SlabClass, isRioError, newLease, type Lease } from '@riopool/core';
+import { Slab, SlabClass, isRioError, LeaseOfSlot, type Lease } from '@riopool/core';
 
 function lease(length: number, slot = 2) {
   const released: Lease[] = [];
   const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);
-  const slab = new Slab({ releaseLease: (l) => released.push(l) }, 0, cls, new ArrayBuffer(4096), 9);
-  return { l: newLease(slab, slot, length), released, slab };
+  const slab = new Slab({ releaseSlot: (_s, _i, l) => released.push(l as Lease) }, 0, cls, new ArrayBuffer(4096), 9);
+  return { l: new LeaseOfSlot(slab, slot, length), released, slab };
 }
 
 test('rioBuf is the frozen RIO_BUF triple of its slot; bytes is exactly length bytes there', () => {

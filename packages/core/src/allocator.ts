@@ -5,8 +5,8 @@
  * Notation
  *   class c      a SlabClass: slot size s_c, slab size b_c, n_c slots per slab
  *   slab         b_c bytes, one registration (or none: an overflow slab), n_c slots
- *   handle       generation * 2^31 + (slab id << 16 | slot): names one leased slot while it is
- *                leased under that generation (handle.ts)
+ *   handle       tag << 20 | entry: the low-level path's name for one leased slot, from the
+ *                handle table (handle-table.ts); a slot handle (handle.ts) is the tracker's
  *   tick         one step of decay (the pool package calls decay() about once a second)
  *
  * acquire(n)
@@ -42,7 +42,7 @@
  * Over 300 lines for a reason: this one class holds the state that acquire, release, grow and
  * retire all change (free lists, class stacks, slab table, counters), and each change sits next
  * to its counterpart (take/release, grow/retire). Policy that can stand alone lives apart:
- * options.ts, retirement.ts, handle.ts, size-classes.ts.
+ * options.ts, retirement.ts, handle.ts, handle-table.ts, size-classes.ts.
  */
 import { RioError, isRioError } from './errors';
 import { shown } from './schema';
@@ -220,7 +220,7 @@ export class SlabPool implements SlabOwner {
    * The low-level path: writes the slot's RioBuf into `out` and returns its handle, allocating
    * nothing. Release with releaseHandle(handle); reach the bytes with view(out.bufferId).
    * A handle has no reference count; it names its slot only until released (handle.ts: a
-   * stale, foreign or forged handle is refused and frees nothing).
+   * stale, foreign or forged handle is refused and frees nothing: handle-table.ts).
    */
   acquireInto(length: number, out: RioBufOut): number {
     if (typeof out !== 'object' || out === null) throw notAnOut();

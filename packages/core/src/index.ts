@@ -32,6 +32,7 @@ export {
   slotKey,
   type RioBufOut,
 } from './handle';
+export { HandleTable, TAG_MAX, MAX_ENTRIES } from './handle-table';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
 export { Lease, leaseSlot, LeaseOfSlot, type RioBuf, type LeaseSlot } from './lease';
 export { SlabBytes, bytesView } from './view';

@@ -64,8 +64,10 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLABS, MAX_GENERATION, MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
 const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
-const { LeaseOfSlot, releasedError } = leases;
-const WINDOW_MASK = WINDOW - 1;
+const { LeaseOfSlot, TrackedLeaseOfSlot, releasedError } = leases;
+// The hot path's literals (see the note above take) must match the constants they stand for.
+if (SLOT_BITS !== 16 || SLOT_MASK !== 0xffff || WINDOW !== 4096)
+  throw new Error('riopool: the allocator literals disagree with handle.ts / retirement.ts');
 
 // Cold paths live in their own functions, so the hot functions stay small enough to inline.
 function invalidLength(length: unknown, max: number): RioError {
@@ -198,22 +200,34 @@ export class SlabPool implements SlabOwner {
   // ---------------------------------------------------------------------------------------
   // Hot path
 
-  /** Leases a slot of at least `length` bytes. */
+  /** Leases a slot of at least `length` bytes (a tracked lease when the pool has a tracker). */
   acquire(length: number): Lease {
-    const slab = this.take(length);
-    const lease = new LeaseOfSlot(slab, this.takenSlot, length);
-    if (this.tracker !== undefined) this.trackAcquired(lease, slab, this.takenSlot);
-    return lease;
+    return this.tracker === undefined ? this.acquireUntracked(length) : this.acquireTracked(length);
   }
 
-  /** The tracker's acquired(); if it throws (a user's onReport did), the slot goes back first. */
-  private trackAcquired(lease: Lease, slab: Slab, slot: number): void {
+  // A pool with a tracker and one without run different functions from the pool's acquire on
+  // (the pool package calls one or the other; so do leases' releases: TrackedLeaseOfSlot), so
+  // that no function of the untracked path carries the tracker's calls in its type feedback,
+  // which V8 would inline into every caller and run out of its budget (docs/performance.md, 1c).
+
+  /** acquire() of a pool without a tracker. */
+  acquireUntracked(length: number): Lease {
+    const slab = this.take(length);
+    return new LeaseOfSlot(slab, this.takenSlot, length);
+  }
+
+  /** acquire() of a pool with a tracker; if the tracker throws (a user's onReport did), the slot goes back first. */
+  acquireTracked(length: number): Lease {
+    const slab = this.take(length);
+    const slot = this.takenSlot;
+    const lease = new TrackedLeaseOfSlot(slab, slot, length);
     try {
       this.tracker!.acquired(lease, slab, slot);
     } catch (e) {
       lease.release();
       throw e;
     }
+    return lease;
   }
 
   /**
@@ -230,24 +244,24 @@ export class SlabPool implements SlabOwner {
     const slot = this.takenSlot;
     try {
       out.bufferId = slab.bufferId;
-      out.offset = slab.cls.offsetOf(slot);
+      out.offset = slot * slab.cls.slotSize;
       out.length = length;
     } catch (e) {
       throw this.giveBack(slab, slot, e);
     }
-    return handles.issue((slab.id << SLOT_BITS) | slot);
+    return handles.issue((slab.id << 16) | slot); // 16: SLOT_BITS (a literal: see the note above take)
   }
 
   releaseHandle(handle: number): void {
     // A live entry names a leased slot (an entry is freed before its slot is).
     const location = this.handles.redeem(handle);
     if (location < 0) throw this.badHandle('releaseHandle', handle);
-    this.releaseSlot(this.slabs[location >>> SLOT_BITS]!, location & SLOT_MASK, undefined);
+    this.releaseSlot(this.slabs[location >>> 16]!, location & SLOT_MASK); // 16: SLOT_BITS
   }
 
   /** acquireInto's `out` refused a write (frozen, sealed, a setter that throws): the slot goes back before the error. */
   private giveBack(slab: Slab, slot: number, cause: unknown): RioError {
-    this.releaseSlot(slab, slot, undefined);
+    this.releaseSlot(slab, slot);
     return outNotWritable(cause);
   }
 
@@ -270,7 +284,7 @@ export class SlabPool implements SlabOwner {
       throw notAHandle('releaseHandle', handle);
     }
     slab.nextGeneration(slot);
-    this.releaseSlot(slab, slot, undefined);
+    this.releaseSlot(slab, slot);
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
@@ -291,11 +305,14 @@ export class SlabPool implements SlabOwner {
     return slab.view;
   }
 
-  /** A slot goes back with a tracker watching: a lease's (not a handle's) release is tracked. */
-  private trackReleased(lease: object | undefined, slab: Slab, slot: number): void {
-    if (lease === undefined) return;
+  /**
+   * A tracked lease's last release: the tracker hears of it, and the slot's generation moves on
+   * (the tracker holds slot handles), before the slot goes back.
+   */
+  releaseTracked(slab: Slab, slot: number, lease: object): void {
     this.tracker!.released(lease, slab, slot);
     slab.nextGeneration(slot);
+    this.releaseSlot(slab, slot);
   }
 
   /** Called by lease.slice(): the slice holds a reference on its parent already. */
@@ -311,7 +328,10 @@ export class SlabPool implements SlabOwner {
 
   // take and releaseSlot run on every acquire and release: their bytecode is kept small so that
   // V8 inlines the whole pair into a caller's loop (its inlining budget is about 920 bytes of
-  // bytecode per function). What runs rarely is in a method of its own.
+  // bytecode per function). What runs rarely is in a method of its own. The hot path writes
+  // SLOT_BITS and WINDOW - 1 as literals: a module constant costs a hole check at each use, a
+  // literal below 2^15 none (larger ones take more bytecode than the constant); a check at the top
+  // of this file holds the literals to the constants.
 
   private take(length: number): Slab {
     // An int32 (`| 0` changes anything else; typeof first, so no valueOf runs) from 1 to
@@ -326,7 +346,7 @@ export class SlabPool implements SlabOwner {
     if (slab.freeHead < 0) cls.popAvailable();
     if (slab.leased === 1) cls.emptySlabs--;
     if (++cls.leased > cls.windowPeak) cls.newPeak();
-    if ((++cls.totalAcquired & WINDOW_MASK) === 0) cls.nextWindow();
+    if ((++cls.totalAcquired & 4095) === 0) cls.nextWindow(); // 4095: WINDOW - 1
     this.takenSlot = slot;
     return slab;
   }
@@ -338,13 +358,11 @@ export class SlabPool implements SlabOwner {
   }
 
   /**
-   * Gives a leased slot back: at a lease's last release (`lease` is the Lease: the tracker hears
-   * of it, and the slot's generation moves on) or a handle's (`lease` undefined). A slab that
-   * empties past its class's emptyLimit (or in a closing pool, where every limit is -1) goes to
-   * tooManyEmpty.
+   * Gives a leased slot back: at a lease's last release or a handle's (a tracked lease's comes
+   * through releaseTracked). A slab that empties past its class's emptyLimit (or in a closing
+   * pool, where every limit is -1) goes to tooManyEmpty.
    */
-  releaseSlot(slab: Slab, slot: number, lease: object | undefined): void {
-    if (this.tracker !== undefined) this.trackReleased(lease, slab, slot);
+  releaseSlot(slab: Slab, slot: number): void {
     const cls = slab.cls;
     if (slab.freeHead < 0) cls.pushAvailable(slab); // it was full
     slab.freeSlot(slot);

@@ -4,32 +4,35 @@
  * number) and a foreign one (another pool's) name nothing, so releasing one frees nothing.
  *
  * Notation
- *   entry        a row of the table: the slot it names now (its "location"), and its tag
+ *   entry        a row of the table: its handle word, and the slot it names (its "location")
  *   location     slab id << SLOT_BITS | slot (handle.ts): 31 bits, >= 0
  *   tag          1 .. TAG_MAX (11 bits); an entry's tag moves on (wrapping to 1) at every release
  *   handle       tag << ENTRY_BITS | entry: a positive integer below 2^31
+ *   word         per entry: its live handle while in use; ~(its next handle) while free; ~entry
+ *                before it is made. A handle is live exactly when it equals its entry's word.
  *
  * A handle is an int32, which V8 keeps as a small integer: a handle carried through a call that
  * is not inlined is never boxed, so the low-level path makes no garbage (a handle with the slot's
  * 22-bit generation in it was a double, and 10 million pairs made 38 to 76 collections).
  *
- * issue(location)  pop an entry off the free stack, store the location, return tag << 20 | entry
- * redeem(handle)   entry = handle & MASK; the handle is live when the entry is in use
- *                  (location >= 0) and its tag is the handle's; then free the entry (location kept
- *                  as ~location, tag + 1, entry pushed on the free stack) and return the location.
- *                  Anything else returns -1 and changes nothing.
+ * issue(location)  pop an entry off the free stack; its handle is ~word; word = handle, store the
+ *                  location, return the handle
+ * redeem(handle)   entry = handle & MASK; live when word[entry] === handle (one comparison: a
+ *                  free entry's word is negative, a never-made one's low bits are not its index,
+ *                  and no int32 word equals a non-integer or a value past 2^31); then word =
+ *                  ~(the next tag's handle), push the entry on the free stack, return the
+ *                  location. Anything else returns -1 and changes nothing.
  *
  * Invariants (checkTable, run by tests):
- *   entries [0, made) are each either in use (location >= 0) or on the free stack, once;
- *   entries [made, capacity) have location -1 and are on neither
- *   every tag is in 1 .. TAG_MAX
+ *   entries [0, made) are each either in use (word >= 0, its low bits its index) or on the free
+ *   stack (word < 0), once; entries [made, capacity) hold ~entry and are on neither;
+ *   every made entry's tag is in 1 .. TAG_MAX
  *
  * Why a stale handle misses: its entry's tag moved on at its release, so it names the entry
  * again only after TAG_MAX (2047) more releases of that very entry while the stale copy is kept.
  * Why a foreign handle misses: each table's tags start at a different point (its key), spread
  * per entry, so the same entry of two pools holds different tags (1 in 2047 alike by chance).
- * Why a forged one misses: a value that is not an int32, a negative one (tag bits 2048..4095),
- * an entry never made (location -1) or a tag that is not the entry's. This is a check against
+ * Why a forged one misses: only an entry's live handle equals its word. This is a check against
  * mistakes, not a secret against an adversary with the process's memory.
  *
  * Both operations are O(1) and touch three typed arrays; the table grows by doubling, up to
@@ -47,7 +50,9 @@ const FIRST_CAPACITY = 64;
 // The hot path's copies: an exported const is read as a property of `exports` in CommonJS.
 const SHIFT = 20;
 const MASK = 0xfffff;
-const LAST_TAG = 2047;
+/** One tag, as handle bits; the last tag's handles are at LAST_HANDLE and above. */
+const ONE_TAG = 0x100000; // 1 << 20
+const LAST_HANDLE = 0x7ff00000; // 2047 << 20
 
 /** Each table's tags start elsewhere: consecutive pools of a process differ at every entry. */
 let tableKeys = (Math.random() * TAG_MAX) >>> 0;
@@ -57,19 +62,31 @@ function firstTag(key: number, entry: number): number {
   return ((key * 1021 + entry * 7) % TAG_MAX) + 1;
 }
 
-/** An Int32Array of `n` entries holding `a`'s, the rest `fill`. */
-function grown(a: Int32Array<ArrayBuffer>, n: number, fill: number): Int32Array<ArrayBuffer> {
+/** An Int32Array of `n` entries holding `a`'s, the rest ~index (entries not made). */
+function grown(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
-  if (fill !== 0) b.fill(fill, a.length);
+  for (let i = a.length; i < n; i++) b[i] = ~i;
   b.set(a);
   return b;
 }
 
+/** An Int32Array of `n` entries holding `a`'s, the rest 0. */
+function grownZero(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+/** The tag of a made entry's word (in use or free). */
+function tagOfWord(word: number): number {
+  return (word >= 0 ? word : ~word) >>> SHIFT;
+}
+
 export class HandleTable {
-  /** Per entry: its location (>= 0) while in use; ~location of its last slot once free; -1 never used. */
-  private location = new Int32Array(FIRST_CAPACITY).fill(-1);
-  /** Per entry: the tag of its live handle, or of its next one while free (0 past `made`). */
-  private tag = new Int32Array(FIRST_CAPACITY);
+  /** Per entry: its live handle while in use; ~(its next handle) while free; ~entry before it is made. */
+  private word = grown(new Int32Array(0), FIRST_CAPACITY);
+  /** Per entry: the location its handle names (kept after the release, for describeHandle). */
+  private location = new Int32Array(FIRST_CAPACITY);
   /** The free stack: entries made and not in use, `freeTop` of them. */
   private free = new Int32Array(FIRST_CAPACITY);
   /** Entries on the free stack; 0 means issue() needs reserve() first (acquireInto checks it). */
@@ -92,12 +109,12 @@ export class HandleTable {
     if (n >= MAX_ENTRIES) {
       throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquireInto: ${n} handles are outstanding, the most at once`);
     }
-    if (n === this.location.length) {
-      this.location = grown(this.location, n * 2, -1);
-      this.tag = grown(this.tag, n * 2, 0);
-      this.free = grown(this.free, n * 2, 0);
+    if (n === this.word.length) {
+      this.word = grown(this.word, n * 2);
+      this.location = grownZero(this.location, n * 2);
+      this.free = grownZero(this.free, n * 2);
     }
-    this.tag[n] = firstTag(this.key, n);
+    this.word[n] = ~((firstTag(this.key, n) << SHIFT) | n);
     this.made = n + 1;
     this.free[this.freeTop++] = n;
   }
@@ -105,8 +122,10 @@ export class HandleTable {
   /** A handle for `location` (>= 0). Pre: freeTop > 0 (reserve()). */
   issue(location: number): number {
     const entry = this.free[--this.freeTop]!;
+    const handle = ~this.word[entry]!;
+    this.word[entry] = handle;
     this.location[entry] = location;
-    return (this.tag[entry]! << SHIFT) | entry;
+    return handle;
   }
 
   /**
@@ -114,18 +133,14 @@ export class HandleTable {
    * forged or foreign handle, or not a number), and then nothing changes.
    */
   redeem(handle: number): number {
-    // `| 0` changes anything that is not an int32 (a double, NaN, a string; a bigint would
-    // throw, so typeof first). Past the table, location reads as undefined, which fails `>= 0`.
-    if (typeof handle !== 'number' || (handle | 0) !== handle) return -1;
+    // typeof first, so that `&` calls no valueOf; the word comparison refuses everything else.
+    if (typeof handle !== 'number') return -1;
     const entry = handle & MASK;
-    const tag = handle >>> SHIFT;
-    const tags = this.tag;
-    const location = this.location[entry]!;
-    if (!(location >= 0) || tags[entry] !== tag) return -1;
-    this.location[entry] = ~location;
-    tags[entry] = tag === LAST_TAG ? 1 : tag + 1;
+    const word = this.word;
+    if (word[entry] !== handle) return -1;
+    word[entry] = ~(handle < LAST_HANDLE ? handle + ONE_TAG : ONE_TAG | entry);
     this.free[this.freeTop++] = entry;
-    return location;
+    return this.location[entry]!;
   }
 
   /** True when this table gave out `handle` (live or released since): its entry exists and its tag lies between the entry's first and now. */
@@ -136,9 +151,9 @@ export class HandleTable {
     if (entry >= this.made || tag < 1 || tag > TAG_MAX) return false;
     const first = firstTag(this.key, entry);
     const since = (x: number) => (x - first + TAG_MAX) % TAG_MAX;
-    // The entry's current tag is that of its live handle (in use) or of its next one (free).
-    const current = this.tag[entry]!;
-    return this.location[entry]! >= 0 ? since(tag) <= since(current) : since(tag) < since(current);
+    const word = this.word[entry]!;
+    const current = tagOfWord(word);
+    return word >= 0 ? since(tag) <= since(current) : since(tag) < since(current);
   }
 
   /**
@@ -148,11 +163,12 @@ export class HandleTable {
    */
   locationOf(handle: number): { live: boolean; location: number } {
     const entry = handle & MASK;
-    const tag = handle >>> ENTRY_BITS;
+    const word = this.word[entry]!;
     const location = this.location[entry]!;
-    if (location >= 0) return { live: this.tag[entry] === tag, location: this.tag[entry] === tag ? location : -1 };
+    if (word >= 0) return { live: word === handle, location: word === handle ? location : -1 };
+    const tag = handle >>> ENTRY_BITS;
     const next = tag === TAG_MAX ? 1 : tag + 1;
-    return { live: false, location: next === this.tag[entry] ? ~location : -1 };
+    return { live: false, location: next === tagOfWord(word) ? location : -1 };
   }
 
   /** Handles in use now. */
@@ -167,16 +183,18 @@ export class HandleTable {
       const e = this.free[i]!;
       if (e < 0 || e >= this.made || onStack.has(e))
         throw new Error(`riopool invariant broken: handle entry ${e} on the free stack twice or never made`);
-      if (this.location[e]! >= 0) throw new Error(`riopool invariant broken: handle entry ${e} both free and in use`);
+      if (this.word[e]! >= 0) throw new Error(`riopool invariant broken: handle entry ${e} both free and in use`);
       onStack.add(e);
     }
-    for (let e = 0; e < this.location.length; e++) {
+    for (let e = 0; e < this.word.length; e++) {
+      const word = this.word[e]!;
       if (e < this.made) {
-        if (this.location[e]! < 0 && !onStack.has(e)) throw new Error(`riopool invariant broken: handle entry ${e} is lost`);
-        if (this.tag[e]! < 1 || this.tag[e]! > TAG_MAX)
-          throw new Error(`riopool invariant broken: handle entry ${e} has tag ${this.tag[e]}`);
-      } else if (this.location[e] !== -1) {
-        throw new Error(`riopool invariant broken: handle entry ${e} past the made ones is not -1`);
+        if (word < 0 && !onStack.has(e)) throw new Error(`riopool invariant broken: handle entry ${e} is lost`);
+        const tag = tagOfWord(word);
+        if (tag < 1 || tag > TAG_MAX || ((word >= 0 ? word : ~word) & MASK) !== e)
+          throw new Error(`riopool invariant broken: handle entry ${e} has word ${word}`);
+      } else if (word !== ~e) {
+        throw new Error(`riopool invariant broken: handle entry ${e} past the made ones is not ~${e}`);
       }
     }
   }

@@ -34,7 +34,7 @@ export {
 } from './handle';
 export { HandleTable, TAG_MAX, MAX_ENTRIES } from './handle-table';
 export { MemoryRegistrar, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
-export { Lease, leaseSlot, LeaseOfSlot, type RioBuf, type LeaseSlot } from './lease';
+export { Lease, leaseSlot, LeaseOfSlot, TrackedLeaseOfSlot, type RioBuf, type LeaseSlot } from './lease';
 export { SlabBytes, bytesView } from './view';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
 export { SlabPool, type LeaseTracker, type OverflowEvent } from './allocator';

@@ -31,8 +31,10 @@ export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
 /** What a slab's leases release through: the allocator that owns the slab. */
 export interface SlabOwner {
-  /** Called by a lease at its last release. `lease` is the object released (for tracking). */
-  releaseSlot(slab: Slab, slot: number, lease: object): void;
+  /** Called by a lease at its last release. */
+  releaseSlot(slab: Slab, slot: number): void;
+  /** Called by a tracked pool's lease at its last release (`lease`: the object released). */
+  releaseTracked(slab: Slab, slot: number, lease: object): void;
   /** Called when a slice of one of its leases is made (lease.slice). */
   sliced(slice: object, slab: Slab, slot: number): void;
   /** Called by a slice at its last release: drops its reference on its parent. */

@@ -207,7 +207,19 @@ export class Pool {
   }
 
   static {
-    newPool = (registrar, fallbacks, options) => new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
+    // A pool with leak detection or checked mode is of a subclass whose acquire() makes tracked
+    // leases: the two kinds of pool run different functions from acquire() on, so a program's
+    // untracked leases never carry the tracker's code in V8's type feedback (docs/performance.md,
+    // 1c). Nested here to reach #alloc; it shows as a Pool (name, instanceof, inspect).
+    const TrackedPool = class Pool extends this {
+      override acquire(length: number): Lease {
+        return this.#alloc.acquireTracked(length);
+      }
+    };
+    newPool = (registrar, fallbacks, options) =>
+      options.checked === true || options.leakDetection === true
+        ? new TrackedPool(FROM_CREATE_POOL, registrar, fallbacks, options)
+        : new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
     allocatorOf = (pool) => {
       if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
       return pool.#alloc;
@@ -222,7 +234,7 @@ export class Pool {
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */
   acquire(length: number): Lease {
-    return this.#alloc.acquire(length);
+    return this.#alloc.acquireUntracked(length);
   }
 
   /** The low-level path: writes the RioBuf into `out`, returns the slot's handle. */

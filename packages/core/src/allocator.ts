@@ -320,7 +320,7 @@ export class SlabPool implements SlabOwner {
     if (this.tracker !== undefined) this.tracker.sliced(slice as Lease, slab, slot);
   }
 
-  /** Called by a slice at its last release. */
+  /** Called by a tracked pool's slice at its last release (an untracked slice releases its parent itself). */
   releaseSlice(slice: object, parent: { release(): void }): void {
     if (this.tracker !== undefined) this.tracker.slicedReleased(slice);
     parent.release();

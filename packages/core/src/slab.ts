@@ -37,7 +37,7 @@ export interface SlabOwner {
   releaseTracked(slab: Slab, slot: number, lease: object): void;
   /** Called when a slice of one of its leases is made (lease.slice). */
   sliced(slice: object, slab: Slab, slot: number): void;
-  /** Called by a slice at its last release: drops its reference on its parent. */
+  /** Called by a tracked pool's slice at its last release: the tracker hears of it, and the slice drops its reference on its parent. */
   releaseSlice(slice: object, parent: { release(): void }): void;
 }
 

@@ -1,5 +1,5 @@
 /**
- * SlabPool: the slab allocator. All of riopool's allocation policy is here and in the files it
+ * Allocator: the slab allocator. All of riopool's allocation policy is here and in the files it
  * imports; memory comes from a Registrar.
  *
  * Notation
@@ -30,7 +30,7 @@
  *                  tick, so empty slabs go whether or not their class sees more traffic; then,
  *                  over `emptyBytesMax` bytes of empty slabs, the longest empty, down to half
  * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
- *                  detaches every view)
+ *                  detaches every view) (slab-life.ts)
  * trim()           retire every empty slab now
  * close()          refuse new acquires and retire every empty slab; each other slab goes with its
  *                  last lease, and the registrar once every slab is gone
@@ -39,92 +39,43 @@
  * Both acquire and release are O(1) and make no native call in steady state. The invariants
  * are written out, and checked, in invariants.ts; the counters become stats in stats.ts.
  *
- * Over 300 lines for a reason: this one class holds the state that acquire, release, grow and
- * retire all change (free lists, class stacks, slab table, counters), and each change sits next
- * to its counterpart (take/release, grow/retire). Policy that can stand alone lives apart:
- * options.ts, retirement.ts, handle.ts, handle-table.ts, size-classes.ts.
+ * This class holds the state that acquire, release, grow and retire all change (free lists,
+ * class stacks, slab table, counters) and the hot path. Each concept that can stand alone has a
+ * file: options.ts, size-classes.ts, slab.ts, lease.ts, handle.ts and handle-table.ts,
+ * slab-life.ts (grow, retire), retirement.ts (which slabs go), close.ts, outstanding.ts.
  */
-import { RioError, isRioError } from './errors';
-import { shown } from './schema';
+import { RioError, invalidLength, notAHandle, notAnOut, outNotWritable, poolClosed } from './errors';
 import * as handles from './handle';
+import { abandonOutstanding, close, closingRelease } from './close';
 import { HandleTable } from './handle-table';
+import { describeHandle, describeSlotHandle, leasedSlotOf, outstandingSlots } from './outstanding';
+import { shown } from './schema';
 import type { RioBufOut } from './handle';
 import * as leases from './lease';
-import { resolveOptions, type SlabPoolOptions } from './options';
+import { resolveOptions, type AllocatorOptions } from './options';
 import type { Registrar } from './registrar';
-import { WINDOW, slabsToRetire } from './retirement';
-import type { Lease } from './lease';
+import { WINDOW, emptiestFirst, emptySince, overBound, slabsToRetire } from './retirement';
+import type { Lease, LeaseTracker } from './lease';
 import { SizeClassTable } from './size-classes';
-import { Slab, SlabClass, type SlabOwner } from './slab';
+import { type Slab, SlabClass, type SlabOwner } from './slab';
+import { grow, retire, type OverflowEvent } from './slab-life';
 import { allocatorStats, type AllocatorStats } from './stats';
 
 // What the hot path uses from other modules, read once into module constants: compiled to
-// CommonJS, an imported name is a property load from the other module's exports object on
-// every call (and not a constant one), which the low-level pair measurably pays for
-// (docs/performance.md, section 1, "What the hot path pays for").
-const { MAX_SLABS, MAX_GENERATION, MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf, lowOf, generationOf, slabIdOf, slotOf } = handles;
+// CommonJS, an imported name is a property load from the other module's exports object on every
+// call (docs/performance.md, section 1, "What the hot path pays for").
+const { MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf } = handles;
 const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
 const { LeaseOfSlot, TrackedLeaseOfSlot, releasedError } = leases;
 // The hot path's literals (see the note above take) must match the constants they stand for.
 if (SLOT_BITS !== 16 || SLOT_MASK !== 0xffff || WINDOW !== 4096)
   throw new Error('riopool: the allocator literals disagree with handle.ts / retirement.ts');
 
-// Cold paths live in their own functions, so the hot functions stay small enough to inline.
-function invalidLength(length: unknown, max: number): RioError {
-  const got = typeof length === 'number' ? length : typeof length;
-  return new RioError('ERR_RIO_INVALID_LENGTH', `length must be an integer from 1 to ${max}, got ${got}`);
-}
 function notABufferId(bufferId: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${shown(bufferId)} is not a buffer id of this pool`);
 }
-function poolClosed(): RioError {
-  return new RioError('ERR_RIO_POOL_CLOSED', 'the pool is closed');
-}
-function notAnOut(): RioError {
-  return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
-}
-function outNotWritable(cause: unknown): RioError {
-  return new RioError(
-    'ERR_RIO_INVALID_BUFFER',
-    'acquireInto: out must take bufferId, offset and length (a plain object; not frozen, sealed, a Lease or a typed array)',
-    { cause },
-  );
-}
-function notAHandle(what: string, handle: unknown): RioError {
-  const shown =
-    typeof handle === 'number' || typeof handle === 'bigint' ? `${String(handle)}${typeof handle === 'bigint' ? 'n' : ''}` : typeof handle;
-  return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${shown} is not a handle of this pool`);
-}
 
-/** The buffer id of an overflow slab: negative, so that no registered I/O can take it for one. */
-function overflowId(slabId: number): number {
-  return -1 - slabId;
-}
-
-/**
- * Watches leases as they are handed out and given back (the pool package's leak detection and
- * checked mode). Called after the slot is taken and before it is freed. A hook, not a subclass,
- * so that every pool is one class and the hot path's calls stay monomorphic.
- */
-export interface LeaseTracker {
-  acquired(lease: Lease, slab: Slab, slot: number): void;
-  released(lease: object, slab: Slab, slot: number): void;
-  /** A slice was made of a lease of `slab` (it holds its parent until released). */
-  sliced(slice: Lease, slab: Slab, slot: number): void;
-  slicedReleased(slice: object): void;
-}
-
-/** Why the registration budget was spent, for the pool to say so once (onOverflow). */
-export interface OverflowEvent {
-  /** Bytes registered when the first overflow slab was made. */
-  registeredBytes: number;
-  /** The budget (maxRegisteredBytes, or what the OS took before it refused). */
-  budget: number;
-  /** The OS's refusal, when it refused (ERR_RIO_MEMLOCK, ERR_RIO_TOO_MANY_REGISTRATIONS). */
-  cause: RioError | undefined;
-}
-
-export class SlabPool implements SlabOwner {
+export class Allocator implements SlabOwner {
   readonly registrar: Registrar;
   /** The tracker of the safety nets, or undefined (the default: nothing to call). */
   readonly tracker: LeaseTracker | undefined;
@@ -163,22 +114,25 @@ export class SlabPool implements SlabOwner {
   closed = false;
 
   private readonly largest: number;
-  private readonly freeSlabIds: number[] = [];
+  /** Ids of retired slabs, for reuse (slab-life.ts). */
+  readonly freeSlabIds: number[] = [];
   /** The dedicated class used last: a run of same-size large requests skips the Map lookup. */
   private lastDedicated: SlabClass | undefined = undefined;
   /** The slot the last take() popped (saves returning a pair). */
   private takenSlot = 0;
-  /** maxLength while open, 0 once closing: take() checks both with one comparison. */
-  private openMaxLength: number;
-  private overflowed = false;
-  /** The state behind nextGenerationBase: random per pool. */
-  private generationKey = (Math.random() * 0x100000000) >>> 0;
+  /** maxLength while open, 0 once closing (close.ts): take() checks both with one comparison. */
+  openMaxLength: number;
+  /** True once an overflow slab was made (slab-life.ts: onOverflow is called once). */
+  overflowed = false;
+  /** The state behind slab-life.ts's generation bases: random per pool. */
+  generationKey = (Math.random() * 0x100000000) >>> 0;
   /** The low-level path's handles (handle-table.ts). */
   private readonly handles = new HandleTable();
-  private closePromise: Promise<void> | undefined;
-  private settleClose: ((error?: unknown) => void) | undefined;
+  /** close()'s promise and its settling (close.ts). */
+  closePromise: Promise<void> | undefined = undefined;
+  settleClose: ((error?: unknown) => void) | undefined = undefined;
 
-  constructor(registrar: Registrar, options: SlabPoolOptions = {}, tracker?: LeaseTracker) {
+  constructor(registrar: Registrar, options: AllocatorOptions = {}, tracker?: LeaseTracker) {
     this.registrar = registrar;
     this.tracker = tracker;
     const o = resolveOptions(options, registrar.pageSize, registrar.maxRegistrationBytes);
@@ -276,15 +230,10 @@ export class SlabPool implements SlabOwner {
    * leased again since is not freed. Throws like releaseHandle.
    */
   releaseSlotHandle(handle: number): void {
-    if (typeof handle !== 'number') throw notAHandle('releaseHandle', handle);
-    const low = lowOf(handle);
-    const slab = this.slabs[slabIdOf(low)];
-    const slot = slotOf(low);
-    if (slab === undefined || slab.gens[slot] !== generationOf(handle, low) || !(slab.slots[slot]! > 0)) {
-      throw notAHandle('releaseHandle', handle);
-    }
-    slab.nextGeneration(slot);
-    this.releaseSlot(slab, slot);
+    const at = leasedSlotOf(this, handle);
+    if (at === undefined) throw notAHandle('releaseHandle', handle);
+    at.slab.nextGeneration(at.slot);
+    this.releaseSlot(at.slab, at.slot);
   }
 
   /** The whole slab behind a buffer id (an overflow slab's is negative), for the low-level path. */
@@ -390,7 +339,7 @@ export class SlabPool implements SlabOwner {
    */
   private tooManyEmpty(slab: Slab, cls: SlabClass): void {
     if (this.closing) {
-      this.closingRelease(slab);
+      closingRelease(this, slab);
       return;
     }
     if (cls.emptySlabs > this.emptySlabsMax) {
@@ -400,12 +349,6 @@ export class SlabPool implements SlabOwner {
       this.retire(slab);
       this.boundRetirements++;
     }
-  }
-
-  /** A release while closing: the last lease finishes the close; a slab that emptied goes at once. */
-  private closingRelease(slab: Slab): void {
-    if (this.leased === 0) this.finishClose();
-    else if (slab.leased === 0 && slab.state === 'active') this.retire(slab);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -424,164 +367,33 @@ export class SlabPool implements SlabOwner {
     return cls;
   }
 
+  /** A new slab for `cls` (slab-life.ts). Called by take() when the class has no slot free. */
   private grow(cls: SlabClass): Slab {
-    if (this.mappedBytes + cls.slabBytes > this.maxBytes) {
-      throw new RioError(
-        'ERR_RIO_POOL_EXHAUSTED',
-        `a new ${cls.slabBytes}-byte slab would pass maxBytes (${this.maxBytes}); ${this.mappedBytes} bytes are mapped`,
-      );
-    }
-    const id = this.freeSlabIds.length > 0 ? this.freeSlabIds.pop()! : this.slabs.length;
-    if (id >= MAX_SLABS) {
-      throw new RioError('ERR_RIO_POOL_EXHAUSTED', `the pool holds ${MAX_SLABS} slabs, its most`);
-    }
-    let buffer: ArrayBuffer | undefined;
-    let bufferId: number;
-    try {
-      buffer = this.registrar.map(cls.slabBytes);
-      bufferId = this.registerOrOverflow(buffer, id);
-    } catch (e) {
-      if (buffer !== undefined) this.registrar.unmap(buffer);
-      if (id < this.slabs.length) this.freeSlabIds.push(id);
-      throw e;
-    }
-    const slab = new Slab(this, id, cls, buffer, bufferId, this.nextGenerationBase());
-    this.slabs[id] = slab;
-    if (bufferId >= 0) {
-      this.byBufferId[bufferId] = slab;
-      this.registeredSlabs++;
-      this.registeredBytes += cls.slabBytes;
-      this.totalRegistrations++;
-      cls.registrations++;
-    }
-    cls.pushAvailable(slab);
-    cls.slabs++;
-    cls.emptySlabs++;
-    slab.emptySince = this.ticks;
-    if (cls.lastEventWasRetire) {
-      cls.churn++;
-      cls.lastEventWasRetire = false;
-    }
-    this.liveSlabs++;
-    this.mappedBytes += cls.slabBytes;
-    if (this.mappedBytes > this.peakMappedBytes) this.peakMappedBytes = this.mappedBytes;
-    return slab;
+    return grow(this, cls);
   }
 
-  /**
-   * Registers a new slab's buffer within the budget; returns its buffer id, or (past the budget,
-   * or refused by the OS, with overflow allowed) the overflow id of slab `id`. A refusal lowers
-   * the budget to what is registered now, so later slabs do not ask again until some go.
-   */
-  private registerOrOverflow(buffer: ArrayBuffer, id: number): number {
-    const bytes = buffer.byteLength;
-    let cause: RioError | undefined;
-    if (this.registeredBytes + bytes <= this.registeredBudget) {
-      try {
-        return this.registrar.register(buffer);
-      } catch (e) {
-        if (!this.overflow || !(isRioError(e, 'ERR_RIO_MEMLOCK') || isRioError(e, 'ERR_RIO_TOO_MANY_REGISTRATIONS'))) throw e;
-        cause = e as RioError;
-        this.registeredBudget = this.registeredBytes;
-      }
-    } else if (!this.overflow) {
-      throw new RioError(
-        'ERR_RIO_MEMLOCK',
-        `a new ${bytes}-byte slab would pass maxRegisteredBytes (${this.registeredBudget}); ${this.registeredBytes} bytes are registered`,
-      );
-    }
-    if (!this.overflowed) {
-      this.overflowed = true;
-      this.onOverflow?.({ registeredBytes: this.registeredBytes, budget: this.registeredBudget, cause });
-    }
-    return overflowId(id);
-  }
-
-  /** Retires empty slabs of a class, overflow slabs and the oldest first, until `keep` remain. */
-  private retireEmpty(cls: SlabClass, keep: number): number {
-    let retired = 0;
-    if (keep === 0) {
-      // All of them: no order to keep (retire() swaps the top into i, which was looked at).
-      for (let i = cls.available.length - 1; i >= 0; i--) {
-        const slab = cls.available[i];
-        if (slab !== undefined && slab.leased === 0) {
-          this.retire(slab);
-          retired++;
-        }
-      }
-      return retired;
-    }
-    while (cls.emptySlabs > keep) {
-      let pick: Slab | undefined;
-      for (const slab of cls.available) {
-        if (slab.leased !== 0) continue;
-        if (pick === undefined || (slab.bufferId < 0 && pick.bufferId >= 0) || slab.emptySince < pick.emptySince) pick = slab;
-      }
-      if (pick === undefined) break;
-      this.retire(pick);
-      retired++;
-    }
-    return retired;
-  }
-
-  /**
-   * At a decay tick, over the pool's bound on empty bytes: retire the longest empty slabs down to
-   * half of it. (A slab that alone is more than half the bound went when it emptied: keeping it
-   * would push out every smaller slab a steady load reuses, as one 10 MiB reply would cost the
-   * next request all its 1 MiB receive slabs.) Not at every release: there the class's band
-   * keeps a swinging load from registering and deregistering on every call (bench/churn.ts).
-   */
-  private retireOverBound(): void {
-    const empty: Slab[] = [];
-    for (const slab of this.slabs) if (slab !== undefined && slab.leased === 0) empty.push(slab);
-    empty.sort((a, b) => a.emptySince - b.emptySince || a.bufferId - b.bufferId);
-    for (const slab of empty) {
-      if (this.emptyBytes <= this.emptyBytesMax / 2) break;
-      this.retire(slab);
-      this.boundRetirements++;
-    }
-  }
-
+  /** Deregisters and unmaps an empty slab (slab-life.ts). */
   private retire(slab: Slab): void {
-    // docs/design.md, rule 2: never deregister with anything outstanding.
-    if (slab.leased !== 0) {
-      throw new Error(`riopool internal error: retire of slab ${slab.id} with ${slab.leased} outstanding`);
-    }
-    const cls = slab.cls;
-    cls.removeAvailable(slab);
-    slab.state = 'retiring';
-    const registered = slab.bufferId >= 0;
-    if (registered) {
-      try {
-        this.registrar.deregister(slab.bufferId);
-      } catch (e) {
-        slab.state = 'active';
-        cls.pushAvailable(slab);
-        throw e;
-      }
-      this.byBufferId[slab.bufferId] = undefined;
-      this.registeredSlabs--;
-      this.registeredBytes -= cls.slabBytes;
-    }
-    slab.state = 'deregistered';
-    this.registrar.unmap(slab.buffer); // detaches: every view over the slab reads as length 0
-    slab.state = 'unmapped';
-    this.slabs[slab.id] = undefined;
-    this.freeSlabIds.push(slab.id);
-    cls.slabs--;
-    cls.emptySlabs--;
-    cls.retirements++;
-    cls.lastEventWasRetire = true;
-    this.liveSlabs--;
-    this.retirements++;
-    this.mappedBytes -= cls.slabBytes;
+    retire(this, slab);
+  }
+
+  /** Retires empty slabs of a class, overflow slabs and the oldest first, until `keep` remain (retirement.ts). */
+  private retireEmpty(cls: SlabClass, keep: number): number {
+    const chosen = emptiestFirst(cls.available, cls.emptySlabs - keep);
+    for (const slab of chosen) this.retire(slab);
+    return chosen.length;
+  }
+
+  /** Retires every empty slab of a class now (close.ts); returns how many. */
+  trimClass(cls: SlabClass): number {
+    return this.retireEmpty(cls, 0);
   }
 
   /** Retires every empty slab now; returns how many. */
   trim(): number {
     this.trims++;
     let retired = 0;
-    for (const cls of this.allClasses()) retired += this.retireEmpty(cls, 0);
+    for (const cls of this.allClasses()) retired += this.trimClass(cls);
     return retired;
   }
 
@@ -596,18 +408,22 @@ export class SlabPool implements SlabOwner {
     let retired = 0;
     for (const cls of this.allClasses()) {
       if (cls.emptySlabs === 0) continue;
-      for (let i = cls.available.length - 1; i >= 0; i--) {
-        const slab = cls.available[i];
-        // retire() swaps the top into i; walking down from the top looks at each slab once
-        if (slab !== undefined && slab.leased === 0 && slab.emptySince < before) {
-          this.retire(slab);
-          retired++;
-        }
-      }
+      const gone = emptySince(cls.available, before);
+      for (const slab of gone) this.retire(slab);
+      retired += gone.length;
     }
     this.decayed += retired;
     const bound = this.boundRetirements;
-    if (this.emptyBytes > this.emptyBytesMax && !this.closing) this.retireOverBound();
+    // Over the pool's bound on empty bytes: the longest empty slabs, down to half of it. (A slab
+    // that alone is more than half the bound went when it emptied: keeping it would push out
+    // every smaller slab a steady load reuses.) Not at every release: there the class's band keeps
+    // a swinging load from registering and deregistering on every call (bench/churn.ts).
+    if (this.emptyBytes > this.emptyBytesMax && !this.closing) {
+      for (const slab of overBound(this.slabs, this.emptyBytes, this.emptyBytesMax, (s) => s.cls.slabBytes)) {
+        this.retire(slab);
+        this.boundRetirements++;
+      }
+    }
     for (const [bytes, cls] of this.dedicated) {
       if (cls.slabs === 0 && cls.leased === 0) {
         this.dedicated.delete(bytes);
@@ -619,65 +435,20 @@ export class SlabPool implements SlabOwner {
 
   /**
    * Refuses new acquires at once; resolves when every lease is released and every slab is
-   * deregistered and unmapped. Views handed out read as length 0 afterwards.
+   * deregistered and unmapped (close.ts). Views handed out read as length 0 afterwards.
    */
   close(): Promise<void> {
-    if (this.closePromise === undefined) {
-      this.closing = true;
-      this.openMaxLength = 0;
-      // Every release that empties a slab now goes to tooManyEmpty, which retires it (or finishes the close).
-      for (const cls of this.allClasses()) cls.emptyLimit = -1;
-      this.closePromise = new Promise<void>((resolve, reject) => {
-        this.settleClose = (error?: unknown) => (error === undefined ? resolve() : reject(error));
-      });
-      // Slabs with no lease go now; the others as their last lease comes back (closingRelease).
-      if (this.leased === 0) this.finishClose();
-      else for (const cls of this.allClasses()) this.retireEmpty(cls, 0);
-    }
-    return this.closePromise;
+    return close(this);
   }
 
-  /**
-   * Closes without waiting for the leases still out: the close promise resolves now. Memory a
-   * lease still uses is neither deregistered nor unmapped (docs/design.md, rules 1 and 2): each
-   * such slab stays until its last lease is released, then goes as in a close, and the
-   * registrar closes after the last one. Leases never released keep their slabs (and the
-   * registrar) until the process ends. Call it after close(); the caller (the pool) has made
-   * sure no operation of its own is in flight.
-   */
+  /** Settles close() now; each slab with leases goes with its last lease (close.ts). */
   abandonOutstanding(): void {
-    if (this.closePromise === undefined) void this.close();
-    if (!this.closed) this.settleClose!();
+    abandonOutstanding(this);
   }
 
-  /**
-   * Every leased slot (at most `limit` of them): its handle and RioBuf, the length its lease
-   * asked for. For close()'s report of what it waits for; walks the slab table (not the hot path).
-   */
+  /** Every leased slot, at most `limit` (outstanding.ts). */
   outstandingSlots(limit = Infinity): { handle: number; bufferId: number; offset: number; length: number }[] {
-    const found: { handle: number; bufferId: number; offset: number; length: number }[] = [];
-    for (const slab of this.slabs) {
-      if (slab === undefined || slab.leased === 0) continue;
-      const { slots, cls } = slab;
-      for (let i = 0; i < slots.length && found.length < limit; i++) {
-        if (slots[i]! > 0)
-          found.push({ handle: handleOf(slab.id, i, slab.gens[i]!), bufferId: slab.bufferId, offset: cls.offsetOf(i), length: slots[i]! });
-      }
-      if (found.length >= limit) break;
-    }
-    return found;
-  }
-
-  private finishClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      for (const slab of this.slabs) if (slab !== undefined) this.retire(slab);
-      this.registrar.close?.();
-      this.settleClose!();
-    } catch (e) {
-      this.settleClose!(e);
-    }
+    return outstandingSlots(this, limit);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -707,54 +478,18 @@ export class SlabPool implements SlabOwner {
     return allocatorStats(this);
   }
 
-  /**
-   * Decodes a low-level handle: writes the RioBuf of the slot it names into `out` (length = its
-   * requested length) and returns the slot size; for a handle this pool gave out whose lease is
-   * gone, zeroes `out` and returns 0; undefined for a value that is no handle of this pool.
-   * For tests; the hot path decodes inline.
-   */
+  /** What a low-level handle names now (outstanding.ts); undefined for no handle of this pool. For tests. */
   describeHandle(handle: number, out: RioBufOut): number | undefined {
-    if (!this.handles.wasIssued(handle)) return undefined;
-    // A released handle whose entry was not used since still names its slot (length 0).
-    const { live, location: at } = this.handles.locationOf(handle);
-    const slab = at >= 0 ? this.slabs[at >>> SLOT_BITS] : undefined;
-    out.bufferId = slab === undefined ? 0 : slab.bufferId;
-    out.offset = slab === undefined ? 0 : slab.cls.offsetOf(at & SLOT_MASK);
-    out.length = live && slab !== undefined ? slab.slots[at & SLOT_MASK]! : 0;
-    return slab === undefined ? 0 : slab.cls.slotSize;
+    return describeHandle(this, this.handles, handle, out);
   }
 
-  /**
-   * describeHandle for a slot handle (handle.ts: slab id, slot and the slot's generation), as
-   * leak detection keeps them for leases: length 0 once the slot is free or leased again.
-   */
+  /** What a slot handle (leak detection's) names now (outstanding.ts). */
   describeSlotHandle(handle: number, out: RioBufOut): number | undefined {
-    if (typeof handle !== 'number') return undefined;
-    const low = lowOf(handle);
-    const slab = this.slabs[slabIdOf(low)];
-    const slot = slotOf(low);
-    const g = generationOf(handle, low);
-    if (slab === undefined || slot >= slab.cls.slotsPerSlab || !Number.isInteger(g) || g < 1 || g > MAX_GENERATION) return undefined;
-    const live = slab.gens[slot] === g && slab.slots[slot]! > 0;
-    out.bufferId = slab.bufferId;
-    out.offset = slab.cls.offsetOf(slot);
-    out.length = live ? slab.slots[slot]! : 0;
-    return slab.cls.slotSize;
+    return describeSlotHandle(this, handle, out);
   }
 
   /** The live handle of a leased slot (leak detection's reclaim). Pre: the slot is leased. */
   handleOfSlot(slab: Slab, slot: number): number {
     return handleOf(slab.id, slot, slab.gens[slot]!);
-  }
-
-  /**
-   * Where a new slab's generations start: the pool's key (random per pool, so another pool's
-   * handles miss) moved on per slab made (so a handle of a slab retired since misses the new
-   * slab under the same id). Not a secret: a check against mistakes, not an adversary with the
-   * pool's memory.
-   */
-  private nextGenerationBase(): number {
-    this.generationKey = (Math.imul(this.generationKey ^ (this.generationKey >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return this.generationKey;
   }
 }

@@ -27,6 +27,19 @@ import { RioError } from './errors';
 import { shown } from './schema';
 import type { Slab } from './slab';
 
+/**
+ * Watches leases as they are handed out and given back (the pool package's leak detection and
+ * checked mode). Called after the slot is taken and before it is freed. A hook, not a subclass,
+ * so that every pool is one allocator class (a tracked pool's leases are TrackedLeases).
+ */
+export interface LeaseTracker {
+  acquired(lease: Lease, slab: Slab, slot: number): void;
+  released(lease: object, slab: Slab, slot: number): void;
+  /** A slice was made of a lease of `slab` (it holds its parent until released). */
+  sliced(slice: Lease, slab: Slab, slot: number): void;
+  slicedReleased(slice: object): void;
+}
+
 /** The RIO_BUF triple: what registered I/O uses. `length` is the requested length. */
 export interface RioBuf {
   readonly bufferId: number;

@@ -15,8 +15,9 @@
  * Its state is in ES private fields: nothing outside this class can change a lease's slab, slot
  * or references (docs/design.md, rule 3). riopool's own packages read slab, slot and start
  * through `leaseSlot`, which this module exports for them and which no public entry point
- * re-exports. The constructor is private (the allocator makes leases through `newLease`), so the
- * published declarations show no parameters for it and TypeScript refuses `new Lease(...)`.
+ * re-exports. The constructor is private (the allocator makes leases through `LeaseOfSlot`, and a
+ * tracked pool's through `TrackedLeaseOfSlot`), so the published declarations show no parameters
+ * for it and TypeScript refuses `new Lease(...)`.
  *
  * Idioms of current Node: `using lease = pool.acquire(n)` releases at the end of the scope
  * (Symbol.dispose: release(), unless the lease is already released); `lease.bytes` is a Buffer
@@ -29,8 +30,9 @@ import type { Slab } from './slab';
 
 /**
  * Watches leases as they are handed out and given back (the pool package's leak detection and
- * checked mode). Called after the slot is taken and before it is freed. A hook, not a subclass,
- * so that every pool is one allocator class (a tracked pool's leases are TrackedLeases).
+ * checked mode). Called after the slot is taken and before it is freed. A hook, not an
+ * allocator subclass: every pool has one allocator class, and only a tracked pool's own functions
+ * (acquireTracked, TrackedLease's release, releaseTracked) call it.
  */
 export interface LeaseTracker {
   acquired(lease: Lease, slab: Slab, slot: number): void;

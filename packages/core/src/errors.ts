@@ -89,3 +89,28 @@ export function isRioError(e: unknown, code?: RioErrorCode): e is RioError {
     return false; // a revoked proxy, a getter that throws: not a RioError
   }
 }
+
+// The allocator's errors (allocator.ts). Its hot functions throw what these make: a cold path in a
+// function of its own keeps the hot ones small enough to inline.
+export function invalidLength(length: unknown, max: number): RioError {
+  const got = typeof length === 'number' ? length : typeof length;
+  return new RioError('ERR_RIO_INVALID_LENGTH', `length must be an integer from 1 to ${max}, got ${got}`);
+}
+export function poolClosed(): RioError {
+  return new RioError('ERR_RIO_POOL_CLOSED', 'the pool is closed');
+}
+export function notAnOut(): RioError {
+  return new RioError('ERR_RIO_INVALID_BUFFER', 'acquireInto: out must be an object to write the RioBuf into');
+}
+export function outNotWritable(cause: unknown): RioError {
+  return new RioError(
+    'ERR_RIO_INVALID_BUFFER',
+    'acquireInto: out must take bufferId, offset and length (a plain object; not frozen, sealed, a Lease or a typed array)',
+    { cause },
+  );
+}
+export function notAHandle(what: string, handle: unknown): RioError {
+  const shown =
+    typeof handle === 'number' || typeof handle === 'bigint' ? `${String(handle)}${typeof handle === 'bigint' ? 'n' : ''}` : typeof handle;
+  return new RioError('ERR_RIO_INVALID_BUFFER', `${what}: ${shown} is not a handle of this pool`);
+}

@@ -1,14 +1,15 @@
 /**
  * Slot handles: one leased slot and its generation, which tells the lease that holds the slot
- * now from one that held it before. Leak detection and close()'s report name a lease's slot by
- * one; the low-level path's handles are another thing (allocator.ts, the handle table: small
+ * now from one that held it before (for a pool with a tracker: the generation moves on at each
+ * tracked release). Leak detection and close()'s report name a lease's slot by
+ * one; the low-level path's handles are another thing (handle-table.ts: small
  * integers, so that V8 never boxes them).
  *
  *   slot handle = generation * 2^31 + (slab id << SLOT_BITS | slot)        a safe integer < 2^53
  *
  * The low 31 bits locate the slot (slab ids stay below MAX_SLABS, 1 << 15); the high 22 bits are
- * the slot's generation. Each slab keeps one generation per slot (Slab.gens); releasing the slot
- * moves it on, so a slot handle names a lease only while its slot is leased under the generation
+ * the slot's generation. Each slab keeps one generation per slot (Slab.gens); releasing a tracked
+ * lease's slot moves it on, so a slot handle names a lease only while its slot is leased under the generation
  * it was made with (a slot released and leased again is not the same lease). Generations are
  * never 0 and start from a key of the pool's, spread per slab and per slot.
  *

@@ -6,7 +6,7 @@
  * in any release.
  */
 export { readOptions, invalidOption, shown, isInstance, is, type Rule, type Schema } from './schema';
-export { SLAB_POOL_SCHEMA } from './options';
+export { ALLOCATOR_SCHEMA } from './options';
 export { RioError, ErrorCodes, NetErrorCodes, isRioError, type RioErrorCode, type NetErrorCode } from './errors';
 export {
   SizeClassTable,
@@ -32,13 +32,15 @@ export {
   slotKey,
   type RioBufOut,
 } from './handle';
+export { HandleTable, TAG_MAX, MAX_ENTRIES } from './handle-table';
 export { MemoryRegistrar, MEMORY_REGISTRAR_SCHEMA, detach, type Registrar, type Pinning, type MemoryRegistrarOptions } from './registrar';
-export { Lease, leaseSlot, newLease, type RioBuf, type LeaseSlot } from './lease';
+export { Lease, leaseSlot, LeaseOfSlot, TrackedLeaseOfSlot, type LeaseTracker, type RioBuf, type LeaseSlot } from './lease';
 export { SlabBytes, bytesView } from './view';
 export { Slab, SlabClass, type SlabState, type SlabOwner } from './slab';
-export { SlabPool, type LeaseTracker, type OverflowEvent } from './allocator';
-export type { SlabPoolOptions } from './options';
-export { WINDOW, slabsToRetire, type ClassLoad } from './retirement';
+export { Allocator } from './allocator';
+export type { OverflowEvent } from './slab-life';
+export type { AllocatorOptions } from './options';
+export { WINDOW, emptiestFirst, emptySince, overBound, slabsToRetire, type ClassLoad, type EmptySlab } from './retirement';
 export { checkInvariants } from './invariants';
 export { STATS_VERSION, type AllocatorStats, type ClassStats } from './stats';
 export { modelPerBuffer, modelSlabs, nextPackedOffset, type FootprintFigures } from './footprint';

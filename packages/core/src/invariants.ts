@@ -13,14 +13,14 @@
  *              over slabs with nothing leased; every live slab is active; a closed pool holds
  *              no slab
  */
-import type { SlabPool } from './allocator';
+import type { Allocator } from './allocator';
 import type { Slab, SlabClass } from './slab';
 
 function fail(rule: string): never {
   throw new Error(`riopool invariant broken: ${rule}`);
 }
 
-function checkSlab(pool: SlabPool, slab: Slab): void {
+function checkSlab(pool: Allocator, slab: Slab): void {
   const c = slab.cls;
   if (slab.state !== 'active') fail(`live slab ${slab.id} is ${slab.state}`);
   if (slab.buffer.byteLength !== c.slabBytes) fail(`slab ${slab.id} is detached or resized`);
@@ -49,7 +49,7 @@ function checkSlab(pool: SlabPool, slab: Slab): void {
 }
 
 /** Throws an Error naming the first broken invariant; returns nothing when all hold. */
-export function checkInvariants(pool: SlabPool): void {
+export function checkInvariants(pool: Allocator): void {
   let slabs = 0;
   let mapped = 0;
   let registered = 0;

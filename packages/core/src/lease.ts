@@ -15,8 +15,9 @@
  * Its state is in ES private fields: nothing outside this class can change a lease's slab, slot
  * or references (docs/design.md, rule 3). riopool's own packages read slab, slot and start
  * through `leaseSlot`, which this module exports for them and which no public entry point
- * re-exports. The constructor is private (the allocator makes leases through `newLease`), so the
- * published declarations show no parameters for it and TypeScript refuses `new Lease(...)`.
+ * re-exports. The constructor is private (the allocator makes leases through `LeaseOfSlot`, and a
+ * tracked pool's through `TrackedLeaseOfSlot`), so the published declarations show no parameters
+ * for it and TypeScript refuses `new Lease(...)`.
  *
  * Idioms of current Node: `using lease = pool.acquire(n)` releases at the end of the scope
  * (Symbol.dispose: release(), unless the lease is already released); `lease.bytes` is a Buffer
@@ -26,6 +27,20 @@ import { inspectCustom } from './dispose';
 import { RioError } from './errors';
 import { shown } from './schema';
 import type { Slab } from './slab';
+
+/**
+ * Watches leases as they are handed out and given back (the pool package's leak detection and
+ * checked mode). Called after the slot is taken and before it is freed. A hook, not an
+ * allocator subclass: every pool has one allocator class, and only a tracked pool's own functions
+ * (acquireTracked, TrackedLease's release, releaseTracked) call it.
+ */
+export interface LeaseTracker {
+  acquired(lease: Lease, slab: Slab, slot: number): void;
+  released(lease: object, slab: Slab, slot: number): void;
+  /** A slice was made of a lease of `slab` (it holds its parent until released). */
+  sliced(slice: Lease, slab: Slab, slot: number): void;
+  slicedReleased(slice: object): void;
+}
 
 /** The RIO_BUF triple: what registered I/O uses. `length` is the requested length. */
 export interface RioBuf {
@@ -55,30 +70,37 @@ export interface LeaseSlot {
  */
 export let leaseSlot: (lease: Lease) => LeaseSlot | undefined;
 
+/**
+ * For the allocator: `new TrackedLeaseOfSlot(slab, slot, length)` is a new lease of a tracked
+ * pool: a Lease whose last release goes through the owner's releaseTracked (the static block
+ * defines it).
+ */
+export let TrackedLeaseOfSlot: new (slab: Slab, slot: number, length: number) => Lease;
+
 /** `lease.buf`'s DeprecationWarning is emitted once per process. */
 let bufDeprecationShown = false;
 
-/** For the allocator: a new lease of a whole slot (`length` requested bytes), with one reference. */
-export let newLease: (slab: Slab, slot: number, length: number) => Lease;
+/** lease.rioBuf and lease.buf: the frozen RioBuf, made on first use (the static block defines it). */
+let rioBufOf: (lease: Lease, what: string) => RioBuf;
 
 export class Lease {
   readonly #slab: Slab;
   readonly #slot: number;
   readonly #length: number;
-  /** Where this lease's bytes start in its slot: 0, or a slice's offset. */
-  readonly #start: number;
-  /** A slice's parent, on which it holds one reference; undefined for a lease of a whole slot. */
-  readonly #parent: Lease | undefined;
+  /** Where this lease's bytes start in its slot: 0, or a slice's offset (set once, by newSlice). */
+  #start = 0;
+  /** A slice's parent, on which it holds one reference; undefined for a lease of a whole slot (set once, by newSlice). */
+  #parent: Lease | undefined = undefined;
   /** References held; 0 once released. */
   #refs = 1;
   #buf: RioBuf | undefined = undefined;
 
-  private constructor(slab: Slab, slot: number, length: number, start: number, parent: Lease | undefined) {
+  // Three parameters, not five: a slice's start and parent are set by newSlice, so that the
+  // constructor every acquire runs stays small (the hot path is inlined whole, docs/performance.md).
+  private constructor(slab: Slab, slot: number, length: number) {
     this.#slab = slab;
     this.#slot = slot;
     this.#length = length;
-    this.#start = start;
-    this.#parent = parent;
   }
 
   /** The requested length (a slice's: its own). */
@@ -104,7 +126,7 @@ export class Lease {
    * (frozen; a negative bufferId: an overflow slab, not registered).
    */
   get rioBuf(): RioBuf {
-    return this.#rioBuf('lease.rioBuf');
+    return rioBufOf(this, 'lease.rioBuf');
   }
 
   /**
@@ -119,16 +141,7 @@ export class Lease {
         code: 'RIOPOOL_DEP_LEASE_BUF',
       });
     }
-    return this.#rioBuf('lease.buf');
-  }
-
-  #rioBuf(what: string): RioBuf {
-    if (this.#refs === 0) throw releasedError(what);
-    if (this.#buf === undefined) {
-      const offset = this.#slab.cls.offsetOf(this.#slot) + this.#start;
-      this.#buf = Object.freeze({ bufferId: this.#slab.bufferId, offset, length: this.#length });
-    }
-    return this.#buf;
+    return rioBufOf(this, 'lease.buf');
   }
 
   /**
@@ -155,8 +168,13 @@ export class Lease {
       );
     }
     this.#refs++;
-    const slice = new Lease(this.#slab, this.#slot, end - start, this.#start + start, this);
-    this.#slab.owner.sliced(slice, this.#slab, this.#slot);
+    // A tracked pool's slice is tracked too: its release tells the tracker (releaseSlice).
+    const slab = this.#slab;
+    const slot = this.#slot;
+    const slice = this instanceof TrackedLeaseOfSlot ? new TrackedLeaseOfSlot(slab, slot, end - start) : new Lease(slab, slot, end - start);
+    slice.#start = this.#start + start;
+    slice.#parent = this;
+    slab.owner.sliced(slice, slab, slot);
     return slice;
   }
 
@@ -167,10 +185,19 @@ export class Lease {
   }
 
   release(): void {
-    if (this.#refs === 0) throw releasedError('lease.release()');
-    if (--this.#refs !== 0) return;
-    if (this.#parent === undefined) this.#slab.owner.releaseLease(this, this.#slab, this.#slot);
-    else this.#slab.owner.releaseSlice(this, this.#parent);
+    // The last reference is the common case: one comparison, then the slot goes back. No branch
+    // hands `this` to a call: V8's escape analysis then takes apart a lease that does not leave
+    // the caller's loop (no allocation), even though those calls are never made
+    // (docs/performance.md, 1c).
+    if (this.#refs !== 1) {
+      if (this.#refs === 0) throw releasedError('lease.release()');
+      this.#refs--;
+      return;
+    }
+    this.#refs = 0;
+    const slab = this.#slab;
+    if (this.#parent === undefined) slab.owner.releaseSlot(slab, this.#slot);
+    else this.#parent.release();
   }
 
   /**
@@ -183,8 +210,17 @@ export class Lease {
     if (this.#refs !== 0) this.release();
   }
 
+  // What runs rarely is in functions of the static block below rather than private methods: a
+  // class with a private method stamps a brand on every instance, which the constructor pays for.
   static {
-    newLease = (slab, slot, length) => new Lease(slab, slot, length, 0, undefined);
+    rioBufOf = (lease, what) => {
+      if (lease.#refs === 0) throw releasedError(what);
+      if (lease.#buf === undefined) {
+        const offset = lease.#slab.cls.offsetOf(lease.#slot) + lease.#start;
+        lease.#buf = Object.freeze({ bufferId: lease.#slab.bufferId, offset, length: lease.#length });
+      }
+      return lease.#buf;
+    };
     // console.log(lease): `Lease { bufferId: 3, offset: 1024, length: 512, references: 1, released: false }`.
     Object.defineProperty(Lease.prototype, inspectCustom, {
       value(this: Lease, _depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
@@ -197,5 +233,30 @@ export class Lease {
     });
     leaseSlot = (lease) =>
       lease.#refs === 0 ? undefined : { slab: lease.#slab, slot: lease.#slot, start: lease.#start, parent: lease.#parent };
+    // A lease of a tracked pool (leak detection, checked mode): its own class, so that its
+    // release, which tells the tracker, is a function of its own. Lease.release() never sees a
+    // tracked lease, and stays small and free of the tracker's code in every caller's type
+    // feedback (docs/performance.md, 1c). Nested here to reach the private fields.
+    TrackedLeaseOfSlot = class TrackedLease extends Lease {
+      override release(): void {
+        if (this.#refs !== 1) {
+          if (this.#refs === 0) throw releasedError('lease.release()');
+          this.#refs--;
+          return;
+        }
+        this.#refs = 0;
+        const slab = this.#slab;
+        if (this.#parent === undefined) slab.owner.releaseTracked(slab, this.#slot, this);
+        else slab.owner.releaseSlice(this, this.#parent);
+      }
+    } as unknown as typeof TrackedLeaseOfSlot;
   }
 }
+
+/**
+ * For the allocator: `new LeaseOfSlot(slab, slot, length)` is a new lease of a whole slot
+ * (`length` requested bytes) with one reference. The constructor itself, under a type that
+ * allows the call (Lease's is private in the published types): a wrapper function would add its
+ * bytecode to every acquire's inlined code.
+ */
+export const LeaseOfSlot = Lease as unknown as new (slab: Slab, slot: number, length: number) => Lease;

@@ -1,23 +1,26 @@
 /**
- * The allocator's options: their defaults and ranges, checked once when a pool is made.
- * A bad option is an ERR_RIO_INVALID_OPTION naming the option, its value and the rule.
+ * The allocator's options: their defaults and ranges, checked once when a pool is made with
+ * schema.ts's rules (the one place options are validated). A bad option is an
+ * ERR_RIO_INVALID_OPTION naming the function, the option, its value and the rule.
  */
-import { RioError } from './errors';
-import { is, type Schema } from './schema';
+import { checkValue, invalidOption, is, type Schema } from './schema';
 
-/** The allocator's keys, for the schemas of functions that take them (resolveOptions checks the values). */
-export const SLAB_POOL_SCHEMA: Schema = {
-  slabBytes: is.checkedElsewhere,
-  largestClass: is.checkedElsewhere,
-  maxBytes: is.checkedElsewhere,
-  emptySlabsKept: is.checkedElsewhere,
-  emptySlabsMax: is.checkedElsewhere,
-  emptyBytesMax: is.checkedElsewhere,
-  maxRegisteredBytes: is.checkedElsewhere,
-  overflow: is.checkedElsewhere,
+/**
+ * The allocator's keys and the rules that need no platform figure. resolveOptions adds the
+ * ranges that depend on the page size and the backend's largest registration.
+ */
+export const ALLOCATOR_SCHEMA: Schema = {
+  slabBytes: is.int(1, Infinity),
+  largestClass: is.int(16, 1 << 20),
+  maxBytes: is.int(1, Infinity),
+  emptySlabsKept: is.int(0, 1 << 20),
+  emptySlabsMax: is.int(0, 1 << 20),
+  emptyBytesMax: is.int(0, Infinity),
+  maxRegisteredBytes: is.int(0, Infinity),
+  overflow: is.bool,
 };
 
-export interface SlabPoolOptions {
+export interface AllocatorOptions {
   /** Target slab size in bytes; default 64 KiB. */
   slabBytes?: number;
   /** Largest slot size served from shared slabs; default one OS page. */
@@ -46,46 +49,33 @@ export interface SlabPoolOptions {
 }
 
 /** Every option with its value decided. */
-export type ResolvedOptions = Required<SlabPoolOptions>;
-
-function invalidOption(name: string, value: unknown, rule: string): RioError {
-  return new RioError('ERR_RIO_INVALID_OPTION', `option ${name}=${String(value)}: ${rule}`);
-}
-
-function intOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value === Infinity || Number.isInteger(value)) || value < min || value > max) {
-    throw invalidOption(
-      name,
-      value,
-      max === Infinity ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
+export type ResolvedOptions = Required<AllocatorOptions>;
 
 /** Checks the options against the page size and the largest registration, and fills in the defaults. */
-export function resolveOptions(options: SlabPoolOptions, pageSize: number, maxRegistrationBytes: number): ResolvedOptions {
-  const emptySlabsKept = intOption('emptySlabsKept', options.emptySlabsKept, 1, 0, 1 << 20);
-  const emptySlabsMax = intOption('emptySlabsMax', options.emptySlabsMax, Math.max(4, emptySlabsKept), 0, 1 << 20);
-  if (emptySlabsMax < emptySlabsKept) throw invalidOption('emptySlabsMax', emptySlabsMax, 'must be at least emptySlabsKept');
-  const maxRegisteredBytes = intOption('maxRegisteredBytes', options.maxRegisteredBytes, Infinity, 0, Infinity);
-  if (options.overflow !== undefined && typeof options.overflow !== 'boolean')
-    throw invalidOption('overflow', options.overflow, 'must be a boolean');
+export function resolveOptions(
+  options: AllocatorOptions,
+  pageSize: number,
+  maxRegistrationBytes: number,
+  fn = 'createPool',
+): ResolvedOptions {
+  const rules: Schema = { ...ALLOCATOR_SCHEMA, slabBytes: is.int(pageSize, maxRegistrationBytes), maxBytes: is.int(pageSize, Infinity) };
+  for (const key of Object.keys(rules)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) checkValue(fn, key, value, rules[key]!);
+  }
+  const o = options as { [K in keyof AllocatorOptions]-?: AllocatorOptions[K] };
+  const emptySlabsKept = o.emptySlabsKept ?? 1;
+  const emptySlabsMax = o.emptySlabsMax ?? Math.max(4, emptySlabsKept);
+  if (emptySlabsMax < emptySlabsKept) throw invalidOption(fn, 'emptySlabsMax', emptySlabsMax, 'must be at least emptySlabsKept');
+  const maxRegisteredBytes = o.maxRegisteredBytes ?? Infinity;
   return {
-    slabBytes: intOption('slabBytes', options.slabBytes, 64 * 1024, pageSize, maxRegistrationBytes),
-    largestClass: intOption('largestClass', options.largestClass, pageSize, 16, 1 << 20),
-    maxBytes: intOption('maxBytes', options.maxBytes, Infinity, pageSize, Infinity),
+    slabBytes: o.slabBytes ?? 64 * 1024,
+    largestClass: o.largestClass ?? pageSize,
+    maxBytes: o.maxBytes ?? Infinity,
     emptySlabsKept,
     emptySlabsMax,
-    emptyBytesMax: intOption(
-      'emptyBytesMax',
-      options.emptyBytesMax,
-      Math.min(4 * 1024 * 1024, Math.floor(maxRegisteredBytes / 4)),
-      0,
-      Infinity,
-    ),
+    emptyBytesMax: o.emptyBytesMax ?? Math.min(4 * 1024 * 1024, Math.floor(maxRegisteredBytes / 4)),
     maxRegisteredBytes,
-    overflow: options.overflow ?? true,
+    overflow: o.overflow ?? true,
   };
 }

@@ -48,6 +48,12 @@ export function invalidOption(fn: string, key: string, value: unknown, rule: str
   return new RioError('ERR_RIO_INVALID_OPTION', `${fn}: ${key}: ${shown(value)} ${rule}`);
 }
 
+/** Checks one value against its rule: an ERR_RIO_INVALID_OPTION naming the function, the key and the value. */
+export function checkValue(fn: string, key: string, value: unknown, rule: Rule): void {
+  const broken = rule(value);
+  if (broken !== undefined) throw invalidOption(fn, key, value, broken);
+}
+
 /** Checks `options` against `schema` and returns a plain copy of its keys; see the file's comment. */
 export function readOptions<T extends object>(fn: string, options: unknown, schema: Schema): Partial<T> {
   if (options === undefined) return {};
@@ -91,12 +97,11 @@ export const is = {
   bool: ((v) => (typeof v === 'boolean' ? undefined : 'must be a boolean')) as Rule,
   fn: ((v) => (typeof v === 'function' ? undefined : 'must be a function')) as Rule,
   string: ((v) => (typeof v === 'string' ? undefined : 'must be a string')) as Rule,
-  /** An integer from min to max (Infinity allowed where max is Infinity). */
+  /** An integer from min to max (Infinity allowed where max is Infinity: "of at least min"). */
   int(min: number, max: number): Rule {
+    const rule = max === Infinity ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
     return (v) =>
-      typeof v === 'number' && (Number.isInteger(v) || (v === Infinity && max === Infinity)) && v >= min && v <= max
-        ? undefined
-        : `must be an integer from ${min} to ${max}`;
+      typeof v === 'number' && (Number.isInteger(v) || (v === Infinity && max === Infinity)) && v >= min && v <= max ? undefined : rule;
   },
   /** A number (not NaN) of at least min. */
   atLeast(min: number): Rule {

@@ -31,11 +31,13 @@ export type SlabState = 'active' | 'retiring' | 'deregistered' | 'unmapped';
 
 /** What a slab's leases release through: the allocator that owns the slab. */
 export interface SlabOwner {
-  /** Called by a lease at its last release. `lease` is the object released (for tracking). */
-  releaseLease(lease: object, slab: Slab, slot: number): void;
+  /** Called by a lease at its last release. */
+  releaseSlot(slab: Slab, slot: number): void;
+  /** Called by a tracked pool's lease at its last release (`lease`: the object released). */
+  releaseTracked(slab: Slab, slot: number, lease: object): void;
   /** Called when a slice of one of its leases is made (lease.slice). */
   sliced(slice: object, slab: Slab, slot: number): void;
-  /** Called by a slice at its last release: drops its reference on its parent. */
+  /** Called by a tracked pool's slice at its last release: the tracker hears of it, and the slice drops its reference on its parent. */
   releaseSlice(slice: object, parent: { release(): void }): void;
 }
 
@@ -44,9 +46,9 @@ export class Slab {
   /** Per slot: the requested length (>= 1) if leased, ~next (<= 0) if free. */
   readonly slots: Int32Array;
   /**
-   * Per slot: its generation (1 .. MAX_GENERATION), which every release moves on, so a slot
-   * handle (handle.ts: leak detection's and close()'s name for a lease) names the slot only while
-   * it is leased under the generation the handle was made with. Starts from the constructor's
+   * Per slot: its generation (1 .. MAX_GENERATION), which each release of a tracked lease moves
+   * on (nextGeneration), so a slot handle (handle.ts: leak detection's and checked mode's name for
+   * a lease) names the slot only while it is leased under the generation the handle was made with. Starts from the constructor's
    * `genBase`, the pool's key for this slab.
    */
   readonly gens: Int32Array;
@@ -97,14 +99,20 @@ export class Slab {
     return slot;
   }
 
-  /**
-   * Frees a leased slot; it becomes the head of the free list, and its generation moves on (a
-   * handle made before no longer names it). Pre: the slot is leased.
-   */
+  /** Frees a leased slot; it becomes the head of the free list. Pre: the slot is leased. */
   freeSlot(slot: number): void {
     this.slots[slot] = ~this.freeHead;
     this.freeHead = slot;
     this.leased--;
+  }
+
+  /**
+   * Moves a slot's generation on, so that a slot handle made before no longer names it. The
+   * allocator calls it when a lease's slot is released with a tracker watching (the tracker is
+   * what holds slot handles); a pool without one never reads generations, and its releases skip
+   * this store.
+   */
+  nextGeneration(slot: number): void {
     const g = this.gens[slot]! + 1;
     this.gens[slot] = g > MAX_GENERATION ? 1 : g;
   }
@@ -173,6 +181,12 @@ export class SlabClass implements SizeClass {
   windowPeak = 0;
   lastWindowPeak = 0;
   lastEventWasRetire = false;
+  /**
+   * Empty slabs this class keeps before a release that empties one looks at retirement (the
+   * allocator's emptyLimitOf: emptySlabsMax, or 0 where one slab is over half the pool's bound
+   * on empty bytes). One comparison on the release path.
+   */
+  emptyLimit = 0;
 
   readonly index: number;
   readonly slotSize: number;

@@ -2,13 +2,13 @@
  * Decay and the bound on empty bytes: empty slabs go with time, in every class, whatever traffic
  * their class sees; a burst does not keep what it mapped.
  */
-import { MemoryRegistrar, SlabPool, checkInvariants } from '@riopool/core';
+import { MemoryRegistrar, Allocator, checkInvariants } from '@riopool/core';
 
 const PAGE = 4096;
 
 function setup(options = {}) {
   const registrar = new MemoryRegistrar({ pageSize: PAGE });
-  return { registrar, pool: new SlabPool(registrar, options) };
+  return { registrar, pool: new Allocator(registrar, options) };
 }
 
 test('an empty slab goes at the second tick after it emptied, not the first', () => {

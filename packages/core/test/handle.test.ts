@@ -3,7 +3,7 @@ import {
   MAX_SLABS,
   MAX_SLOTS_PER_SLAB,
   MemoryRegistrar,
-  SlabPool,
+  Allocator,
   checkInvariants,
   generationOf,
   handleOf,
@@ -36,7 +36,7 @@ test('values that are no handle decode to no generation in 1 .. MAX_GENERATION',
 });
 
 test('low-level handles are integers from 2^20 to 2^31 - 1; the table grows past its first 64 entries and reuses them', () => {
-  const pool = new SlabPool(new MemoryRegistrar(), {});
+  const pool = new Allocator(new MemoryRegistrar(), {});
   const out = { bufferId: 0, offset: 0, length: 0 };
   const first = Array.from({ length: 200 }, () => pool.acquireInto(64, out));
   for (const h of first) {

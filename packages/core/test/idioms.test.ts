@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
-import { MemoryRegistrar, SlabPool, isRioError } from '@riopool/core';
+import { MemoryRegistrar, Allocator, isRioError } from '@riopool/core';
 
 function setup() {
   const registrar = new MemoryRegistrar({ pageSize: 4096 });
-  return { registrar, pool: new SlabPool(registrar, {}) };
+  return { registrar, pool: new Allocator(registrar, {}) };
 }
 
 test('lease.bytes is a Buffer over the slot: toString, write, readUInt32BE, no copy', () => {

@@ -1,16 +1,16 @@
-import { MemoryRegistrar, SlabPool } from '@riopool/core';
+import { MemoryRegistrar, Allocator } from '@riopool/core';
 
-const pool = () => new SlabPool(new MemoryRegistrar({ pageSize: 4096 }), {});
+const pool = () => new Allocator(new MemoryRegistrar({ pageSize: 4096 }), {});
 
 test('an option with no upper bound says "at least", not "to Infinity"', () => {
-  expect(() => new SlabPool(new MemoryRegistrar({ pageSize: 4096 }), { maxRegisteredBytes: -1 })).toThrow(
-    'option maxRegisteredBytes=-1: must be an integer of at least 0',
+  expect(() => new Allocator(new MemoryRegistrar({ pageSize: 4096 }), { maxRegisteredBytes: -1 })).toThrow(
+    'createPool: maxRegisteredBytes: -1 must be an integer of at least 0',
   );
-  expect(() => new SlabPool(new MemoryRegistrar({ pageSize: 4096 }), { slabBytes: 1 })).toThrow(
-    /^option slabBytes=1: must be an integer (from|of at least) 4096/,
+  expect(() => new Allocator(new MemoryRegistrar({ pageSize: 4096 }), { slabBytes: 1 })).toThrow(
+    /^createPool: slabBytes: 1 must be an integer (from|of at least) 4096/,
   );
   try {
-    new SlabPool(new MemoryRegistrar({ pageSize: 4096 }), { slabBytes: 1 });
+    new Allocator(new MemoryRegistrar({ pageSize: 4096 }), { slabBytes: 1 });
   } catch (e) {
     expect(String((e as Error).message)).not.toContain('Infinity');
   }

@@ -1,5 +1,5 @@
 /**
- * Model-based property test of SlabPool: acquire / retain / release / stale use / bad input /
+ * Model-based property test of Allocator: acquire / retain / release / stale use / bad input /
  * trim / close against a simple model, invariants checked after every step (model/commands.ts).
  * 2,000 runs; the seed is printed, and FC_SEED=<seed> replays it.
  */
@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { propertyParams } from '../../../test/support';
 import { setup, checkAll, commandsArb, lengthArb, PAGE } from './model/commands';
 
-test('SlabPool behaves like its model (2,000 runs)', () => {
+test('Allocator behaves like its model (2,000 runs)', () => {
   fc.assert(
     fc.property(
       commandsArb,
@@ -29,7 +29,7 @@ test('SlabPool behaves like its model (2,000 runs)', () => {
         checkAll(model, real);
       },
     ),
-    propertyParams('SlabPool model', 2000),
+    propertyParams('Allocator model', 2000),
   );
 });
 

@@ -3,13 +3,13 @@
  * overflow slabs (mapped, not registered) and acquire goes on; only maxBytes makes it throw.
  */
 import { withCode as code } from '../../../test/support';
-import { MemoryRegistrar, SlabPool, checkInvariants, type OverflowEvent } from '@riopool/core';
+import { MemoryRegistrar, Allocator, checkInvariants, type OverflowEvent } from '@riopool/core';
 
 const PAGE = 4096;
 
 test('past maxRegisteredBytes, leases come from overflow slabs, said once', () => {
   const registrar = new MemoryRegistrar({ pageSize: PAGE });
-  const p = new SlabPool(registrar, { maxRegisteredBytes: 128 * 1024 });
+  const p = new Allocator(registrar, { maxRegisteredBytes: 128 * 1024 });
   const events: OverflowEvent[] = [];
   p.onOverflow = (e) => events.push(e);
   const leases = Array.from({ length: 3 * 16 }, () => p.acquire(4096)); // three 64 KiB slabs
@@ -33,7 +33,7 @@ test('past maxRegisteredBytes, leases come from overflow slabs, said once', () =
 
 test('a refusal of the OS (the lock limit) lowers the budget to what it took; nothing throws', () => {
   const registrar = new MemoryRegistrar({ pageSize: PAGE, lockLimitBytes: 64 * 1024 });
-  const p = new SlabPool(registrar);
+  const p = new Allocator(registrar);
   const events: OverflowEvent[] = [];
   p.onOverflow = (e) => events.push(e);
   const leases = Array.from({ length: 40 }, () => p.acquire(4096));
@@ -47,7 +47,7 @@ test('a refusal of the OS (the lock limit) lowers the budget to what it took; no
 
 test('a full registration table is an overflow slab too', () => {
   const registrar = new MemoryRegistrar({ pageSize: PAGE, capacity: 1 });
-  const p = new SlabPool(registrar);
+  const p = new Allocator(registrar);
   p.acquire(512);
   const big = p.acquire(4096);
   expect(big.registered).toBe(false);
@@ -56,7 +56,7 @@ test('a full registration table is an overflow slab too', () => {
 });
 
 test('with overflow off, the budget and a refusal throw ERR_RIO_MEMLOCK / the refusal, and change nothing', () => {
-  const p = new SlabPool(new MemoryRegistrar({ pageSize: PAGE }), { maxRegisteredBytes: 64 * 1024, overflow: false });
+  const p = new Allocator(new MemoryRegistrar({ pageSize: PAGE }), { maxRegisteredBytes: 64 * 1024, overflow: false });
   const leases = Array.from({ length: 16 }, () => p.acquire(4096));
   expect(() => p.acquire(4096)).toThrow(code('ERR_RIO_MEMLOCK'));
   checkInvariants(p);
@@ -64,7 +64,7 @@ test('with overflow off, the budget and a refusal throw ERR_RIO_MEMLOCK / the re
 });
 
 test('only maxBytes makes acquire throw', () => {
-  const p = new SlabPool(new MemoryRegistrar({ pageSize: PAGE }), { maxRegisteredBytes: 0, maxBytes: 128 * 1024 });
+  const p = new Allocator(new MemoryRegistrar({ pageSize: PAGE }), { maxRegisteredBytes: 0, maxBytes: 128 * 1024 });
   const leases = Array.from({ length: 32 }, () => p.acquire(4096));
   expect(leases.every((l) => !l.registered)).toBe(true);
   expect(() => p.acquire(4096)).toThrow(code('ERR_RIO_POOL_EXHAUSTED'));

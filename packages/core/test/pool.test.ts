@@ -1,11 +1,11 @@
 import { withCode as code } from '../../../test/support';
-import { SlabPool, MemoryRegistrar, WINDOW, checkInvariants, type RioBufOut } from '@riopool/core';
+import { Allocator, MemoryRegistrar, WINDOW, checkInvariants, type RioBufOut } from '@riopool/core';
 
 const PAGE = 4096;
 
 function setup(options = {}) {
   const registrar = new MemoryRegistrar({ pageSize: PAGE });
-  const pool = new SlabPool(registrar, options);
+  const pool = new Allocator(registrar, options);
   return { registrar, pool };
 }
 
@@ -212,7 +212,7 @@ describe('limits', () => {
 
   test('with overflow off, a registrar failure leaves nothing mapped and the pool usable', () => {
     const registrar = new MemoryRegistrar({ pageSize: PAGE, capacity: 1 });
-    const pool = new SlabPool(registrar, { overflow: false });
+    const pool = new Allocator(registrar, { overflow: false });
     pool.acquire(512);
     expect(() => pool.acquire(4096)).toThrow(code('ERR_RIO_TOO_MANY_REGISTRATIONS'));
     expect(registrar.liveMappings).toBe(1);

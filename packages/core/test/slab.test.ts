@@ -1,6 +1,6 @@
 import { Slab, SlabClass, type SlabOwner } from '@riopool/core';
 
-const owner: SlabOwner = { releaseLease: () => {} };
+const owner: SlabOwner = { releaseSlot: () => {} };
 
 test('a fresh slab hands out its slots in address order, all free', () => {
   const cls = new SlabClass({ index: 0, slotSize: 512, slabBytes: 4096, slotsPerSlab: 8 }, false);

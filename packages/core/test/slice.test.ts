@@ -1,9 +1,9 @@
 /** Slices: leases over part of a lease, each holding one reference on it. */
 import { withCode as code } from '../../../test/support';
-import { MemoryRegistrar, SlabPool, checkInvariants } from '@riopool/core';
+import { MemoryRegistrar, Allocator, checkInvariants } from '@riopool/core';
 
 function pool() {
-  return new SlabPool(new MemoryRegistrar({ pageSize: 4096 }));
+  return new Allocator(new MemoryRegistrar({ pageSize: 4096 }));
 }
 
 test("a slice's RioBuf and bytes are its range of the parent's, over the same memory", () => {

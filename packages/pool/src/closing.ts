@@ -10,13 +10,13 @@
  *     and in checked mode where it was acquired) and each open connection;
  *   - close({ force: true }) destroys the open connections, waits for their cancelled operations,
  *     and resolves without waiting for leases: their slabs stay mapped and registered until their
- *     last lease is released (SlabPool.abandonOutstanding), so force never takes memory a lease
+ *     last lease is released (Allocator.abandonOutstanding), so force never takes memory a lease
  *     or an operation still uses;
  *   - a close still waiting when the process has nothing else to do says so once, as a
  *     RiopoolWarning (RIOPOOL_CLOSE_PENDING) with the same list, instead of letting the process
  *     exit with nothing printed.
  */
-import { RioError, is, readOptions, type Schema, type SlabPool } from '@riopool/core';
+import { RioError, is, readOptions, type Schema, type Allocator } from '@riopool/core';
 import { abortError, checkSignal } from './abort';
 import type { Tracker } from './tracking';
 import { emitRiopoolWarning } from './warnings';
@@ -82,7 +82,7 @@ export function checkCloseOptions(options: unknown): CloseOptions {
 }
 
 /** What the pool's close waits for now. */
-export function outstandingOf(alloc: SlabPool, tracker: Tracker | undefined, connections: Iterable<string>): PoolOutstanding {
+export function outstandingOf(alloc: Allocator, tracker: Tracker | undefined, connections: Iterable<string>): PoolOutstanding {
   const slots = alloc.outstandingSlots();
   const leases = slots.slice(0, MAX_LISTED).map(({ handle, bufferId, offset, length }): OutstandingLease => {
     const acquiredAt = tracker?.acquiredAt(handle);

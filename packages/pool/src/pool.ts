@@ -10,8 +10,8 @@
  */
 import {
   RioError,
-  SLAB_POOL_SCHEMA,
-  SlabPool,
+  ALLOCATOR_SCHEMA,
+  Allocator,
   is,
   readOptions,
   shown,
@@ -20,7 +20,7 @@ import {
   type Lease,
   type OverflowEvent,
   type RioBufOut,
-  type SlabPoolOptions,
+  type AllocatorOptions,
 } from '@riopool/core';
 import { inspect } from 'node:util';
 import { limitAdvice } from '@riopool/native';
@@ -40,7 +40,7 @@ import {
 import { Tracker, type PoolReport } from './tracking';
 import { emitRiopoolWarning } from './warnings';
 
-export interface PoolOptions extends SlabPoolOptions {
+export interface PoolOptions extends AllocatorOptions {
   /** uring (Linux), rio (Windows), lock (mlock only) or none; default: the platform's best, or RIOPOOL_BACKEND. */
   backend?: BackendKind;
   /** The weakest backend the pool may fall back to when the chosen one fails; default: none allowed. */
@@ -93,7 +93,7 @@ export interface Footprint {
   };
 }
 
-/** How often empty slabs decay (SlabPool.decay): a slab empty for a whole period goes. */
+/** How often empty slabs decay (Allocator.decay): a slab empty for a whole period goes. */
 export const DECAY_MS = 1000;
 
 /**
@@ -166,7 +166,7 @@ const FROM_CREATE_POOL = Symbol('createPool');
 let newPool: (registrar: PoolRegistrar, fallbacks: FallbackRecord[], options: PoolOptions) => Pool;
 
 /** For riopool's own modules (testing/, net.ts, io/): the allocator behind a pool. Not re-exported. */
-export let allocatorOf: (pool: Pool) => SlabPool;
+export let allocatorOf: (pool: Pool) => Allocator;
 
 /** For io/server.ts: the pool's datapath, opened on first use (io/datapath.ts). Not re-exported. */
 export let ioOf: (pool: Pool, asked: Datapath | 'auto') => Io;
@@ -188,7 +188,7 @@ export function checkPool(fn: string, pool: unknown, open = false): asserts pool
 export let trackConnection: (pool: Pool, conn: Connection, description: string) => void;
 
 export class Pool {
-  readonly #alloc: SlabPool;
+  readonly #alloc: Allocator;
   readonly #registrar: PoolRegistrar;
   readonly #io: PoolIo;
   readonly #fallbacks: readonly FallbackRecord[];
@@ -207,7 +207,7 @@ export class Pool {
         ? new Tracker({ checked: this.#checked, leakDetection: this.#leakDetection, onReport: options.onReport ?? defaultReport })
         : undefined;
     const maxRegisteredBytes = options.maxRegisteredBytes ?? defaultBudget(registrar);
-    this.#alloc = new SlabPool(registrar, { ...options, maxRegisteredBytes }, tracker);
+    this.#alloc = new Allocator(registrar, { ...options, maxRegisteredBytes }, tracker);
     this.#alloc.budgetAdvice = budgetAdvice(registrar, options.maxRegisteredBytes !== undefined);
     if (tracker !== undefined) tracker.pool = this.#alloc;
     this.#alloc.onOverflow = (event) => warnOverflow(event, registrar);
@@ -233,7 +233,20 @@ export class Pool {
   }
 
   static {
-    newPool = (registrar, fallbacks, options) => new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
+    // A pool with leak detection or checked mode is of a subclass whose acquire() makes tracked
+    // leases: the two kinds of pool run different functions from acquire() on, so a program's
+    // untracked leases never carry the tracker's code in V8's type feedback (docs/performance.md,
+    // 1c). Nested here to reach #alloc; it shows as a Pool (name, instanceof, inspect).
+    class TrackedPool extends Pool {
+      override acquire(length: number): Lease {
+        return this.#alloc.acquireTracked(length);
+      }
+    }
+    Object.defineProperty(TrackedPool, 'name', { value: 'Pool' });
+    newPool = (registrar, fallbacks, options) =>
+      options.checked === true || options.leakDetection === true
+        ? new TrackedPool(FROM_CREATE_POOL, registrar, fallbacks, options)
+        : new Pool(FROM_CREATE_POOL, registrar, fallbacks, options);
     allocatorOf = (pool) => {
       if (!isPool(pool)) throw new RioError('ERR_RIO_INVALID_OPTION', `${shown(pool)} is not a riopool Pool (createPool's result)`);
       return pool.#alloc;
@@ -248,7 +261,7 @@ export class Pool {
 
   /** Leases a slot of at least `length` bytes (docs/api.md). */
   acquire(length: number): Lease {
-    return this.#alloc.acquire(length);
+    return this.#alloc.acquireUntracked(length);
   }
 
   /** The low-level path: writes the RioBuf into `out`, returns the slot's handle. */
@@ -393,7 +406,7 @@ export class Pool {
 
 /** createPool's options (the allocator's values are checked by core's resolveOptions, the backend's by openBackend). */
 export const POOL_SCHEMA: Schema = {
-  ...SLAB_POOL_SCHEMA,
+  ...ALLOCATOR_SCHEMA,
   backend: is.checkedElsewhere,
   fallback: is.checkedElsewhere,
   entries: is.checkedElsewhere,

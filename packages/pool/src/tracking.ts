@@ -17,7 +17,7 @@
  * Neither adds a native call to acquire or release. A pool without either has no tracker, and
  * its hot path pays one field test for this file.
  */
-import { leaseSlot, slotKey, type Lease, type LeaseTracker, type Slab, type SlabPool } from '@riopool/core';
+import { leaseSlot, slotKey, type Lease, type LeaseTracker, type Slab, type Allocator } from '@riopool/core';
 import { emitRiopoolWarning } from './warnings';
 
 export const POISON = 0xdb;
@@ -51,7 +51,7 @@ export class Tracker implements LeaseTracker {
   leaksReclaimed = 0;
   writesAfterRelease = 0;
   /** The allocator this tracker watches (set once, right after the allocator is made). */
-  pool!: SlabPool;
+  pool!: Allocator;
   private readonly checked: boolean;
   private readonly report: (r: PoolReport) => void;
   private readonly leaks: FinalizationRegistry<Held> | undefined;

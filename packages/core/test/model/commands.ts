@@ -1,9 +1,9 @@
 /**
- * Commands for the model-based test of SlabPool (fc.commands).
+ * Commands for the model-based test of Allocator (fc.commands).
  *
  * The model is deliberately simple: the list of live leases with their reference counts and
  * the byte each one filled its memory with, the leases already released, and whether close()
- * was called. The real system is a SlabPool over a MemoryRegistrar whose `outstanding` check
+ * was called. The real system is a Allocator over a MemoryRegistrar whose `outstanding` check
  * asks the model, so a deregistration the pool should not make is refused independently of the
  * pool's own accounting.
  *
@@ -13,7 +13,7 @@
  * registration, and (at release) that a lease's bytes still hold what its owner wrote.
  */
 import fc from 'fast-check';
-import { SlabPool, MemoryRegistrar, isRioError, checkInvariants, leaseSlot, handleOf, Lease, type RioBufOut } from '@riopool/core';
+import { Allocator, MemoryRegistrar, isRioError, checkInvariants, leaseSlot, handleOf, Lease, type RioBufOut } from '@riopool/core';
 
 export interface LiveLease {
   lease: Lease;
@@ -31,7 +31,7 @@ export interface Model {
   nextFill: number;
 }
 
-/** The public calls the commands make: SlabPool's, and the same on @riopool/pool's facade. */
+/** The public calls the commands make: Allocator's, and the same on @riopool/pool's facade. */
 export interface PoolLike {
   acquire(length: number): Lease;
   acquireInto(length: number, out: RioBufOut): number;
@@ -45,7 +45,7 @@ export interface Real {
   /** What the commands call. */
   pool: PoolLike;
   /** The allocator behind it, for the invariant check and the closed state. */
-  alloc: SlabPool;
+  alloc: Allocator;
   registrar: MemoryRegistrar;
   closed: Promise<void> | undefined;
 }
@@ -60,11 +60,11 @@ export interface SetupOptions {
 /** Small slabs keep every invariant check cheap and make slab boundaries frequent. */
 export const SLAB_BYTES = PAGE;
 
-/** A fresh model and the real system (a SlabPool over a MemoryRegistrar), wired together. */
+/** A fresh model and the real system (a Allocator over a MemoryRegistrar), wired together. */
 export function setup(options: SetupOptions): { model: Model; real: Real } {
   const model = newModel();
   const registrar = new MemoryRegistrar({ pageSize: PAGE, outstanding: outstandingIn(model) });
-  const pool = new SlabPool(registrar, { slabBytes: SLAB_BYTES, ...options });
+  const pool = new Allocator(registrar, { slabBytes: SLAB_BYTES, ...options });
   return { model, real: { pool, alloc: pool, registrar, closed: undefined } };
 }
 

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import {
   MemoryRegistrar,
   RioError,
-  SlabPool,
+  Allocator,
   invalidOption,
   is,
   readOptions,
@@ -320,7 +320,7 @@ function measureSlabs(
     pool = createPool({ backend });
   } catch (e) {
     // The same size classes as the pool's, from an allocator that needs no backend.
-    const table = new SlabPool(new MemoryRegistrar({ pageSize: loadBinding().pageSize() })).table;
+    const table = new Allocator(new MemoryRegistrar({ pageSize: loadBinding().pageSize() })).table;
     return { result: notStarted(e, lengths.length, modelSlabs(lengths, table, PINNING[backend])), idealBytes: 0 };
   }
   const model = modelSlabs(lengths, allocatorOf(pool).table, PINNING[backend]);

@@ -24,7 +24,7 @@
  * 'error' with ERR_RIO_CONNECTION_CLOSED, and write returns false); a write after destroy()
  * returns false and changes nothing.
  */
-import { Lease, RioError, isInstance, leaseSlot, type SlabPool } from '@riopool/core';
+import { Lease, RioError, isInstance, leaseSlot, type Allocator } from '@riopool/core';
 import { TypedEmitter } from '../events';
 import { disposeConnection, readLeases } from './connection-idioms';
 import type { Chunk, SocketAddresses, Transport } from './transport';
@@ -63,13 +63,13 @@ export interface ConnectionEvents {
 /** For server.ts: makes a connection (the constructor is private: users get connections from createServer and connect). */
 export let newConnection: (
   transport: Transport,
-  alloc: SlabPool,
+  alloc: Allocator,
   options?: ConnectionOptions,
   known?: Partial<SocketAddresses>,
 ) => Connection;
 
 /** For riopool's own modules (stream.ts): the allocator whose leases a connection sends. */
-export let connectionAllocator: (conn: Connection) => SlabPool;
+export let connectionAllocator: (conn: Connection) => Allocator;
 /**
  * For stream.ts: the connection no longer ends its side when the peer ends; the stream does,
  * once its reader has seen the end (as net.Socket does), so no unread data is lost to it.
@@ -81,7 +81,7 @@ type Queued = Chunk;
 
 export class Connection extends TypedEmitter<ConnectionEvents> {
   readonly #transport: Transport;
-  readonly #alloc: SlabPool;
+  readonly #alloc: Allocator;
   readonly #highWaterMark: number;
   #allowHalfOpen: boolean;
   readonly #queue: Queued[] = [];
@@ -109,7 +109,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #idleMs = 0;
   #idleTimer: NodeJS.Timeout | undefined;
 
-  private constructor(transport: Transport, alloc: SlabPool, options: ConnectionOptions = {}, known: Partial<SocketAddresses> = {}) {
+  private constructor(transport: Transport, alloc: Allocator, options: ConnectionOptions = {}, known: Partial<SocketAddresses> = {}) {
     super();
     this.#known = known;
     this.#transport = transport;

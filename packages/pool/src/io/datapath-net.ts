@@ -6,7 +6,7 @@
  * `uring`), and said so in stats().io.
  */
 import * as net from 'node:net';
-import { RioError, type SlabPool } from '@riopool/core';
+import { RioError, type Allocator } from '@riopool/core';
 import { onAbort } from '../abort';
 import { adoptSocket, attachReader, readerOn, type LeaseReader } from './lease-reader';
 import {
@@ -30,7 +30,7 @@ class NetTransport implements Transport {
   #sink: TransportSink | undefined;
   #closing = false;
 
-  constructor(alloc: SlabPool, receiveSize: number) {
+  constructor(alloc: Allocator, receiveSize: number) {
     this.reader = readerOn(alloc, receiveSize, (lease, nread) => {
       const slice = lease.slice(0, nread);
       lease.release();
@@ -131,7 +131,7 @@ class NetIo implements Io {
   readonly datapath = 'net' as const;
 
   constructor(
-    private readonly alloc: SlabPool,
+    private readonly alloc: Allocator,
     readonly reason: string,
   ) {}
 
@@ -207,6 +207,6 @@ class NetIo implements Io {
 }
 
 /** The net datapath on an allocator's leases; `reason` says why it is the one. */
-export function openNetIo(alloc: SlabPool, reason: string): Io {
+export function openNetIo(alloc: Allocator, reason: string): Io {
   return new NetIo(alloc, reason);
 }

@@ -18,7 +18,7 @@
  * (reactor.ts).
  */
 import * as os from 'node:os';
-import { leaseSlot, RioError, type Lease, type Slab, type SlabPool } from '@riopool/core';
+import { leaseSlot, RioError, type Lease, type Slab, type Allocator } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import type { PoolRegistrar } from '../backend';
 import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
@@ -61,7 +61,7 @@ const MAX_PARTS = 64;
 interface Shared {
   ring: Ring;
   reactor: Reactor;
-  alloc: SlabPool;
+  alloc: Allocator;
   receiveRing: ReceiveRing | undefined;
   coalescedSends: number;
 }
@@ -489,7 +489,7 @@ class UringIo implements Io {
 }
 
 /** The uring datapath on the registrar's ring, or why it cannot run. */
-export function openUringIo(registrar: PoolRegistrar, alloc: SlabPool): Io | string {
+export function openUringIo(registrar: PoolRegistrar, alloc: Allocator): Io | string {
   const ring = registrar.ring();
   if (typeof ring === 'string') return ring;
   let reactor: Reactor;

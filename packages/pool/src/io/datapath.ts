@@ -13,7 +13,7 @@
  * Each datapath is an Io (transport.ts, the contract): it listens and connects, and hands every
  * connected socket to the caller as a Transport, on which server.ts builds a Connection.
  */
-import { RioError, shown, type SlabPool } from '@riopool/core';
+import { RioError, shown, type Allocator } from '@riopool/core';
 import type { PoolRegistrar } from '../backend';
 import { openNetIo } from './datapath-net';
 import { openUringIo } from './datapath-uring';
@@ -49,7 +49,7 @@ export class PoolIo {
 
   constructor(
     private readonly registrar: PoolRegistrar,
-    private readonly alloc: SlabPool,
+    private readonly alloc: Allocator,
   ) {}
 
   /** The pool's datapath, opened on the first call: `asked` (or the best, for 'auto'). */

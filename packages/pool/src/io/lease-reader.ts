@@ -8,7 +8,7 @@
  * earlier.
  */
 import * as net from 'node:net';
-import { RioError, invalidOption, isInstance, type Lease, type SlabPool } from '@riopool/core';
+import { RioError, invalidOption, isInstance, type Lease, type Allocator } from '@riopool/core';
 
 export interface LeaseReader {
   buffer: () => Uint8Array;
@@ -19,7 +19,7 @@ export interface LeaseReader {
 const disposers = new WeakMap<LeaseReader, () => void>();
 
 /** A reader whose every read lands in a fresh lease of `size` bytes, handed to `onLease`. Pre: size is valid. */
-export function readerOn(alloc: SlabPool, size: number, onLease: (lease: Lease, nread: number) => boolean | void): LeaseReader {
+export function readerOn(alloc: Allocator, size: number, onLease: (lease: Lease, nread: number) => boolean | void): LeaseReader {
   let waiting: Lease | undefined;
   let disposed = false;
   const reader: LeaseReader = {

@@ -24,7 +24,7 @@
  * Rule 2: a lent buffer's lease is held until the kernel is done with it, and the native ring
  * counts it as in flight on its registration (deregister refuses meanwhile).
  */
-import type { Lease, SlabPool } from '@riopool/core';
+import type { Lease, Allocator } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import { CQE_BUFFER_MORE, CQE_BUFFER_SHIFT } from './reactor';
 
@@ -52,7 +52,7 @@ export interface ReceiveRingStats {
 
 export class ReceiveRing {
   readonly #ring: Ring;
-  readonly #alloc: SlabPool;
+  readonly #alloc: Allocator;
   /** The lease of each lent buffer by bid, and how far the kernel has filled it. */
   readonly #buffers: (Lease | undefined)[] = new Array(RING_SLOTS).fill(undefined);
   readonly #filled = new Int32Array(RING_SLOTS);
@@ -68,14 +68,14 @@ export class ReceiveRing {
   #parked = false;
   #closed = false;
 
-  private constructor(ring: Ring, alloc: SlabPool) {
+  private constructor(ring: Ring, alloc: Allocator) {
     this.#ring = ring;
     this.#alloc = alloc;
     for (let bid = RING_SLOTS - 1; bid >= 0; bid--) this.#freeBids.push(bid);
   }
 
   /** The pool's receive ring on `ring`, or why there is none (an older kernel: 6.12+ has it). */
-  static open(ring: Ring, alloc: SlabPool): ReceiveRing | string {
+  static open(ring: Ring, alloc: Allocator): ReceiveRing | string {
     if (!ring.features().bufferRing) return 'this kernel has no incremental buffer ring (Linux 6.12+)';
     try {
       ring.setupBufferRing(RING_SLOTS);

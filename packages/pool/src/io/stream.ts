@@ -22,7 +22,7 @@
  * net.Socket, it ends once its reader has seen 'end', so an echo sends everything back.
  */
 import { Duplex } from 'node:stream';
-import { RioError, is, isInstance, readOptions, type Lease, type Schema, type SlabPool } from '@riopool/core';
+import { RioError, is, isInstance, readOptions, type Lease, type Schema, type Allocator } from '@riopool/core';
 import { Connection, connectionAllocator, keepHalfOpen } from './connection';
 
 /** toDuplex's options (chunkBytes' upper bound, the pool's largest lease, is checked in toDuplex). */
@@ -48,14 +48,14 @@ export interface DuplexOptions {
 class ConnectionStream extends Duplex {
   readonly #conn: Connection;
   /** The connection's pool, whose leases writes are copied into. */
-  readonly #alloc: SlabPool;
+  readonly #alloc: Allocator;
   readonly #chunkBytes: number;
   /** The callback of a write that is waiting for the connection's 'drain'. */
   #waitingForDrain: ((error?: Error | null) => void) | undefined;
   /** The connection's receives have ended (push(null) is done). */
   #readEnded = false;
 
-  constructor(conn: Connection, alloc: SlabPool, chunkBytes: number, options: DuplexOptions) {
+  constructor(conn: Connection, alloc: Allocator, chunkBytes: number, options: DuplexOptions) {
     super({
       allowHalfOpen: options.allowHalfOpen === true,
       readableHighWaterMark: options.readableHighWaterMark ?? 64 * 1024,

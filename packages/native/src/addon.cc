@@ -75,7 +75,7 @@ std::shared_ptr<State>& GetState(Napi::Env env) {
   e.Set("code", Napi::String::New(env, CodeName(s.code)));
   e.Set("errno", Napi::Number::New(env, s.sys));
   if (s.refused_by_limit()) {
-    // Facts only: the TypeScript layer writes the advice (packages/native/src/limits.ts).
+    // Facts only: the TypeScript layer writes the advice (packages/native/src/advice.ts).
     e.Set("limit", Napi::String::New(env, s.limit.name));
     e.Set("limitBytes", s.limit.bytes < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(s.limit.bytes)));
   }

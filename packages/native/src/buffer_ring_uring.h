@@ -12,7 +12,7 @@
 //                 completion carries IORING_CQE_F_BUF_MORE and the buffer stays lent
 //   lent          from Add() until a completion names the bid without IORING_CQE_F_BUF_MORE
 //
-// No policy: which memory to lend, and when, is the TypeScript side's (io/receive-ring.ts).
+// No policy: which memory to lend, and when, is the TypeScript side's (packages/pool/src/io/receive-ring.ts).
 // The caller (backend_uring.cc) counts each lent buffer as an operation in flight on its
 // registration, so the registration cannot be deregistered while the kernel may write it.
 #pragma once

@@ -1,5 +1,5 @@
 'use strict';
-// Checks `riopool report --json` output (a file): it parses, says schema riopool-report/1, and
+// Checks `riopool report --json` output (a file): it parses, says schema riopool-report/2, and
 // its figures are numbers; with the repository's ajv (given as argv[3]) it also validates
 // against docs/report.schema.json (argv[4]); argv[5] is the Node version that must have run it.
 const fs = require('node:fs');
@@ -9,7 +9,7 @@ const fail = (m) => {
   console.error(`report: ${m}`);
   process.exit(1);
 };
-if (r.schema !== 'riopool-report/1') fail(`schema is ${r.schema}`);
+if (r.schema !== 'riopool-report/2') fail(`schema is ${r.schema}`);
 if (node && r.machine.node !== node) fail(`ran on node ${r.machine.node}, not ${node}`);
 const num = (v, name) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${name} is ${JSON.stringify(v)}, not a number`);

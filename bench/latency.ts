@@ -113,7 +113,9 @@ async function main(): Promise<void> {
   for (const clients of CLIENTS) {
     console.log(`\n### -c ${clients} -P 1 (SET and GET, 256 B; medians of ${ROUNDS} rounds)\n`);
     const ratioHeads = others.map((k) => `vs ${k}: round trips / p99 / CPU`);
-    console.log(`| server | round trips/s | p50 / p99 ms | CPU µs/req: user + system | ${ratioHeads.join(' | ')} |`);
+    console.log(
+      `| server | round trips/s | p50 / p99 ms | CPU µs/req (median of user + system: user, system) | ${ratioHeads.join(' | ')} |`,
+    );
     console.log(`|---|---:|---:|---:|${others.map(() => '---:|').join('')}`);
     const of = (k: Kind) => samples.get(`${k} c${clients}`) ?? [];
     for (const kind of kinds) {

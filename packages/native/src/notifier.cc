@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include <cerrno>
+#include <string>
 #include <vector>
 
 namespace riopool {

@@ -30,12 +30,15 @@ interface Node extends Entry {
   next: Node | undefined;
 }
 
-/** FNV-1a over bytes [start, end), from a random seed. */
+/**
+ * FNV-1a over bytes [start, end), from a random seed, cut to 30 bits: a small integer (a Smi),
+ * which V8 keeps in the Map without allocating a number per lookup.
+ */
 function seededHash(seed: number): (b: Buffer, start: number, end: number) => number {
   return (b, start, end) => {
     let h = seed ^ (end - start);
     for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    return h ^ (h >>> 15);
+    return (h ^ (h >>> 15)) & 0x3fffffff;
   };
 }
 
@@ -129,6 +132,7 @@ export class KeyStore {
   /** Gives a stored entry a new time (0: never). */
   setExpiry(entry: Entry, expiresAt: number): void {
     const node = entry as Node;
+    if (expiresAt === 0 && node.expiresAt === 0) return; // most SETs: no time before or after
     node.expiresAt = expiresAt;
     if (expiresAt === 0) this.#expiring.delete(node);
     else this.#expiring.add(node);

@@ -134,7 +134,7 @@ function set(c: Call) {
   }
   if (keepTtl && old !== undefined) expiresAt = old.expiresAt;
   const n = end[2]! - start[2]!;
-  if (old !== undefined && !getOld && old.value.length === `${n}`.length + n + 5) {
+  if (old !== undefined && !getOld && old.value.length === digits(n) + n + 5) {
     // As long as the value it replaces: written over it, no garbage per SET (a GET's reply is a
     // copy, so no reply already written sees the bytes change).
     src.copy(old.value, old.value.length - 2 - n, start[2]!, end[2]!);
@@ -144,6 +144,13 @@ function set(c: Call) {
   }
   if (expiresAt !== 0 && expiresAt <= Date.now()) c.store.delete(src, start[1]!, end[1]!); // EXAT / PXAT in the past
   if (!getOld) c.out.write(OK);
+}
+
+/** Decimal digits of n >= 0 (a bulk string's length header, without making the string). */
+function digits(n: number): number {
+  let d = 1;
+  for (; n >= 10; n = Math.floor(n / 10)) d++;
+  return d;
 }
 
 /** The absolute time in Date.now() milliseconds that argument k asks for, or undefined (the error replied). */
@@ -454,7 +461,7 @@ function execute(c: Call): void {
   const { source: src, argStart: start, argEnd: end } = c.p;
   const short = end[0]! - start[0]! <= 6 ? SHORT_NAMES.get(nameKey(src, start[0]!, end[0]!)) : undefined;
   const name = short ?? upper(c, 0);
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const command = short !== undefined ? COMMANDS[short] : Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
     // As redis-server words it: the name, then the first arguments, up to about 128 characters.
     let args = '';

@@ -309,10 +309,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#queued += n;
     if (this.#inFlight === 0 && !this.#pumpScheduled) {
       this.#pumpScheduled = true;
-      this.#transport.schedule(() => {
-        this.#pumpScheduled = false;
-        this.#pump();
-      });
+      this.#transport.schedule(this.#scheduledPump);
     }
     if (this.#queued > this.#highWaterMark) {
       this.#needDrain = true;
@@ -406,8 +403,15 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     const chunks = this.#queue.length <= MAX_CHUNKS ? this.#queue : this.#queue.slice(0, MAX_CHUNKS);
     this.#inFlight = chunks.length;
-    this.#transport.send(chunks, (sent, error) => this.#sent(sent, error));
+    this.#transport.send(chunks, this.#onSent);
   }
+
+  // Made once, so that a write and its send allocate no closure.
+  readonly #scheduledPump = () => {
+    this.#pumpScheduled = false;
+    this.#pump();
+  };
+  readonly #onSent = (sent: number, error?: RioError) => this.#sent(sent, error);
 
   /** The send in flight completed: `sent` bytes from the head of the queue went out. */
   #sent(sent: number, error?: RioError): void {
@@ -432,7 +436,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       sent -= n;
       if (head.length === 0) done++;
     }
-    for (const q of this.#queue.splice(0, done)) q.lease.release();
+    for (let i = 0; i < done; i++) this.#queue[i]!.lease.release();
+    if (done === this.#queue.length) this.#queue.length = 0;
+    else this.#queue.splice(0, done);
     if (this.#destroyed) {
       // What the send carried and did not send goes now; the rest went at destroy.
       for (const q of this.#queue.splice(0, carried - done)) {

@@ -76,11 +76,18 @@ function rangeOf(lease: Lease): { slab: Slab; offset: number } {
 class UringTransport implements Transport {
   readonly datapath = 'uring' as const;
   #sink: TransportSink | undefined;
-  /** The receive in flight (a multishot or a lease receive), or 0. */
+  /**
+   * This connection's operations in flight, by kind, or 0: at most one receive (a multishot or a
+   * lease receive), one send (connection.ts sends again only once the last completed) and one
+   * shutdown. close() cancels them and closes the socket once all three are 0.
+   */
   #receiving = 0;
+  #sending = 0;
+  #shuttingDown = 0;
+  /** Told of the send in flight's result. */
+  #sendDone: ((sent: number, error?: RioError) => void) | undefined;
   #paused = false;
   #closing = false;
-  readonly #ops = new Set<number>();
   #closed: (() => void) | undefined;
   /** [bufferId, offset, length] per range of a SENDMSG, reused (the ring copies it). */
   readonly #parts = new Int32Array(MAX_PARTS * 3);
@@ -127,17 +134,18 @@ class UringTransport implements Transport {
     this.#multishot = true;
     let op: number;
     try {
-      op = this.shared.reactor.receiveMultishot(this.fd, (result, flags) => this.#fromRing(op, result, flags));
+      op = this.shared.reactor.receiveMultishot(this.fd, this.#onRing);
     } catch (e) {
       ring.disarmed();
       throw e;
     }
-    this.#ops.add(op);
     this.#receiving = op;
   }
 
+  readonly #onRing: OpDone = (result, flags) => this.#fromRing(result, flags);
+
   /** Each completion of the multishot receive: a slice of the bytes, then, at its end, what next. */
-  #fromRing(op: number, result: number, flags: number): void {
+  #fromRing(result: number, flags: number): void {
     const ring = this.shared.receiveRing!;
     if (result > 0 && (flags & CQE_BUFFER) !== 0) {
       const slice = ring.take(result, flags);
@@ -147,8 +155,10 @@ class UringTransport implements Transport {
     if ((flags & CQE_MORE) !== 0) return; // still armed
     ring.disarmed();
     this.#receiving = 0;
-    this.#completed(op);
-    if (this.#closing) return;
+    if (this.#closing) {
+      this.#settled();
+      return;
+    }
     if (result === -ENOBUFS) {
       // The ring ran dry under this connection: it lends more, and this connection's next
       // receive goes into a lease of its own, so that a crowd of busy connections does not
@@ -187,7 +197,7 @@ class UringTransport implements Transport {
         if (result === 0) this.#sink!.end();
         else this.#sink!.error(resultError(result, 'receive'));
       }
-      this.#completed(op);
+      this.#settled();
     };
     const { slab, offset } = rangeOf(lease);
     let op: number;
@@ -198,7 +208,6 @@ class UringTransport implements Transport {
     } finally {
       lease.release(); // the caller's reference: the operation holds its own, if it was queued
     }
-    this.#ops.add(op);
     this.#receiving = op;
   }
 
@@ -207,12 +216,9 @@ class UringTransport implements Transport {
   }
 
   send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void {
+    if (this.#sending !== 0) throw new RioError('ERR_RIO_BACKEND', 'riopool internal error: a send while one is in flight');
     const { reactor } = this.shared;
-    const onResult: OpDone = (result) => {
-      if (result > 0) done(result);
-      else done(0, result === 0 ? netError('EIO', 'send: nothing sent') : resultError(result, 'send'));
-      this.#completed(op);
-    };
+    const onResult = this.#onSend;
     // The registered chunks at the head go together; an overflow chunk goes on its own.
     let n = 0;
     while (n < chunks.length && n < MAX_PARTS && chunks[n]!.lease.registered) n++;
@@ -238,8 +244,19 @@ class UringTransport implements Transport {
       op = reactor.sendParts(this.fd, leases, this.#parts, n, onResult);
       this.shared.coalescedSends++;
     }
-    this.#ops.add(op);
+    this.#sending = op;
+    this.#sendDone = done;
   }
+
+  /** The send in flight completed (made once: a send allocates no closure). */
+  readonly #onSend: OpDone = (result) => {
+    const done = this.#sendDone!;
+    this.#sending = 0;
+    this.#sendDone = undefined;
+    if (result > 0) done(result);
+    else done(0, result === 0 ? netError('EIO', 'send: nothing sent') : resultError(result, 'send'));
+    this.#settled();
+  };
 
   /**
    * Both ends, from the OS (getsockname, getpeername), as node:net reports them. Asked only while
@@ -285,8 +302,10 @@ class UringTransport implements Transport {
 
   shutdown(): void {
     if (this.#closing) return;
-    const op = this.shared.reactor.shutdown(this.fd, () => this.#completed(op));
-    this.#ops.add(op);
+    this.#shuttingDown = this.shared.reactor.shutdown(this.fd, () => {
+      this.#shuttingDown = 0;
+      this.#settled();
+    });
   }
 
   /** Cancels every operation of this connection; closes the socket once all have completed. */
@@ -294,14 +313,14 @@ class UringTransport implements Transport {
     if (this.#closing) return;
     this.#closing = true;
     this.#closed = () => this.shared.reactor.close(this.fd, () => done());
-    if (this.#ops.size === 0) this.#closed();
-    else for (const op of this.#ops) this.shared.reactor.cancel(op);
+    const { reactor } = this.shared;
+    for (const op of [this.#receiving, this.#sending, this.#shuttingDown]) if (op !== 0) reactor.cancel(op);
+    this.#settled();
   }
 
   /** After each of this connection's operations: the last one of a closing connection closes it. */
-  #completed(op: number): void {
-    this.#ops.delete(op);
-    if (this.#closing && this.#ops.size === 0 && this.#closed !== undefined) {
+  #settled(): void {
+    if (this.#closing && this.#receiving === 0 && this.#sending === 0 && this.#shuttingDown === 0 && this.#closed !== undefined) {
       const close = this.#closed;
       this.#closed = undefined;
       close();

@@ -16,8 +16,11 @@
 import { RioError, type Lease } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 
-/** Called with each completion's result (bytes, a socket, or -errno) and flags (CQE_*). */
-export type OpDone = (result: number, flags: number) => void;
+/**
+ * Called with each completion's result (bytes, a socket, or -errno), flags (CQE_*) and the
+ * operation's id (so that one function made once can serve every operation of its kind).
+ */
+export type OpDone = (result: number, flags: number, op: number) => void;
 
 /** A completion's flags, as the kernel sets them (packages/native/src/uring_uapi.h). */
 export const CQE_BUFFER = 1 << 0;
@@ -32,6 +35,7 @@ interface InFlight {
 }
 
 const MAX_OP_ID = 0x7fffffff;
+const ignore = () => {};
 
 function releaseAll(leases: Lease | readonly Lease[] | undefined): void {
   if (leases === undefined) return;
@@ -104,59 +108,77 @@ export class Reactor {
   onIdle: (() => void) | undefined = undefined;
 
   accept(listenFd: number, done: OpDone): number {
-    return this.begin(undefined, done, (op) => this.ring.accept(op, listenFd));
+    const op = this.id();
+    this.ring.accept(op, listenFd);
+    return this.track(op, undefined, done);
   }
 
   connect(fd: number, host: string, port: number, done: OpDone): number {
-    return this.begin(undefined, done, (op) => this.ring.connect(op, fd, host, port));
+    const op = this.id();
+    this.ring.connect(op, fd, host, port);
+    return this.track(op, undefined, done);
   }
 
   /** Receives into [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   receive(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    return this.begin(lease, done, (op) => this.ring.receive(op, fd, bufferId, offset, length));
+    const op = this.id();
+    this.ring.receive(op, fd, bufferId, offset, length);
+    return this.track(op, lease, done);
   }
 
   /** Receives into an unregistered (overflow) lease's memory. Pre: the lease is live. */
   receivePlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
-    return this.begin(lease, done, (op) => this.ring.receivePlain(op, fd, buffer, offset, length));
+    const op = this.id();
+    this.ring.receivePlain(op, fd, buffer, offset, length);
+    return this.track(op, lease, done);
   }
 
   /** A multishot receive from the buffer ring; `done` runs for every completion. */
   receiveMultishot(fd: number, done: OpDone): number {
-    return this.begin(undefined, done, (op) => this.ring.receiveMultishot(op, fd));
+    const op = this.id();
+    this.ring.receiveMultishot(op, fd);
+    return this.track(op, undefined, done);
   }
 
   /** Sends [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   send(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
-    return this.begin(lease, done, (op) => this.ring.send(op, fd, bufferId, offset, length));
+    const op = this.id();
+    this.ring.send(op, fd, bufferId, offset, length);
+    return this.track(op, lease, done);
   }
 
   /** Sends from an unregistered (overflow) lease's memory. Pre: the lease is live. */
   sendPlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
-    return this.begin(lease, done, (op) => this.ring.sendPlain(op, fd, buffer, offset, length));
+    const op = this.id();
+    this.ring.sendPlain(op, fd, buffer, offset, length);
+    return this.track(op, lease, done);
   }
 
   /** Sends `count` ranges ([bufferId, offset, length] in `parts`) of registered leases in one operation. */
   sendParts(fd: number, leases: readonly Lease[], parts: Int32Array, count: number, done: OpDone): number {
-    return this.begin(leases, done, (op) => this.ring.sendParts(op, fd, parts, count));
+    const op = this.id();
+    this.ring.sendParts(op, fd, parts, count);
+    return this.track(op, leases, done);
   }
 
   /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its leases). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
-    this.begin(
-      undefined,
-      () => {},
-      (op) => this.ring.cancel(op, target),
-    );
+    const op = this.id();
+    this.ring.cancel(op, target);
+    this.track(op, undefined, ignore);
   }
 
   shutdown(fd: number, done: OpDone): number {
-    return this.begin(undefined, done, (op) => this.ring.shutdown(op, fd));
+    const op = this.id();
+    this.ring.shutdown(op, fd);
+    return this.track(op, undefined, done);
   }
 
   close(fd: number, done: OpDone): number {
-    return this.begin(undefined, done, (op) => this.ring.close(op, fd));
+    const op = this.id();
+    this.ring.close(op, fd);
+    return this.track(op, undefined, done);
   }
 
   /** Runs `callback` at this turn's flush, before the submit (it may queue operations). */
@@ -198,24 +220,31 @@ export class Reactor {
     }
   }
 
+  /** The scheduled flush (made once: a turn's first operation allocates nothing for it). */
+  private readonly flushTask = () => {
+    if (this.flushScheduled) this.flush();
+  };
+
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => {
-        if (this.flushScheduled) this.flush();
-      });
+      queueMicrotask(this.flushTask);
     }
   }
 
-  /**
-   * Queues one operation: the ring first (if it refuses, nothing is held), then the leases'
-   * references and the entry, then one flush per turn.
-   */
-  private begin(leases: Lease | readonly Lease[] | undefined, done: OpDone, queue: (op: number) => void): number {
+  /** An id for the next operation: one not in flight (ids go round after 2^31 - 1). */
+  private id(): number {
     let op = this.nextOp;
     while (this.inFlight.has(op)) op = op === MAX_OP_ID ? 1 : op + 1;
     this.nextOp = op === MAX_OP_ID ? 1 : op + 1;
-    queue(op);
+    return op;
+  }
+
+  /**
+   * Records an operation the ring has just queued (if the ring refused it, it threw and nothing
+   * is held): the leases' references and the entry, then one flush per turn.
+   */
+  private track(op: number, leases: Lease | readonly Lease[] | undefined, done: OpDone): number {
     if (leases !== undefined) {
       if (Array.isArray(leases)) for (const l of leases) l.retain();
       else (leases as Lease).retain();
@@ -250,7 +279,7 @@ export class Reactor {
       // The operation's references go after its callback has run, so the leases are live during
       // the callback (which may hand them on), and go even if the callback throws.
       try {
-        entry.done(results[i]!, f);
+        entry.done(results[i]!, f, op);
       } catch (error) {
         thrown ??= { error };
       } finally {

@@ -6,8 +6,7 @@
  */
 import fc from 'fast-check';
 import { propertyParams } from '../../../test/support';
-import { AcquireCommand } from './model/leases';
-import { ReleaseCommand } from './model/leases';
+import { AcquireCommand, ReleaseCommand } from './model/leases';
 import { setup, checkAll, commandsArb, lengthArb, releaseEverything, setupArb, PAGE } from './model/commands';
 
 test('Allocator behaves like its model (2,000 runs)', () => {

@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { Allocator, MemoryRegistrar, type Registrar } from '@riopool/core';
 import type { Real } from './check';
 import { dropRef, heldIn, newModel, outstandingIn, type Model } from './model';
-import { ModelRegistrar } from './registrar';
+import { ModelRegistrar, type RegistrarChecks } from './registrar';
 import { AcquireCommand, BadAcquireCommand, ForeignCallCommand, ReleaseCommand, RetainCommand, StaleUseCommand } from './leases';
 import { BadSliceCommand, SliceCommand, badRangeArb } from './slices';
 import { AcquireIntoCommand, BadHandleCommand, ReleaseHandleCommand } from './handles';
@@ -86,10 +86,14 @@ export function allocatorOptions(o: SetupOptions) {
   };
 }
 
-/** A fresh model and the test's registrar over `inner`, wired together. */
-export function modelAndRegistrar(o: SetupOptions, inner: Registrar): { model: Model; registrar: ModelRegistrar } {
+/** A fresh model and the test's registrar over `inner` (of class `Make`, a ModelRegistrar), wired together. */
+export function modelAndRegistrar<R extends ModelRegistrar>(
+  o: SetupOptions,
+  inner: Registrar,
+  Make: new (inner: Registrar, checks: RegistrarChecks) => R,
+): { model: Model; registrar: R } {
   const model = newModel(o);
-  const registrar = new ModelRegistrar(inner, { outstanding: outstandingIn(model), held: heldIn(model) });
+  const registrar = new Make(inner, { outstanding: outstandingIn(model), held: heldIn(model) });
   registrar.limit = o.limit;
   registrar.maxRegistrations = o.maxRegistrations;
   return { model, registrar };
@@ -97,7 +101,7 @@ export function modelAndRegistrar(o: SetupOptions, inner: Registrar): { model: M
 
 /** A fresh model and the real system (an Allocator over a ModelRegistrar over a MemoryRegistrar). */
 export function setup(o: SetupOptions): { model: Model; real: Real } {
-  const { model, registrar } = modelAndRegistrar(o, new MemoryRegistrar({ pageSize: PAGE }));
+  const { model, registrar } = modelAndRegistrar(o, new MemoryRegistrar({ pageSize: PAGE }), ModelRegistrar);
   const alloc = new Allocator(registrar, allocatorOptions(o));
   return { model, real: { pool: alloc, alloc, registrar, tick: () => alloc.decay(), closed: undefined } };
 }

@@ -4,7 +4,7 @@
  * handle released already, or forged from a live one, is refused with a typed error and changes
  * nothing.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { checkAll, expectCode, type Real } from './check';
 import { classOf, dropRef, nextFill, place, predict, verifyBytes, type Model } from './model';
 

@@ -3,7 +3,7 @@
  * released lease, bad lengths, and calls with foreign or stale objects. Each runs on the model
  * (model.ts) and the real system, then checkAll (check.ts).
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { Lease, handleOf, leaseSlot, type RioBufOut } from '@riopool/core';
 import { checkAll, expectCode, type Real } from './check';
 import { classOf, dropRef, nextFill, place, predict, type Held, type Model } from './model';

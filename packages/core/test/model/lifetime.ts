@@ -3,7 +3,7 @@
  * the registrar's limit changing, close. Each says which slabs must be gone afterwards; checkAll
  * (check.ts) says that no slab anything holds went.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { checkAll, expectCode, type Real } from './check';
 import type { Model } from './model';
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { leaseSlot } from '@riopool/core';
 import { checkAll, expectCode, type Real } from './check';
-import { type Model } from './model';
+import type { Model } from './model';
 import { heldLeases } from './leases';
 
 type Cmd = fc.Command<Model, Real>;

@@ -84,6 +84,8 @@ function checkHeld(m: Model, r: Real): void {
       throw new Error(`model: overflow slab ${s.bufferId} is registered`);
     }
     if (h.lease !== undefined) {
+      if (h.lease.released)
+        throw new Error(`model: a ${h.kind} the model holds (${h.userRefs} reference(s), ${h.slices} slice(s)) is released`);
       const b = h.lease.rioBuf;
       if (b.bufferId !== h.bufferId || b.offset !== h.offset || b.length !== h.length) {
         throw new Error(`model: ${h.kind} rioBuf ${JSON.stringify(b)}, the model says ${h.bufferId}+${h.offset}:${h.length}`);

@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { Allocator, MemoryRegistrar, type Registrar } from '@riopool/core';
-import type { Real } from './check';
+import { checkAll, type Real } from './check';
 import { dropRef, heldIn, newModel, outstandingIn, type Model } from './model';
 import { ModelRegistrar, type RegistrarChecks } from './registrar';
 import { AcquireCommand, BadAcquireCommand, ForeignCallCommand, ReleaseCommand, RetainCommand, StaleUseCommand } from './leases';
@@ -106,12 +106,13 @@ export function setup(o: SetupOptions): { model: Model; real: Real } {
   return { model, real: { pool: alloc, alloc, registrar, tick: () => alloc.decay(), closed: undefined } };
 }
 
-/** Releases every reference the test still holds (model first, as the commands do). */
+/** Releases every reference the test still holds (model first, as the commands do), checking after each. */
 export function releaseEverything(m: Model, r: Real): void {
   for (let h = m.held.find((x) => x.userRefs > 0); h !== undefined; h = m.held.find((x) => x.userRefs > 0)) {
     dropRef(m, h);
     if (h.lease !== undefined) h.lease.release();
     else r.pool.releaseHandle(h.handle);
+    checkAll(m, r);
   }
   if (m.held.length !== 0) throw new Error('model: something is held that no reference of the test holds');
 }
@@ -144,7 +145,7 @@ const fraction = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 export const commandsArb = fc.commands(
   [
     lengthArb.map((n) => new AcquireCommand(n)),
-    lengthArb.map((n) => new AcquireCommand(n)),
+    fc.tuple(lengthArb, fc.integer({ min: 2, max: 12 })).map(([n, k]) => new AcquireCommand(n, k)),
     lengthArb.map((n) => new AcquireIntoCommand(n)),
     fc.nat().map((i) => new RetainCommand(i)),
     fc.nat().map((i) => new ReleaseCommand(i)),
@@ -158,6 +159,7 @@ export const commandsArb = fc.commands(
       badLengthArb.map((b) => new BadAcquireCommand(b)),
       fc.tuple(fc.nat(), badRangeArb).map(([i, b]) => new BadSliceCommand(i, b.range, b.shown)),
     ),
+    fc.constant(new DecayCommand()),
     fc.constant(new DecayCommand()),
     fc
       .oneof(

@@ -15,12 +15,19 @@ export function heldLeases(m: Readonly<Model>): Held[] {
   return m.held.filter((h) => h.lease !== undefined && h.userRefs > 0);
 }
 
+/** Acquires `count` leases of `length` bytes, one after the other (a burst fills several slabs of a class). */
 export class AcquireCommand implements Cmd {
-  constructor(readonly length: number) {}
+  constructor(
+    readonly length: number,
+    readonly count = 1,
+  ) {}
   check(m: Readonly<Model>): boolean {
     return !m.closing;
   }
   run(m: Model, r: Real): void {
+    for (let i = 0; i < this.count; i++) this.acquireOne(m, r);
+  }
+  private acquireOne(m: Model, r: Real): void {
     const c = classOf(r.alloc, this.length);
     const p = predict(m, c);
     if (p.kind === 'refused') {
@@ -55,7 +62,7 @@ export class AcquireCommand implements Cmd {
     checkAll(m, r);
   }
   toString(): string {
-    return `acquire(${this.length})`;
+    return this.count === 1 ? `acquire(${this.length})` : `acquire(${this.length}) x${this.count}`;
   }
 }
 

@@ -1,30 +1,55 @@
 /**
  * The allocator's model-based test (packages/core/test/model), run through the public facade:
- * every command calls @riopool/pool's Pool (over the in-memory registrar of
- * @riopool/pool/testing), including the calls with stale and foreign objects, and the whole
- * pool is compared with the model after every step. The seed is printed; FC_SEED replays it.
+ * every command calls @riopool/pool's Pool, whose registrar is the test's ModelRegistrar over
+ * the in-memory registrar (the pool is made as @riopool/pool/testing's createMemoryPool makes
+ * one, through poolOn), including slices, handles, stale and foreign calls; decay ticks come
+ * from the pool's own timer, on jest's fake clock. The whole pool is compared with the model
+ * after every step. The seed is printed; FC_SEED replays it.
  */
 import fc from 'fast-check';
-import { createMemoryPool } from '@riopool/pool/testing';
+import { MemoryRegistrar } from '@riopool/core';
 import { propertyParams } from '../../../test/support';
-import { checkAll, commandsArb, newModel, outstandingIn, PAGE, SLAB_BYTES, type Real } from '../../core/test/model/commands';
-import { allocatorOf } from '../src/pool';
+import {
+  ModelRegistrar,
+  allocatorOptions,
+  checkAll,
+  commandsArb,
+  modelAndRegistrar,
+  releaseEverything,
+  setupArb,
+  PAGE,
+  type Real,
+} from '../../core/test/model/commands';
+import type { PoolRegistrar } from '../src/backend';
+import { DECAY_MS, allocatorOf, poolOn } from '../src/pool';
 
-test('the public Pool behaves like the allocator model, stale and foreign calls included (500 runs)', () => {
+/** The test's registrar with what a pool needs beside it, as the in-memory pool's (testing/index.ts). */
+class PoolModelRegistrar extends ModelRegistrar implements PoolRegistrar {
+  override readonly backend = 'memory' as const;
+  residentBytes(): null {
+    return null;
+  }
+  memoryStatus() {
+    return { pinned: null, locked: null, rss: null, lockLimit: null };
+  }
+  ring(): string {
+    return 'the in-memory registrar has no ring';
+  }
+  keepOpenWhile(): void {}
+}
+
+beforeAll(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+afterAll(() => jest.useRealTimers());
+
+test('the public Pool behaves like the allocator model: slices, handles, decay, overflow, stale and foreign calls (500 runs)', () => {
   fc.assert(
-    fc.property(commandsArb, fc.integer({ min: 0, max: 2 }), (cmds, kept) => {
-      const model = newModel();
-      const pool = createMemoryPool({
-        pageSize: PAGE,
-        slabBytes: SLAB_BYTES,
-        emptySlabsKept: kept,
-        emptySlabsMax: kept + 2,
-        outstanding: outstandingIn(model),
-      });
-      const alloc = allocatorOf(pool);
-      const real: Real = { pool, alloc, registrar: alloc.registrar as Real['registrar'], closed: undefined };
+    fc.property(commandsArb, setupArb, (cmds, o) => {
+      jest.clearAllTimers(); // a failed run's pool was not closed: its decay timer must not tick this run's clock
+      const { model, registrar } = modelAndRegistrar(o, new MemoryRegistrar({ pageSize: PAGE }), PoolModelRegistrar);
+      const pool = poolOn(registrar, [], allocatorOptions(o));
+      const real: Real = { pool, alloc: allocatorOf(pool), registrar, tick: () => jest.advanceTimersByTime(DECAY_MS), closed: undefined };
       fc.modelRun(() => ({ model, real }), cmds);
-      for (const l of model.live.splice(0)) for (let r = 0; r < l.refs; r++) l.lease.release();
+      releaseEverything(model, real);
       model.closing = true;
       void pool.close();
       checkAll(model, real);

@@ -16,6 +16,8 @@
 // too. ReceivePlain / SendPlain (RECV / SEND) move memory that is not registered (the pool's
 // overflow slabs), kept mapped by the binding's guard until they complete. Accept, Connect,
 // Shutdown and Close are the ring's own operations, Cancel is IORING_OP_ASYNC_CANCEL by op id.
+// Each operation's SQE is filled by its own Prep function ("Preparing an operation" below;
+// docs/native.md, "Adding a ring operation"); the queues and io_uring_register are ring_uring.h's.
 // Sockets stay blocking: io_uring then arms a poll and completes the operation when the socket
 // is ready, instead of failing with EAGAIN. Completions are signalled on an eventfd
 // (IORING_REGISTER_EVENTFD) that the binding watches from Node's event loop.
@@ -33,9 +35,7 @@
 
 #include <linux/io_uring.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
@@ -58,10 +58,6 @@ constexpr unsigned kSqEntries = 256;
 constexpr unsigned kCqEntries = 4096;
 // user_data of the backend's own cancel-everything at close: no op id (they are 32-bit).
 constexpr uint64_t kInternal = uint64_t{1} << 63;
-
-int SysRegister(int fd, unsigned op, void* arg, unsigned nr) {
-  return static_cast<int>(syscall(__NR_io_uring_register, fd, op, arg, nr));
-}
 
 struct Registration {
   char* addr = nullptr;
@@ -92,12 +88,8 @@ class UringBackend final : public Backend, public Ring {
   Status Open() {
     Status s = queues_.Open(kSqEntries, kCqEntries);
     if (!s.ok()) return s;
-    io_uring_rsrc_register reg;
-    std::memset(&reg, 0, sizeof reg);
-    reg.nr = ids_.limit();
-    reg.flags = IORING_RSRC_REGISTER_SPARSE;
-    if (SysRegister(queues_.fd(), IORING_REGISTER_BUFFERS2, &reg, sizeof reg) < 0) {
-      int e = errno;
+    const int e = queues_.RegisterBufferTable(ids_.limit());
+    if (e != 0) {
       queues_.Close();
       return ErrnoStatus(e, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)");
     }
@@ -121,7 +113,7 @@ class UringBackend final : public Backend, public Ring {
     if (!ids_.Take(&slot)) {
       return Status::Fail(Code::kENOSPC, ENOSPC, "the io_uring fixed-buffer table is full (" + std::to_string(ids_.limit()) + " registrations)");
     }
-    int err = Update(slot, addr, len);
+    int err = queues_.UpdateBuffer(slot, addr, len);
     if (err != 0) {
       ids_.Put(slot);
       if (err == ENOMEM || err == EPERM || err == EAGAIN) {
@@ -147,7 +139,7 @@ class UringBackend final : public Backend, public Ring {
     }
     // Clearing the slot only drops the kernel's page references: safe even when the mapping is
     // already gone.
-    int err = Update(id, nullptr, 0);
+    int err = queues_.UpdateBuffer(id, nullptr, 0);
     if (err != 0) return ErrnoStatus(err, "io_uring_register(IORING_REGISTER_BUFFERS_UPDATE)");
     regs_[id] = Registration{};
     ids_.Put(id);
@@ -160,7 +152,7 @@ class UringBackend final : public Backend, public Ring {
     CloseBufferRing();
     // Unregister the whole table first: closing the ring alone releases the pins later, from a
     // kernel worker, and VmPin would still count them when Close returns.
-    SysRegister(queues_.fd(), IORING_UNREGISTER_BUFFERS, nullptr, 0);
+    (void)queues_.UnregisterBufferTable();
     queues_.Close();
   }
 
@@ -173,90 +165,14 @@ class UringBackend final : public Backend, public Ring {
     if (queues_.fd() < 0) return Status::Fail(Code::kEBADF, EBADF, "the io_uring backend is closed");
     if (r.op == 0 || pending_.count(r.op) != 0) return Status::Fail(Code::kEINVAL, EINVAL, "op id is 0 or already in flight");
     Pending p{r.kind, {}, nullptr, nullptr, nullptr};
-    char* addr = nullptr;
-    if (r.kind == OpKind::kReceive || r.kind == OpKind::kSend) {
-      Status s = Range(r.buffer_id, r.offset, r.length, &addr);
-      if (!s.ok()) return s;
-      p.buffer_ids.push_back(r.buffer_id);
-    } else if (r.kind == OpKind::kSendParts) {
-      if (r.part_count == 0 || r.part_count > kMaxParts) return Status::Fail(Code::kEINVAL, EINVAL, "part count out of range");
-      p.message.reset(new Message);
-      std::memset(&p.message->header, 0, sizeof p.message->header);
-      for (uint32_t i = 0; i < r.part_count; i++) {
-        const Part& part = r.parts[i];
-        char* base = nullptr;
-        Status s = Range(part.buffer_id, part.offset, part.length, &base);
-        if (!s.ok()) return s;
-        p.message->iov[i].iov_base = base;
-        p.message->iov[i].iov_len = part.length;
-        p.buffer_ids.push_back(part.buffer_id);
-      }
-      p.message->header.msg_iov = p.message->iov;
-      p.message->header.msg_iovlen = r.part_count;
-    } else if (r.kind == OpKind::kReceivePlain || r.kind == OpKind::kSendPlain) {
-      if (r.memory == nullptr || r.length == 0 || !r.hold) return Status::Fail(Code::kEINVAL, EINVAL, "no memory to move");
-      p.hold = r.hold;
-    } else if (r.kind == OpKind::kReceiveMultishot) {
-      if (!buffers_.open()) return Status::Fail(Code::kEINVAL, EINVAL, "the buffer ring is not set up");
-    } else if (r.kind == OpKind::kConnect) {
-      if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail(Code::kEINVAL, EINVAL, "bad address");
-      p.address.reset(new sockaddr_storage);
-      std::memcpy(p.address.get(), r.address, r.address_len);
-    }
+    // Prepared aside, so that a request refused half-way leaves the submission queue untouched.
+    io_uring_sqe prepared{};
+    Status s = Prepare(r, &p, &prepared);
+    if (!s.ok()) return s;
     io_uring_sqe* sqe = NextSqe();
     if (sqe == nullptr) return Status::Fail(Code::kENOSPC, ENOSPC, "the submission queue is full");
+    *sqe = prepared;
     sqe->user_data = r.op;
-    sqe->fd = r.fd;
-    switch (r.kind) {
-      case OpKind::kAccept:
-        sqe->opcode = IORING_OP_ACCEPT;
-        sqe->accept_flags = SOCK_CLOEXEC;
-        break;
-      case OpKind::kConnect:
-        sqe->opcode = IORING_OP_CONNECT;
-        sqe->addr = reinterpret_cast<uint64_t>(p.address.get());
-        sqe->off = r.address_len;
-        break;
-      case OpKind::kReceive:
-      case OpKind::kSend:
-        sqe->opcode = r.kind == OpKind::kReceive ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
-        sqe->addr = reinterpret_cast<uint64_t>(addr);
-        sqe->len = r.length;
-        sqe->buf_index = static_cast<uint16_t>(r.buffer_id);
-        sqe->off = 0;
-        break;
-      case OpKind::kSendParts:
-        sqe->opcode = IORING_OP_SENDMSG;
-        sqe->addr = reinterpret_cast<uint64_t>(&p.message->header);
-        sqe->len = 1;
-        sqe->msg_flags = MSG_NOSIGNAL;
-        break;
-      case OpKind::kReceiveMultishot:
-        sqe->opcode = IORING_OP_RECV;
-        sqe->ioprio = kRecvMultishot;
-        sqe->flags = IOSQE_BUFFER_SELECT;
-        sqe->buf_group = kBufferGroup;
-        break;
-      case OpKind::kReceivePlain:
-      case OpKind::kSendPlain:
-        sqe->opcode = r.kind == OpKind::kReceivePlain ? IORING_OP_RECV : IORING_OP_SEND;
-        sqe->addr = reinterpret_cast<uint64_t>(r.memory);
-        sqe->len = r.length;
-        if (r.kind == OpKind::kSendPlain) sqe->msg_flags = MSG_NOSIGNAL;
-        break;
-      case OpKind::kCancel:
-        sqe->opcode = IORING_OP_ASYNC_CANCEL;
-        sqe->addr = r.target;
-        sqe->fd = -1;
-        break;
-      case OpKind::kShutdown:
-        sqe->opcode = IORING_OP_SHUTDOWN;
-        sqe->len = SHUT_WR;
-        break;
-      case OpKind::kClose:
-        sqe->opcode = IORING_OP_CLOSE;
-        break;
-    }
     for (uint32_t id : p.buffer_ids) regs_[id].in_flight++;
     pending_.emplace(r.op, std::move(p));
     return Status::Ok();
@@ -335,6 +251,137 @@ class UringBackend final : public Backend, public Ring {
     return Status::Ok();
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Preparing an operation: one Prep function per OpKind, the only place that knows the
+  // operation's opcode (docs/native.md, "Adding a ring operation"). Each checks what the request
+  // names, keeps in *p what the kernel reads after Queue returns (the registrations it counts as
+  // in flight, memory to keep alive), and fills *sqe, zeroed, with the opcode, the fd and the
+  // fields that opcode reads. Queue adds the op id (user_data) and copies the SQE into the ring.
+
+  Status Prepare(const OpRequest& r, Pending* p, io_uring_sqe* sqe) {
+    switch (r.kind) {  // no default: -Wswitch names an OpKind without its Prep function
+      case OpKind::kAccept: return PrepAccept(r, sqe);
+      case OpKind::kConnect: return PrepConnect(r, p, sqe);
+      case OpKind::kReceive: return PrepFixed(r, p, sqe, IORING_OP_READ_FIXED);
+      case OpKind::kSend: return PrepFixed(r, p, sqe, IORING_OP_WRITE_FIXED);
+      case OpKind::kSendParts: return PrepSendParts(r, p, sqe);
+      case OpKind::kReceiveMultishot: return PrepReceiveMultishot(r, sqe);
+      case OpKind::kReceivePlain: return PrepPlain(r, p, sqe, IORING_OP_RECV, 0);
+      case OpKind::kSendPlain: return PrepPlain(r, p, sqe, IORING_OP_SEND, MSG_NOSIGNAL);
+      case OpKind::kCancel: return PrepCancel(r, sqe);
+      case OpKind::kShutdown: return PrepShutdown(r, sqe);
+      case OpKind::kClose: return PrepClose(r, sqe);
+    }
+    return Status::Fail(Code::kEINVAL, EINVAL, "unknown operation");
+  }
+
+  // IORING_OP_ACCEPT: the new socket is close-on-exec.
+  static Status PrepAccept(const OpRequest& r, io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_ACCEPT;
+    sqe->fd = r.fd;
+    sqe->accept_flags = SOCK_CLOEXEC;
+    return Status::Ok();
+  }
+
+  // IORING_OP_CONNECT: the kernel reads the address after Queue returns, so it is copied.
+  static Status PrepConnect(const OpRequest& r, Pending* p, io_uring_sqe* sqe) {
+    if (r.address_len == 0 || r.address_len > sizeof(sockaddr_storage)) return Status::Fail(Code::kEINVAL, EINVAL, "bad address");
+    p->address.reset(new sockaddr_storage);
+    std::memcpy(p->address.get(), r.address, r.address_len);
+    sqe->opcode = IORING_OP_CONNECT;
+    sqe->fd = r.fd;
+    sqe->addr = reinterpret_cast<uint64_t>(p->address.get());
+    sqe->off = r.address_len;
+    return Status::Ok();
+  }
+
+  // IORING_OP_READ_FIXED / WRITE_FIXED (Receive / Send): a range of one registration, named to the
+  // kernel by its buffer id (buf_index) and address.
+  Status PrepFixed(const OpRequest& r, Pending* p, io_uring_sqe* sqe, uint8_t opcode) const {
+    char* addr = nullptr;
+    Status s = Range(r.buffer_id, r.offset, r.length, &addr);
+    if (!s.ok()) return s;
+    p->buffer_ids.push_back(r.buffer_id);
+    sqe->opcode = opcode;
+    sqe->fd = r.fd;
+    sqe->addr = reinterpret_cast<uint64_t>(addr);
+    sqe->len = r.length;
+    sqe->buf_index = static_cast<uint16_t>(r.buffer_id);
+    return Status::Ok();
+  }
+
+  // IORING_OP_SENDMSG (SendParts): one message whose iovecs are ranges of registrations, kept
+  // until the completion.
+  Status PrepSendParts(const OpRequest& r, Pending* p, io_uring_sqe* sqe) const {
+    if (r.part_count == 0 || r.part_count > kMaxParts) return Status::Fail(Code::kEINVAL, EINVAL, "part count out of range");
+    p->message.reset(new Message);
+    std::memset(&p->message->header, 0, sizeof p->message->header);
+    for (uint32_t i = 0; i < r.part_count; i++) {
+      const Part& part = r.parts[i];
+      char* base = nullptr;
+      Status s = Range(part.buffer_id, part.offset, part.length, &base);
+      if (!s.ok()) return s;
+      p->message->iov[i].iov_base = base;
+      p->message->iov[i].iov_len = part.length;
+      p->buffer_ids.push_back(part.buffer_id);
+    }
+    p->message->header.msg_iov = p->message->iov;
+    p->message->header.msg_iovlen = r.part_count;
+    sqe->opcode = IORING_OP_SENDMSG;
+    sqe->fd = r.fd;
+    sqe->addr = reinterpret_cast<uint64_t>(&p->message->header);
+    sqe->len = 1;
+    sqe->msg_flags = MSG_NOSIGNAL;
+    return Status::Ok();
+  }
+
+  // IORING_OP_RECV, multishot, its buffers selected from the buffer ring's group.
+  Status PrepReceiveMultishot(const OpRequest& r, io_uring_sqe* sqe) const {
+    if (!buffers_.open()) return Status::Fail(Code::kEINVAL, EINVAL, "the buffer ring is not set up");
+    sqe->opcode = IORING_OP_RECV;
+    sqe->fd = r.fd;
+    sqe->ioprio = kRecvMultishot;
+    sqe->flags = IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    return Status::Ok();
+  }
+
+  // IORING_OP_RECV / SEND (ReceivePlain / SendPlain) on memory that is not registered, kept
+  // mapped by `hold` until the completion.
+  static Status PrepPlain(const OpRequest& r, Pending* p, io_uring_sqe* sqe, uint8_t opcode, uint32_t msg_flags) {
+    if (r.memory == nullptr || r.length == 0 || !r.hold) return Status::Fail(Code::kEINVAL, EINVAL, "no memory to move");
+    p->hold = r.hold;
+    sqe->opcode = opcode;
+    sqe->fd = r.fd;
+    sqe->addr = reinterpret_cast<uint64_t>(r.memory);
+    sqe->len = r.length;
+    sqe->msg_flags = msg_flags;
+    return Status::Ok();
+  }
+
+  // IORING_OP_ASYNC_CANCEL of the operation whose op id (user_data) is r.target.
+  static Status PrepCancel(const OpRequest& r, io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->addr = r.target;
+    return Status::Ok();
+  }
+
+  // IORING_OP_SHUTDOWN of the sending side.
+  static Status PrepShutdown(const OpRequest& r, io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_SHUTDOWN;
+    sqe->fd = r.fd;
+    sqe->len = SHUT_WR;
+    return Status::Ok();
+  }
+
+  // IORING_OP_CLOSE.
+  static Status PrepClose(const OpRequest& r, io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_CLOSE;
+    sqe->fd = r.fd;
+    return Status::Ok();
+  }
+
   // An SQE, submitting what is queued first if the queue is full.
   io_uring_sqe* NextSqe() {
     io_uring_sqe* sqe = queues_.NextSqe();
@@ -358,20 +405,6 @@ class UringBackend final : public Backend, public Ring {
       if (queues_.Unsubmitted() > 0) queues_.Submit();
       if (queues_.WaitOne() < 0) break;
     }
-  }
-
-  // Returns 0 or an errno value.
-  int Update(uint32_t slot, void* addr, size_t len) {
-    struct iovec iov;
-    iov.iov_base = addr;
-    iov.iov_len = len;
-    io_uring_rsrc_update2 up;
-    std::memset(&up, 0, sizeof up);
-    up.offset = slot;
-    up.data = reinterpret_cast<uint64_t>(&iov);
-    up.nr = 1;
-    int r = SysRegister(queues_.fd(), IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
-    return r < 0 ? errno : 0;
   }
 
   UringQueues queues_;

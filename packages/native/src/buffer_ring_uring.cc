@@ -4,13 +4,13 @@
 #include "buffer_ring_uring.h"
 
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "ring_uring.h"
 
 namespace riopool {
 namespace {
@@ -29,10 +29,6 @@ static_assert(sizeof(BufferRingRegistration) == 40, "io_uring_buf_reg is 40 byte
 // A buffer group id for the probe only (riopool's buffers are in kBufferGroup).
 constexpr uint16_t kProbeGroup = 0xFFFF;
 
-int SysRegister(int fd, unsigned op, void* arg, unsigned nr) {
-  return static_cast<int>(syscall(__NR_io_uring_register, fd, op, arg, nr));
-}
-
 // Registers `entries` slots at `slots` as group `bgid`, incremental; returns 0 or errno.
 int RegisterRing(int ring_fd, void* slots, uint32_t entries, uint16_t bgid) {
   BufferRingRegistration reg;
@@ -41,14 +37,14 @@ int RegisterRing(int ring_fd, void* slots, uint32_t entries, uint16_t bgid) {
   reg.ring_entries = entries;
   reg.bgid = bgid;
   reg.flags = kPbufRingIncremental;
-  return SysRegister(ring_fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0 ? errno : 0;
+  return UringRegister(ring_fd, IORING_REGISTER_PBUF_RING, &reg, 1);
 }
 
 void UnregisterRing(int ring_fd, uint16_t bgid) {
   BufferRingRegistration reg;
   std::memset(&reg, 0, sizeof reg);
   reg.bgid = bgid;
-  (void)SysRegister(ring_fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+  (void)UringRegister(ring_fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
 }
 
 }  // namespace

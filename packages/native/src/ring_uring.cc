@@ -5,6 +5,7 @@
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -40,6 +41,32 @@ constexpr unsigned kSetupChoices[] = {
 };
 
 }  // namespace
+
+int UringRegister(int ring_fd, unsigned op, void* arg, unsigned nr) {
+  return syscall(__NR_io_uring_register, ring_fd, op, arg, nr) < 0 ? errno : 0;
+}
+
+int UringQueues::RegisterBufferTable(unsigned entries) {
+  io_uring_rsrc_register reg;
+  std::memset(&reg, 0, sizeof reg);
+  reg.nr = entries;
+  reg.flags = IORING_RSRC_REGISTER_SPARSE;
+  return UringRegister(fd_, IORING_REGISTER_BUFFERS2, &reg, sizeof reg);
+}
+
+int UringQueues::UpdateBuffer(unsigned slot, void* addr, size_t len) {
+  iovec iov;
+  iov.iov_base = addr;
+  iov.iov_len = len;
+  io_uring_rsrc_update2 up;
+  std::memset(&up, 0, sizeof up);
+  up.offset = slot;
+  up.data = reinterpret_cast<uint64_t>(&iov);
+  up.nr = 1;
+  return UringRegister(fd_, IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
+}
+
+int UringQueues::UnregisterBufferTable() { return UringRegister(fd_, IORING_UNREGISTER_BUFFERS, nullptr, 0); }
 
 Status UringQueues::Open(unsigned sq_entries, unsigned cq_entries) {
   assert(fd_ < 0);

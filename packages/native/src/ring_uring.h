@@ -8,7 +8,10 @@
 // A thin layer over the raw system calls and <linux/io_uring.h>, with no policy: the caller
 // decides what to queue and when to submit. Queuing writes shared memory only; Submit() is the
 // one io_uring_enter. The ring's fd is also the fixed-buffer table the `uring` backend
-// registers slabs in, so READ_FIXED / WRITE_FIXED name a slab by its buffer id.
+// registers slabs in, so READ_FIXED / WRITE_FIXED name a slab by its buffer id; the three
+// io_uring_register calls on that table are here too, beside setup and submit. What each
+// operation writes into its SQE is the backend's (backend_uring.cc, one Prep function per
+// operation).
 #pragma once
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
 
@@ -20,6 +23,11 @@
 #include "prim.h"
 
 namespace riopool {
+
+// io_uring_register(2) on the ring `ring_fd`: `op` (an IORING_REGISTER_* or IORING_UNREGISTER_*)
+// with its argument. Returns 0 or an errno value. The fixed-buffer table's calls are
+// UringQueues' below; the buffer ring (buffer_ring_uring.cc) calls this one directly.
+int UringRegister(int ring_fd, unsigned op, void* arg, unsigned nr);
 
 class UringQueues {
  public:
@@ -35,6 +43,14 @@ class UringQueues {
   void Close();
 
   int fd() const { return fd_; }
+
+  // The fixed-buffer table, each call one io_uring_register returning 0 or an errno value:
+  // `entries` empty slots (IORING_REGISTER_BUFFERS2, sparse); slot `slot` filled with
+  // [addr, addr + len), or cleared with (nullptr, 0) (IORING_REGISTER_BUFFERS_UPDATE); the whole
+  // table dropped at once (IORING_UNREGISTER_BUFFERS). Pre: open.
+  int RegisterBufferTable(unsigned entries);
+  int UpdateBuffer(unsigned slot, void* addr, size_t len);
+  int UnregisterBufferTable();
 
   // A zeroed SQE to fill, or nullptr when the SQ is full (Submit() first).
   io_uring_sqe* NextSqe();

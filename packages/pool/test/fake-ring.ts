@@ -157,3 +157,54 @@ export class FakeRing implements Ring {
       throw new Error(`fake ring: op ${o.op} lies outside buffer ${o.bufferId}`);
   }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Accepts, for the accept loop's test (63.accept-loop.test.ts): a listening socket's accepts
+// completed with the results the test gives (a new socket, or -errno), and the sockets closed.
+
+export class AcceptRing extends FakeRing {
+  /** Sockets closed with closeSocket(), in order. */
+  readonly closedSockets: number[] = [];
+  /** Set: accept() throws this (the ring refuses the operation). */
+  refuseAccept: Error | undefined;
+  #handler: CompletionHandler | undefined;
+
+  override start(handler: CompletionHandler): void {
+    super.start(handler);
+    this.#handler = handler;
+  }
+  override accept(op: number): void {
+    if (this.refuseAccept !== undefined) throw this.refuseAccept;
+    super.accept(op);
+  }
+  override closeSocket(fd?: number): void {
+    this.closedSockets.push(fd!);
+  }
+
+  /** Accepts queued or in the kernel. */
+  get accepts(): number {
+    return [...this.queued, ...this.inKernel].filter((o) => o.kind === 'accept').length;
+  }
+
+  /** Completes the oldest accepts in the kernel, one per result, in one batch. */
+  completeAccepts(...results: number[]): void {
+    const accepts = this.inKernel.filter((o) => o.kind === 'accept').slice(0, results.length);
+    if (accepts.length < results.length) throw new Error(`fake ring: ${results.length} accept results for ${accepts.length} accepts`);
+    for (const o of accepts) this.inKernel.splice(this.inKernel.indexOf(o), 1);
+    this.#handler!(
+      Int32Array.from(accepts, (o) => o.op),
+      Int32Array.from(results),
+      new Int32Array(results.length),
+      results.length,
+    );
+  }
+
+  /** Completes every cancel in the kernel, with its target (-ECANCELED), in one batch. */
+  completeCancels(): void {
+    const positions: number[] = [];
+    this.inKernel.forEach((o, i) => {
+      if (o.kind === 'cancel') positions.push(i);
+    });
+    this.completeBatch(positions, 0);
+  }
+}

@@ -15,6 +15,7 @@ import {
   type Io,
   type IoStats,
   type Listener,
+  type ListenRequest,
   type ReceiveMode,
   type Transport,
   type TransportOptions,
@@ -158,14 +159,7 @@ class NetIo implements Io {
 
   close(): void {}
 
-  listen(
-    host: string,
-    port: number,
-    backlog: number,
-    options: TransportOptions,
-    accepted: (t: Transport) => void,
-    failed: (e: RioError) => void,
-  ): Promise<Listener> {
+  listen({ host, port, backlog, options, accepted, failed }: ListenRequest): Promise<Listener> {
     // allowHalfOpen: the Connection, not node:net, decides when to end its side (connection.ts).
     const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
       const t = new NetTransport(this.alloc, options.receiveSize);

@@ -1,8 +1,9 @@
 /**
  * The `uring` datapath: connections whose every receive and send is an operation on the pool's
- * own ring (docs/native.md, "Ring"). Accept and connect run on the ring too; the listening
- * socket and a connecting socket are made with plain calls (socket, bind, listen), and a
- * connection's socket is closed through the ring once its cancelled operations have completed.
+ * own ring (docs/native.md, "Ring"). Accept (the accept loop: accept-loop.ts) and connect run on
+ * the ring too; the listening socket and a connecting socket are made with plain calls (socket,
+ * bind, listen), and a connection's socket is closed through the ring once its cancelled
+ * operations have completed.
  *
  * Receives, per connection, one at a time while it is not paused:
  *   ring   a multishot receive from the pool's shared buffers (receive-ring.ts): an idle
@@ -25,14 +26,15 @@ import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
 import { ReceiveRing } from './receive-ring';
 import { emitRiopoolWarning } from '../warnings';
 import { onAbort } from '../abort';
+import { AcceptLoop } from './accept-loop';
 import {
-  errnoName,
   netError,
   resultError,
   type Chunk,
   type Io,
   type IoStats,
   type Listener,
+  type ListenRequest,
   type ReceiveMode,
   type SocketAddresses,
   type Transport,
@@ -41,19 +43,6 @@ import {
 } from './transport';
 
 const { ECANCELED, ENOBUFS } = os.constants.errno;
-/** Accepts a listening socket keeps waiting at once. */
-const ACCEPTS = 16;
-/**
- * How listen() answers a failed accept, by errno name. `again`: the error concerns one connection
- * (Linux passes on network errors of the new socket: accept(2), "Error handling"; ECANCELED: a
- * cancelled accept), the next accept goes at once. `broken`: the listening socket itself failed,
- * accepting stops. Any other (out of descriptors or memory, or an errno not known here): accepting
- * pauses, so no error can make a busy loop or stop a listener for good.
- */
-const ACCEPT_AGAIN = new Set(
-  'ECONNABORTED EINTR EAGAIN EPROTO EPERM ENETDOWN ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH ENETUNREACH ECANCELED'.split(' '),
-);
-const ACCEPT_BROKEN = new Set('EBADF ENOTSOCK EINVAL EFAULT'.split(' '));
 /** Ranges one SENDMSG takes at most (the native ring's kMaxParts). */
 const MAX_PARTS = 64;
 
@@ -371,14 +360,8 @@ class UringIo implements Io {
     return options.receive === 'lease' || this.shared.receiveRing === undefined ? 'lease' : 'ring';
   }
 
-  listen(
-    host: string,
-    port: number,
-    backlog: number,
-    options: TransportOptions,
-    accepted: (t: Transport) => void,
-    failed: (e: RioError) => void,
-  ): Promise<Listener> {
+  /** A listening socket whose accepts run on the ring (accept-loop.ts). */
+  listen({ host, port, backlog, options, accepted, failed }: ListenRequest): Promise<Listener> {
     const { ring, reactor } = this.shared;
     let fd: number;
     let bound: number;
@@ -388,85 +371,12 @@ class UringIo implements Io {
       return Promise.reject(socketError(e, `listen ${host}:${port}`));
     }
     const mode = this.#mode(options);
-    // Several accepts wait at once (as libuv accepts every pending connection per wake-up): one
-    // at a time, a burst of clients overflows the listen backlog while the server is busy.
-    const accepts = new Set<number>();
-    let stopped: (() => void) | undefined;
-    // Out of descriptors or kernel memory, an accept fails at once and the connection stays in
-    // the backlog: re-armed at once, it would fail again in a busy loop. Accepting pauses instead
-    // (nginx does the same): one accept is tried after 10 ms, then after twice as long each time
-    // it fails (at most 1 s); the first that succeeds re-arms them all. While paused the listener
-    // holds the reactor, so the ring stays open (pool.close() leaves it to server.close()).
-    let paused: { timer: ReturnType<typeof setTimeout>; release: () => void } | undefined;
-    let pauseMs = 0;
-    let broken = false;
-    let stopping: Promise<void> | undefined;
-    const unpause = () => {
-      if (paused === undefined) return;
-      clearTimeout(paused.timer);
-      paused.release();
-      paused = undefined;
-    };
-    const closeWhenIdle = () => {
-      if (accepts.size > 0 || paused !== undefined) return;
-      ring.closeSocket(fd);
-      stopped!();
-    };
-    const arm = () => {
-      const op = reactor.accept(fd, (result) => {
-        accepts.delete(op);
-        if (stopped !== undefined) {
-          if (result >= 0) ring.closeSocket(result);
-          closeWhenIdle();
-          return;
-        }
-        const name = result < 0 ? (errnoName(-result) ?? '') : '';
-        if (result >= 0 || ACCEPT_AGAIN.has(name)) {
-          // The next accepts go first, so a listener that throws (reported as an uncaught
-          // exception) does not stop accepting.
-          if (pauseMs === 0) arm();
-          else {
-            pauseMs = 0;
-            unpause(); // this one succeeded while a probe was due: no probe needed
-            while (accepts.size < ACCEPTS) arm();
-          }
-          if (result >= 0) accepted(new UringTransport(this.shared, result, options.receiveSize, mode));
-        } else if (ACCEPT_BROKEN.has(name)) {
-          // Every armed accept fails the same way: reported once, none re-armed.
-          if (!broken) failed(resultError(result, 'accept'));
-          broken = true;
-        } else if (paused === undefined) {
-          const first = pauseMs === 0;
-          pauseMs = first ? 10 : Math.min(1000, pauseMs * 2);
-          const release = reactor.hold();
-          const timer = setTimeout(() => {
-            paused = undefined;
-            try {
-              arm();
-            } catch (e) {
-              broken = true; // the ring is gone (it is kept open while paused: not expected)
-              failed(socketError(e, 'accept'));
-            } finally {
-              release();
-            }
-          }, pauseMs);
-          paused = { timer, release };
-          if (first) failed(resultError(result, 'accept (accepting pauses until one succeeds)'));
-        } // else: another accept failed first and set the pause
-      });
-      accepts.add(op);
-    };
-    for (let i = 0; i < ACCEPTS; i++) arm();
-    // Stopping cancels the accepts in flight and a pause; the listening socket closes once the
-    // accepts have completed. A second stop() returns the first one's promise.
-    const stop = (): Promise<void> =>
-      (stopping ??= new Promise((resolve) => {
-        stopped = resolve;
-        unpause();
-        for (const op of accepts) reactor.cancel(op);
-        closeWhenIdle();
-      }));
-    return Promise.resolve({ address: { port: bound, host }, stop });
+    const loop = new AcceptLoop(reactor, ring, fd, {
+      accepted: (socket) => accepted(new UringTransport(this.shared, socket, options.receiveSize, mode)),
+      failed,
+    });
+    loop.start();
+    return Promise.resolve({ address: { port: bound, host }, stop: () => loop.stop() });
   }
 
   connect(host: string, port: number, options: TransportOptions, signal?: AbortSignal): Promise<Transport> {

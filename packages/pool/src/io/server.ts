@@ -196,13 +196,13 @@ export class Server extends TypedEmitter<ServerEvents> {
 
   #bind(io: ReturnType<typeof ioOf>, host: string, options: ListenOptions, signal: AbortSignal | undefined): Promise<AddressInfo> {
     return io
-      .listen(
+      .listen({
         host,
-        options.port ?? 0,
-        options.backlog ?? 511,
-        this.#transportOptions,
-        (t) => this.#accepted(t),
-        (e) => {
+        port: options.port ?? 0,
+        backlog: options.backlog ?? 511,
+        options: this.#transportOptions,
+        accepted: (t) => this.#accepted(t),
+        failed: (e) => {
           // Accepting fails as often by the peers' doing as by the program's (so many connections
           // that descriptors run out): with nobody listening for 'error' it is a warning, never an
           // exception thrown into the event loop. The server goes on accepting where it can.
@@ -213,7 +213,7 @@ export class Server extends TypedEmitter<ServerEvents> {
               `riopool: a server could not accept (${e.message}); listen for its 'error' event to handle this`,
             );
         },
-      )
+      })
       .then(
         (listener) => {
           this.#listener = listener;

@@ -57,23 +57,27 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
+/** What Io.listen is asked. */
+export interface ListenRequest {
+  host: string;
+  /** 0: a free port. */
+  port: number;
+  backlog: number;
+  /** What each accepted connection is made with. */
+  options: TransportOptions;
+  /** Each accepted socket. */
+  accepted: (t: Transport) => void;
+  /** An error of the listening socket after listening began. */
+  failed: (e: RioError) => void;
+}
+
 /** A pool's datapath, once chosen. */
 export interface Io {
   readonly datapath: Datapath;
   readonly reason: string;
   stats(): IoStats;
-  /**
-   * Listens on host:port (port 0: a free port). Each accepted socket goes to `accepted`; an error
-   * of the listening socket after listening began goes to `failed`. Rejects with a RioError.
-   */
-  listen(
-    host: string,
-    port: number,
-    backlog: number,
-    options: TransportOptions,
-    accepted: (t: Transport) => void,
-    failed: (e: RioError) => void,
-  ): Promise<Listener>;
+  /** Listens as `request` says; rejects with a RioError. */
+  listen(request: ListenRequest): Promise<Listener>;
   /**
    * Connects to host:port; resolves with the connected socket's transport, rejects with a
    * RioError. `signal` stops the connect: its socket closes at once (its promise may then reject).

@@ -116,7 +116,7 @@ export class KeyStore {
       return found;
     }
     const key = Buffer.allocUnsafe(end - start);
-    b.copy(key, 0, start, end);
+    key.set(new Uint8Array(b.buffer, b.byteOffset + start, end - start)); // a builtin: copy() crosses into C++
     const node: Node = { key, value, expiresAt: 0, next: undefined };
     if (length >= MAX_CHAIN) {
       this.#overflow.set(key.toString('latin1'), node);

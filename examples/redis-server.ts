@@ -38,16 +38,24 @@ const OK = latin1('+OK\r\n');
 const NOT_AN_INTEGER = '-ERR value is not an integer or out of range\r\n';
 const SYNTAX_ERROR = '-ERR syntax error\r\n';
 
+/**
+ * Copies src[start, end) into dst at `at`. Buffer's copy() crosses into C++ for every call, which
+ * cost a SET more than the rest of its work; a typed array's set() is a builtin.
+ */
+function copyBytes(src: Buffer, start: number, end: number, dst: Uint8Array, at: number): void {
+  dst.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at);
+}
+
 /** A bulk reply, `$<n>\r\n<bytes>\r\n`, of bytes [start, end) of `src`: one allocation, no string. */
 function bulk(src: Buffer, start = 0, end = src.length): Buffer {
   const n = end - start;
-  const digits = `${n}`.length;
+  const digits = digitsOf(n);
   const out = Buffer.allocUnsafe(digits + n + 5);
   out[0] = 36; // $
   for (let i = digits, v = n; i > 0; i--, v = Math.floor(v / 10)) out[i] = 48 + (v % 10);
   out[digits + 1] = out[digits + 3 + n] = 13; // CR
   out[digits + 2] = out[digits + 4 + n] = 10; // LF
-  src.copy(out, digits + 3, start, end);
+  copyBytes(src, start, end, out, digits + 3);
   return out;
 }
 
@@ -134,10 +142,10 @@ function set(c: Call) {
   }
   if (keepTtl && old !== undefined) expiresAt = old.expiresAt;
   const n = end[2]! - start[2]!;
-  if (old !== undefined && !getOld && old.value.length === digits(n) + n + 5) {
+  if (old !== undefined && !getOld && old.value.length === digitsOf(n) + n + 5) {
     // As long as the value it replaces: written over it, no garbage per SET (a GET's reply is a
     // copy, so no reply already written sees the bytes change).
-    src.copy(old.value, old.value.length - 2 - n, start[2]!, end[2]!);
+    copyBytes(src, start[2]!, end[2]!, old.value, old.value.length - 2 - n);
     c.store.setExpiry(old, expiresAt);
   } else {
     c.store.set(src, start[1]!, end[1]!, bulk(src, start[2], end[2]), expiresAt);
@@ -147,7 +155,7 @@ function set(c: Call) {
 }
 
 /** Decimal digits of n >= 0 (a bulk string's length header, without making the string). */
-function digits(n: number): number {
+function digitsOf(n: number): number {
   let d = 1;
   for (; n >= 10; n = Math.floor(n / 10)) d++;
   return d;

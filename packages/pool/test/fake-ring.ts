@@ -172,6 +172,19 @@ export class FakeRing implements Ring {
   /** Calls to setupBufferRing and closeBufferRing that took effect. */
   setups = 0;
   closes = 0;
+  /** What the kernel did, for tests that check their model reaches every case. */
+  readonly counts = {
+    receives: 0,
+    multishotReceives: 0,
+    buffersConsumed: 0,
+    noBuffer: 0,
+    multishotEndedByKernel: 0,
+    sends: 0,
+    partialSends: 0,
+    sendParts: 0,
+    plain: 0,
+    cancelled: 0,
+  };
   /** Connected sockets by fd; listening sockets and connections waiting to be accepted. */
   readonly sockets = new Map<number, FakeSocket>();
   readonly listening = new Map<number, number>();
@@ -373,6 +386,8 @@ export class FakeRing implements Ring {
           if (s === undefined || (s.inbound.length === 0 && !s.peerEnded)) break; // waits for data
           const r = o.ranges[0]!;
           const n = s.inbound.take(Math.min(r.length, choice.chunk), this.bytesOf(r), r.offset);
+          this.counts.receives++;
+          if (o.kind === 'receivePlain') this.counts.plain++;
           this.finish(o);
           done.push([o.op, n, 0]);
           break;
@@ -393,6 +408,11 @@ export class FakeRing implements Ring {
             left -= k;
             if (left === 0) break;
           }
+          const asked = o.ranges.reduce((t, r) => t + r.length, 0);
+          this.counts.sends++;
+          if (n < asked) this.counts.partialSends++;
+          if (o.kind === 'sendParts') this.counts.sendParts++;
+          if (o.kind === 'sendPlain') this.counts.plain++;
           this.finish(o);
           done.push([o.op, n, 0]);
           break;
@@ -438,21 +458,29 @@ export class FakeRing implements Ring {
       done.push([o.op, 0, 0]); // the end of the stream ends the multishot
       return;
     }
-    for (let shot = 0; shot < Math.max(1, choice.shots) && s.inbound.length > 0; shot++) {
+    const shots = Math.max(1, choice.shots);
+    for (let shot = 0; shot < shots && s.inbound.length > 0; shot++) {
       const b = this.bufferRingSlots === 0 ? undefined : this.lent[0];
       if (b === undefined) {
+        this.counts.noBuffer++;
         this.finish(o);
         done.push([o.op, -ENOBUFS, 0]);
         return;
       }
       const n = s.inbound.take(Math.min(choice.chunk, b.length - b.used), new Uint8Array(b.memory), b.offset + b.used);
       b.used += n;
+      this.counts.multishotReceives++;
       let flags = F_BUFFER | (b.bid << BID_SHIFT);
       if (b.used < b.length) flags |= F_BUF_MORE;
-      else this.lent.shift(); // consumed: the kernel moves past it
-      const last = choice.endMultishot && (shot === choice.shots - 1 || s.inbound.length === 0);
-      if (last) this.finish(o);
-      else flags |= F_MORE;
+      else {
+        this.lent.shift(); // consumed: the kernel moves past it
+        this.counts.buffersConsumed++;
+      }
+      const last = choice.endMultishot && (shot === shots - 1 || s.inbound.length === 0);
+      if (last) {
+        this.counts.multishotEndedByKernel++;
+        this.finish(o);
+      } else flags |= F_MORE;
       done.push([o.op, n, flags]);
       if (last) return;
     }
@@ -462,6 +490,7 @@ export class FakeRing implements Ring {
     this.finish(o);
     const target = this.inKernel.find((t) => t.op === o.target);
     if (target !== undefined) {
+      this.counts.cancelled++;
       this.finish(target);
       done.push([target.op, -ECANCELED, 0]);
     }

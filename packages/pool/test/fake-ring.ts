@@ -82,7 +82,8 @@ export interface LentBuffer {
   offset: number;
   length: number;
   used: number;
-  memory: ArrayBuffer;
+  /** Undefined when the fake was given no `memory` option: the bytes received go nowhere. */
+  memory: ArrayBuffer | undefined;
 }
 
 /** Bytes in order, taken from the front. */
@@ -95,13 +96,13 @@ class ByteQueue {
     this.chunks.push(bytes);
     this.length += bytes.length;
   }
-  /** Copies up to `n` bytes into `into` at `at` and drops them; returns how many. */
-  take(n: number, into: Uint8Array, at: number): number {
+  /** Copies up to `n` bytes into `into` at `at` (if given) and drops them; returns how many. */
+  take(n: number, into: Uint8Array | undefined, at: number): number {
     let done = 0;
     while (done < n && this.chunks.length > 0) {
       const c = this.chunks[0]!;
       const k = Math.min(n - done, c.length - this.head);
-      into.set(c.subarray(this.head, this.head + k), at + done);
+      into?.set(c.subarray(this.head, this.head + k), at + done);
       done += k;
       this.head += k;
       if (this.head === c.length) {
@@ -300,7 +301,7 @@ export class FakeRing implements Ring {
     const r = this.range(bufferId, offset, length);
     if (bid < 0 || bid >= this.bufferRingSlots) throw errnoError('EINVAL', `bid ${bid} is past the buffer ring`);
     if (this.lent.some((b) => b.bid === bid)) throw errnoError('EINVAL', `bid ${bid} is lent already`);
-    this.lent.push({ bid, bufferId, offset, length, used: 0, memory: r.memory! });
+    this.lent.push({ bid, bufferId, offset, length, used: 0, memory: r.memory });
   }
   closeBufferRing(): void {
     if (this.bufferRingSlots === 0) return;
@@ -467,7 +468,7 @@ export class FakeRing implements Ring {
         done.push([o.op, -ENOBUFS, 0]);
         return;
       }
-      const n = s.inbound.take(Math.min(choice.chunk, b.length - b.used), new Uint8Array(b.memory), b.offset + b.used);
+      const n = s.inbound.take(Math.min(choice.chunk, b.length - b.used), b.memory && new Uint8Array(b.memory), b.offset + b.used);
       b.used += n;
       this.counts.multishotReceives++;
       let flags = F_BUFFER | (b.bid << BID_SHIFT);

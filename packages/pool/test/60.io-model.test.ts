@@ -1,11 +1,14 @@
 /**
- * Model-based test of registered I/O's reference rule (docs/design.md, rule 2) against a fake
- * ring: submit receives and sends on leases, complete them in batches, cancel them, release the
- * caller's references, trim and close the pool, in any order. After every step: the allocator's
+ * Two model-based tests against the ring in memory (fake-ring.ts). The first, of registered I/O's
+ * reference rule (docs/design.md, rule 2) on the reactor alone: submit receives and sends on
+ * leases, complete them in batches, cancel them, release the caller's references, trim and close
+ * the pool, in any order. After every step: the allocator's
  * invariants hold, every lease an operation uses is still leased and its slab still registered
  * (the fake ring checks each operation's buffer at submission and at completion, and the
  * registrar refuses to deregister a buffer the ring or the model says is in use), and the
- * pool's lease count is what the model expects. The seed is printed; FC_SEED replays it.
+ * pool's lease count is what the model expects. The second, of connections on the uring datapath
+ * (the shared receive ring, partial sends), is described where it begins, below. The seed is printed; FC_SEED
+ * replays it.
  */
 import fc from 'fast-check';
 import { MemoryRegistrar, type Allocator, type Lease } from '@riopool/core';

@@ -1,8 +1,9 @@
 /**
  * A ring in memory, for the I/O model tests (60.io-model, 61.reactor-submit, 62.receive-ring):
  * operations are queued, submitted and completed when the test says so, in batches, as the
- * kernel would deliver them. It models what the native ring does (packages/native/src/
- * backend_uring.cc, buffer_ring_uring.cc) and checks what the kernel relies on:
+ * kernel would deliver them. It models what the native ring does
+ * (packages/native/src/backend_uring.cc, packages/native/src/buffer_ring_uring.cc) and checks
+ * what the kernel relies on:
  *
  *   queue        an operation is checked when it is queued, as the addon checks it: an op id in
  *                flight already is EINVAL, a range outside its registration EINVAL, a buffer id

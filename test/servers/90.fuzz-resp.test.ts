@@ -4,7 +4,7 @@
 // half-closes. After every run: the server is still up, answers PING on a fresh connection,
 // never executed what followed a QUIT or a protocol error it parsed, and holds no more leases than before.
 //
-//   FC_SEED=<seed> npx jest test/servers/fuzz-resp.test.ts     replays a run
+//   FC_SEED=<seed> npx jest test/servers/90.fuzz-resp.test.ts     replays a run
 //   FC_RUNS=<n>                                                 more runs (pnpm fuzz sets many)
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';

@@ -2,7 +2,6 @@
 // ERR_RIO_INVALID_OPTION naming the key, and nothing is taken before (no slot, no socket fd).
 // Errors after an asynchronous boundary reach an 'error' event, never the event loop.
 // Out of descriptors: 96.out-of-descriptors.test.ts; a listener that throws: 97.listener-throws.test.ts.
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import {
   LeaseWriter,
@@ -30,7 +29,7 @@ import {
 } from '@riopool/pool/testing';
 import { heldBytes, runReport, workloadLengths } from '@riopool/pool/report';
 import fc from 'fast-check';
-import { POOL_DIST, canDropPrivileges, code, isLinux, runChild } from './helpers';
+import { POOL_DIST, canDropPrivileges, code, fds, isLinux, runChild } from './helpers';
 import { runNode } from '../../../test/support';
 
 /** The RioError a call throws (synchronously); fails the test for anything else. */
@@ -43,8 +42,6 @@ function thrown(call: () => unknown): { code: string; message: string } {
   }
   throw new Error('did not throw');
 }
-
-const fds = () => fs.readdirSync('/proc/self/fd').length;
 
 describe('createPool checks every option before it opens anything', () => {
   test.each([

@@ -1,6 +1,7 @@
 /**
  * The one test-support module: platform checks, the child process (optionally unprivileged),
- * error matchers and the property-test parameters. Every test file's helpers come from here.
+ * error matchers, waiting (sleep, waitFor) and the property-test parameters. Every test file's
+ * helpers come from here.
  */
 import { spawnSync } from 'node:child_process';
 
@@ -18,6 +19,15 @@ export const withCode = (code: string) => expect.objectContaining({ code });
  * by the addon or by Node (main realm). Match by name instead.
  */
 export const aTypeError = expect.objectContaining({ name: 'TypeError' });
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 10 ms, up to 5 s (a liveness bound); throws naming `what` if it never holds. */
+export async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
 
 /** Runs a node script in a child process (optionally as an unprivileged user). */
 

@@ -4,22 +4,16 @@
  * AbortSignal on listen and connect, writeLeaseAsync, and what console.log shows.
  */
 import { EventEmitter, once } from 'node:events';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { inspect, promisify } from 'node:util';
 import { connect, createPool, createServer, writeLease, writeLeaseAsync, type Connection, type Pool } from '@riopool/pool';
-import { code, DATAPATHS, outstanding, settleCheckAndClose } from './helpers';
+import { code, DATAPATHS, fds, outstanding, settleCheckAndClose, sleep, waitFor } from './helpers';
 
 function send(pool: Pool, conn: Connection, text: string): void {
   const lease = pool.acquire(Buffer.byteLength(text));
   lease.bytes.write(text);
   conn.write(lease);
   lease.release();
-}
-
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
 }
 
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
@@ -109,14 +103,14 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       const reset = net.connect(port, '127.0.0.1');
       await once(reset, 'connect');
       reset.write('hello');
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       reset.resetAndDestroy();
-      await waitUntil(() => closed === 1);
+      await waitFor(() => closed === 1, 'the reset connection to close');
       const polite = net.connect(port, '127.0.0.1'); // the server still accepts and serves
       await once(polite, 'connect');
       polite.end('bye');
-      await waitUntil(() => closed === 2 && loops === 2);
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => closed === 2 && loops === 2, 'both loops to end');
+      await sleep(20);
       expect(rejections).toEqual([]);
       await server.close();
     } finally {
@@ -145,14 +139,13 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
 
   test('connect({ signal }): aborting a connect still in progress closes its socket at once', async () => {
     // 192.0.2.0/24 is TEST-NET-1: where nothing answers, a connect there stays in progress.
-    const fds = () => fs.readdirSync('/proc/self/fd').length;
     // A refused connect first: it leaves no socket and no lease (the net reader's first lease).
     const closed = net.createServer().listen(0, '127.0.0.1');
     await once(closed, 'listening');
     const { port: closedPort } = closed.address() as net.AddressInfo;
     await new Promise((r) => closed.close(r));
     await expect(connect(pool, { port: closedPort }, { datapath })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    await waitUntil(() => outstanding(pool) === 0); // at the socket's close, just after its error
+    await waitFor(() => outstanding(pool) === 0, 'every lease back'); // at the socket's close, just after its error
     const ac = new AbortController();
     let settledEarly = false;
     const attempt = connect(pool, { port: 9, host: '192.0.2.200', signal: ac.signal }, { datapath });
@@ -160,7 +153,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       () => (settledEarly = true),
       () => (settledEarly = true),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     if (settledEarly) {
       console.log('connect({ signal }) abort test: 192.0.2.200 answered here; nothing to abort');
       await attempt.then(
@@ -172,7 +165,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     const during = fds(); // with the socket of the connect in progress
     ac.abort();
     await expect(attempt).rejects.toMatchObject({ name: 'AbortError' });
-    await waitUntil(() => fds() < during && outstanding(pool) === 0); // now, not when the kernel gives up (minutes)
+    await waitFor(() => fds() < during && outstanding(pool) === 0, 'the socket closed and every lease back'); // now, not when the kernel gives up (minutes)
   });
 
   test('listen({ signal }): aborting closes the server; an aborted signal rejects at once', async () => {

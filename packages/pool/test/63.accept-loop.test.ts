@@ -4,7 +4,7 @@
 // backoff of probes, a failure of the listening socket breaks the loop, and stop() closes the
 // listening socket once its accepts have completed. Timers are jest's fake ones, so each backoff
 // is checked to the millisecond. The same paths against the kernel, out of descriptors in a child
-// process: 91.hostile-options.test.ts.
+// process: 96.out-of-descriptors.test.ts.
 import * as os from 'node:os';
 import type { MemoryRegistrar, RioError } from '@riopool/core';
 import { createMemoryPool } from '@riopool/pool/testing';

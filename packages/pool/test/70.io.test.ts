@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { connect, createPool, createServer, type Connection, type Lease, type Pool } from '@riopool/pool';
-import { code, DATAPATHS, heldForConnections, settleCheckAndClose } from './helpers';
+import { code, DATAPATHS, echo, echoServer as sharedEchoServer, heldForConnections, settleCheckAndClose, sleep } from './helpers';
 
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
   let pool: Pool;
@@ -15,20 +15,8 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
   });
   afterEach(() => settleCheckAndClose(pool));
 
-  /** An echo server: every received lease is written back as is, then released. */
-  async function echoServer(): Promise<{ port: number; close: () => Promise<void> }> {
-    const server = createServer(pool, { datapath }, (conn) => {
-      conn.on('data', (lease: Lease) => {
-        if (!conn.write(lease)) {
-          conn.pause();
-          conn.once('drain', () => conn.resume());
-        }
-        lease.release();
-      });
-    });
-    const { port } = await server.listen({ port: 0 });
-    return { port, close: () => server.close() };
-  }
+  /** An echo server that pauses a connection while its writes back up. */
+  const echoServer = () => sharedEchoServer(pool, { datapath }, (conn) => echo(conn, true));
 
   test('stats().io names the datapath and why', async () => {
     const server = createServer(pool, { datapath });
@@ -135,7 +123,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       written += chunk.length;
       maxLeasedBytes = Math.max(maxLeasedBytes, heldForConnections(pool));
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     maxLeasedBytes = Math.max(maxLeasedBytes, heldForConnections(pool));
     // Bounded by the high-water mark (64 KiB) plus what is in flight, not by what was offered;
     // the receive ring's shared buffers are bounded on their own (at most 16 x 64 KiB).

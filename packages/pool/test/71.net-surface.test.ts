@@ -4,7 +4,7 @@
 // Then a node:net echo / key-value server ported to createServer by renaming what it imports.
 import * as net from 'node:net';
 import { connect, createPool, createServer, type Connection, type Pool } from '@riopool/pool';
-import { DATAPATHS, settleCheckAndClose } from './helpers';
+import { DATAPATHS, settleCheckAndClose, sleep } from './helpers';
 
 /** Reads from a node:net socket until `n` bytes have come. */
 function readBytes(socket: net.Socket, n: number): Promise<string> {
@@ -43,7 +43,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     expect(conn.remoteFamily).toBe(net.isIPv6(host) ? 'IPv6' : 'IPv4');
     expect(conn.setNoDelay(true)).toBe(conn);
     expect(conn.setKeepAlive(true, 1000)).toBe(conn);
-    for (let i = 0; i < 200 && accepted === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && accepted === undefined; i++) await sleep(5);
     expect(accepted!.localPort).toBe(port);
     expect(accepted!.localAddress).toBe(host);
     // Both ends on both datapaths: the OS's (uring asks getsockname / getpeername).
@@ -107,7 +107,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
     conn.write(new TextEncoder().encode('wörld '));
     conn.write('6869', 'hex');
     conn.write(big);
-    for (let i = 0; i < 1000 && echoed.length < 14 + big.length; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && echoed.length < 14 + big.length; i++) await sleep(5);
     expect(echoed).toBe(`héllo wörld hi${big}`);
     expect(() => conn.write('x', 'nope' as never)).toThrow(expect.objectContaining({ code: 'ERR_RIO_INVALID_OPTION' }));
 

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connect, createPool, createServer, toDuplex, type Connection, type Lease, type Pool } from '@riopool/pool';
-import { code, DATAPATHS, heldForConnections, outstanding, settle, settleCheckAndClose } from './helpers';
+import { code, DATAPATHS, heldForConnections, outstanding, settle, settleCheckAndClose, sleep } from './helpers';
 
 describe.each(DATAPATHS)('datapath %s', (datapath) => {
   let pool: Pool;
@@ -129,7 +129,7 @@ describe.each(DATAPATHS)('datapath %s', (datapath) => {
       }
       measure();
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     measure();
     // The server took in several times what it holds: it read, echoed into full socket buffers,
     // then stopped reading.

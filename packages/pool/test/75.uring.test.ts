@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { connect, createPool, createServer, type Connection, type Lease, type Pool } from '@riopool/pool';
+import { connect, createPool, type Connection, type Lease, type Pool } from '@riopool/pool';
 import { loadBinding } from '@riopool/native';
-import { isLinux, POOL_DIST } from './helpers';
+import { echoServer, isLinux, POOL_DIST, sleep } from './helpers';
 
 const uring = isLinux && createPool().stats().backend === 'uring' ? describe : describe.skip;
 const pinned = () => loadBinding().memoryStatus().pinned!;
@@ -37,13 +37,8 @@ function fdinfo(fd: string): Record<string, string> & { text: string } {
 
 /** An echo server and one client on the uring datapath. */
 async function echoPair(pool: Pool, receive: 'ring' | 'lease' = 'ring'): Promise<{ client: Connection; close: () => Promise<void> }> {
-  const server = createServer(pool, { datapath: 'uring', receive }, (conn) => {
-    conn.on('data', (lease: Lease) => {
-      conn.write(lease);
-      lease.release();
-    });
-  });
-  const { port } = await server.listen();
+  const server = await echoServer(pool, { datapath: 'uring', receive });
+  const { port } = server;
   const client = await connect(pool, { port }, { datapath: 'uring', receive });
   return {
     client,
@@ -175,7 +170,7 @@ uring('uring datapath on the real kernel', () => {
       expect(pinned()).toBeGreaterThan(baseline);
       let closed = false;
       const closing = pool.close().then(() => (closed = true));
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       expect(closed).toBe(false); // the connections are open: close() waits for them
       expect(() => pool.acquire(16)).toThrow(expect.objectContaining({ code: 'ERR_RIO_POOL_CLOSED' }));
       await close(); // cancels the receives; their completions release the leases

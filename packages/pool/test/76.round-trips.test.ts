@@ -10,8 +10,15 @@
  * network's softirq, as a real peer's do, not from the server's own thread.
  */
 import { spawn } from 'node:child_process';
-import { createPool, createServer, toDuplex, type Connection, type Lease, type IoOptions, type Pool } from '@riopool/pool';
-import { DATAPATHS, settleCheckAndClose } from './helpers';
+import { createPool, toDuplex, type Connection, type IoOptions, type Pool } from '@riopool/pool';
+import { DATAPATHS, echo, echoServer as sharedEchoServer, settleCheckAndClose } from './helpers';
+
+/** Echoes a connection's bytes through a node:stream Duplex over it. */
+function echoThroughDuplex(conn: Connection): void {
+  const s = toDuplex(conn);
+  s.on('data', (chunk: Buffer) => s.write(chunk));
+  s.on('error', () => {});
+}
 
 const ROUND_TRIPS = 500;
 const BOUND_MS = 5000;
@@ -95,24 +102,8 @@ describe.each(VARIANTS)('$name', ({ options, duplex }) => {
   });
   afterEach(() => settleCheckAndClose(pool));
 
-  async function echoServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-    let connections = 0;
-    const server = createServer(pool, options, (conn: Connection) => {
-      connections++;
-      if (duplex) {
-        const s = toDuplex(conn);
-        s.on('data', (chunk: Buffer) => s.write(chunk));
-        s.on('error', () => {});
-      } else {
-        conn.on('data', (lease: Lease) => {
-          conn.write(lease);
-          lease.release();
-        });
-      }
-    });
-    const { port } = await server.listen({ port: 0 });
-    return { port, connections: () => connections, close: () => server.close() };
-  }
+  /** An echo server, through toDuplex for the duplex variants. */
+  const echoServer = () => sharedEchoServer(pool, options, duplex ? echoThroughDuplex : echo);
 
   test.each([0, 100])(
     `${ROUND_TRIPS} round trips one at a time with %i idle connections beside, in under ${BOUND_MS / 1000} s`,

@@ -1,8 +1,7 @@
 // Issue 16: every option is checked up front (one schema per function), a bad one is a RioError
 // ERR_RIO_INVALID_OPTION naming the key, and nothing is taken before (no slot, no socket fd).
 // Errors after an asynchronous boundary reach an 'error' event, never the event loop.
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+// Out of descriptors: 96.out-of-descriptors.test.ts; a listener that throws: 97.listener-throws.test.ts.
 import * as net from 'node:net';
 import {
   LeaseWriter,
@@ -30,7 +29,7 @@ import {
 } from '@riopool/pool/testing';
 import { heldBytes, runReport, workloadLengths } from '@riopool/pool/report';
 import fc from 'fast-check';
-import { POOL_DIST, canDropPrivileges, code, isLinux, runChild } from './helpers';
+import { POOL_DIST, canDropPrivileges, code, fds, isLinux, runChild } from './helpers';
 import { runNode } from '../../../test/support';
 
 /** The RioError a call throws (synchronously); fails the test for anything else. */
@@ -43,8 +42,6 @@ function thrown(call: () => unknown): { code: string; message: string } {
   }
   throw new Error('did not throw');
 }
-
-const fds = () => fs.readdirSync('/proc/self/fd').length;
 
 describe('createPool checks every option before it opens anything', () => {
   test.each([
@@ -276,198 +273,6 @@ describe('no throw into the event loop', () => {
     `);
     expect(r.json).toEqual(expect.objectContaining({ settled: true }));
     expect(r.status).toBe(0);
-  });
-});
-
-describe('a connection listener that throws', () => {
-  // Node reports a listener's exception as uncaught (the child counts them); the server must go on
-  // accepting: more throwing connections than the ring keeps accepts armed (16), then a good one.
-  test.each(['uring', 'net'] as const)('does not stop the server accepting (%s)', (datapath) => {
-    if (datapath === 'uring' && !isLinux) return;
-    const r = runChild(`
-      const net = require('node:net');
-      let uncaught = 0;
-      process.on('uncaughtException', () => uncaught++);
-      const pool = riopool.createPool();
-      let seen = 0;
-      const server = riopool.createServer(pool, { datapath: ${JSON.stringify(datapath)} }, (conn) => {
-        seen++;
-        conn.on('close', () => {});
-        if (seen <= 20) { conn.destroy(); throw new Error('listener bug ' + seen); }
-        conn.end();
-      });
-      const dial = (port) => new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('error', () => resolve(false)).on('close', () => resolve(true));
-        s.resume();
-      });
-      server.listen({ port: 0 }).then(async ({ port }) => {
-        for (let i = 0; i < 21; i++) await dial(port);
-        const deadline = Date.now() + 5000;
-        while (seen < 21 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        server.closeAllConnections();
-        await server.close();
-        await pool.close({ timeout: 5000 });
-        console.log(JSON.stringify({ seen, uncaught, datapath: pool.stats().io.datapath }));
-      });
-    `);
-    expect(r.stderr).not.toMatch(/Error: (?!listener bug)/);
-    expect(r.json).toMatchObject({ seen: 21, uncaught: 20 });
-  });
-});
-
-/**
- * Runs `script` in a child node limited to 256 descriptors; its last line of output, parsed. The
- * script has `riopool`, `fs`, `net`, `sleep(ms)`, and `useUpDescriptorsBut(n)`, which opens
- * /dev/null until EMFILE, closes n of them again and returns the rest (close them to give back).
- */
-function runOutOfDescriptors(script: string): any {
-  const prelude = `
-    const riopool = require(${JSON.stringify(POOL_DIST)});
-    const fs = require('node:fs');
-    const net = require('node:net');
-    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    const useUpDescriptorsBut = (n) => {
-      const spare = [];
-      try { for (;;) spare.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
-      for (const fd of spare.splice(0, n)) fs.closeSync(fd);
-      return spare;
-    };
-    // The peers live in a process of their own, started before the descriptors run out, as real
-    // peers do: the ring runs a connection's accept whenever the thread enters the kernel, so
-    // clients in the server's process would race its accepts for the last descriptors. Each
-    // connection writes 'ping' and answers true once echoed (or its error code, or false if
-    // closed unanswered); more() opens one more; answers() resolves when all have answered.
-    const peers = (port, n) => {
-      const child = require('node:child_process').spawn(process.execPath, ['-e', \`
-        const net = require('node:net');
-        const answers = [];
-        const open = () => {
-          const i = answers.push(null) - 1;
-          const s = net.connect(\${port}, '127.0.0.1');
-          const settle = (v) => { if (answers[i] === null) { answers[i] = v; s.destroy(); } };
-          s.on('error', (e) => settle(e.code)).on('close', () => settle(false)).on('data', () => settle(true));
-          s.write('ping');
-        };
-        for (let i = 0; i < \${n}; i++) open();
-        process.stdin.on('data', (d) => { for (const c of String(d)) if (c === '+') open(); });
-        process.stdin.on('end', () => {
-          const wait = () => (answers.includes(null) ? setTimeout(wait, 10) : console.log(JSON.stringify(answers)));
-          wait();
-        });
-      \`], { stdio: ['pipe', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      return {
-        more: () => child.stdin.write('+'),
-        answers: async () => { child.stdin.end(); await exited; return JSON.parse(out); },
-        end: async () => { child.kill(); await exited; },
-      };
-    };
-  `;
-  const r = spawnSync('prlimit', ['--nofile=256:256', process.execPath, '-e', prelude + script], { encoding: 'utf8', timeout: 60000 });
-  if (r.status !== 0) throw new Error(`the child failed (status ${r.status}, ${String(r.error ?? '')}): ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
-}
-
-describe('a server out of file descriptors (EMFILE)', () => {
-  // A peer that opens connections until the server's descriptors run out must neither crash a
-  // server that has no 'error' listener nor make it spin: the child runs with 256 descriptors,
-  // uses up all but six, and five clients take them; each accept then fails with EMFILE. After
-  // a second the descriptors come back, and every client (plus one more) must be answered.
-  test.each(['uring', 'net'] as const)('pauses accepting, warns once, and answers when descriptors return (%s)', (datapath) => {
-    if (!isLinux) return;
-    const script = `
-      let uncaught = 0;
-      process.on('uncaughtException', (e) => { uncaught++; console.error(e); });
-      const warnings = [];
-      process.on('warning', (w) => warnings.push(w.code));
-      const pool = riopool.createPool();
-      const server = riopool.createServer(pool, { datapath: ${JSON.stringify(datapath)} }, (conn) => {
-        conn.on('error', () => {});
-        conn.on('data', (lease) => { conn.write(lease); lease.release(); });
-      });
-      const echoed = (port) => new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('error', (e) => resolve(e.code));
-        s.on('close', () => resolve(false));
-        s.on('data', () => { resolve(true); s.destroy(); });
-        s.write('ping');
-      });
-      server.listen().then(async ({ port }) => {
-        const clients = ${JSON.stringify(datapath)} === 'uring' ? peers(port, 0) : undefined;
-        // Six back on net: five for the clients' sockets, one for Node's own use. None on uring,
-        // whose clients are another process's.
-        const spare = useUpDescriptorsBut(clients === undefined ? 6 : 0);
-        const first = [];
-        for (let i = 0; i < 5; i++) clients === undefined ? first.push(echoed(port)) : clients.more();
-        // Until the server has paused (the other process's clients take a moment to start).
-        for (let i = 0; i < 500 && clients !== undefined && !warnings.includes('RIOPOOL_ACCEPT'); i++) await sleep(10);
-        await sleep(200);
-        const before = pool.stats().io.opsSubmitted;
-        await sleep(1000);
-        const opsWhileOut = pool.stats().io.opsSubmitted - before;
-        for (const fd of spare) fs.closeSync(fd);
-        let answers;
-        if (clients === undefined) answers = await Promise.all([...first, echoed(port)]);
-        else {
-          clients.more();
-          answers = await clients.answers();
-        }
-        server.closeAllConnections();
-        await server.close();
-        await pool.close({ timeout: 5000 });
-        console.log(JSON.stringify({ answers, uncaught, warnings, opsWhileOut, datapath: pool.stats().io.datapath }));
-      });
-    `;
-    const out = runOutOfDescriptors(script);
-    expect(out).toMatchObject({ uncaught: 0, datapath });
-    if (datapath === 'uring') {
-      // Every client waited in the backlog and was answered; one RIOPOOL_ACCEPT for the pause; a
-      // handful of accepts tried while out (a busy loop submits tens of thousands a second).
-      expect(out.answers).toEqual([true, true, true, true, true, true]);
-      expect(out.warnings.filter((w: string) => w === 'RIOPOOL_ACCEPT')).toHaveLength(1);
-      expect(out.opsWhileOut).toBeLessThan(100);
-    } else {
-      // node:net closes connections it cannot accept (libuv's spare descriptor): the one after is answered.
-      expect(out.answers[5]).toBe(true);
-    }
-  });
-
-  test('pool.close() while every accept is paused: nothing thrown, the server and the pool still close (uring)', () => {
-    if (!isLinux) return;
-    // 20 clients make all 16 armed accepts fail: while paused the listener has no operation in
-    // flight, and the pool's close must not take the ring from under the next accept.
-    const out = runOutOfDescriptors(`
-      let uncaught = [];
-      process.on('uncaughtException', (e) => uncaught.push(String(e && e.code)));
-      const pool = riopool.createPool();
-      const server = riopool.createServer(pool, { datapath: 'uring' }, (conn) => conn.on('error', () => {}));
-      const errors = [];
-      server.on('error', (e) => errors.push(e.code));
-      server.listen().then(async ({ port }) => {
-        const clients = peers(port, 0);
-        const spare = useUpDescriptorsBut(0);
-        for (let i = 0; i < 20; i++) clients.more();
-        // Until every armed accept has failed and the listener paused (the peers take a moment).
-        for (let i = 0; i < 500 && errors.length === 0; i++) await sleep(10);
-        await sleep(100);
-        const inFlight = pool.stats().io.opsInFlight;
-        const closing = pool.close({ timeout: 10000 });
-        await sleep(700); // probes after 10, 20, 40, 80, 160 and 320 ms
-        for (const fd of spare) fs.closeSync(fd);
-        await sleep(1000);
-        await clients.end();
-        server.closeAllConnections();
-        await server.close();
-        await closing;
-        console.log(JSON.stringify({ uncaught, errors, inFlight }));
-      });
-    `);
-    expect(out.uncaught).toEqual([]);
-    expect(out.errors).toEqual(['EMFILE']);
-    expect(out.inFlight).toBe(0); // every accept paused: none in flight
   });
 });
 

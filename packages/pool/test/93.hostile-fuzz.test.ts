@@ -7,19 +7,17 @@
 //
 //   FC_SEED=<seed> npx jest packages/pool/test/93.hostile-fuzz.test.ts    replays a run
 //   FC_RUNS=<n>                                                            more runs (pnpm fuzz)
-import * as fs from 'node:fs';
 import fc from 'fast-check';
 import { createPool, createServer, isRioError, type Lease, type Pool } from '@riopool/pool';
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
 import { loadBinding } from '@riopool/native';
 import { Lease as LeaseClass, isInstance } from '@riopool/core';
 import { propertyParams } from '../../../test/support';
-import { isLinux } from './helpers';
+import { fds, sleep } from './helpers';
 
 const RUNS = 60;
 const native = loadBinding();
 const pinned = () => native.memoryStatus().pinned;
-const fds = () => (isLinux ? fs.readdirSync('/proc/self/fd').length : 0);
 
 /** What a sequence holds, and what it may pass to a call. */
 interface World {
@@ -216,7 +214,7 @@ describe.each([
     await Promise.all([pool.close(), foreign.close()]);
     // Closed rings' fds go at a later turn: wait for them (bounded). The count may also end lower
     // than before (the jest worker closes fds of its own meanwhile); a leak leaves it higher.
-    for (let i = 0; i < 100 && (fds() > fdsBefore || pinned() > pinnedBefore); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (fds() > fdsBefore || pinned() > pinnedBefore); i++) await sleep(20);
     expect(fds()).toBeLessThanOrEqual(fdsBefore);
     expect(pinned()).toBeLessThanOrEqual(pinnedBefore);
   });

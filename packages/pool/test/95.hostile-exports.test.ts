@@ -7,16 +7,13 @@
 // are back where they were. A function exported later and missing from CALLS fails the first test.
 //
 //   FC_SEED=<seed> npx jest packages/pool/test/95.hostile-exports.test.ts    replays a run
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import * as api from '@riopool/pool';
 import * as testing from '@riopool/pool/testing';
 import * as report from '@riopool/pool/report';
 import { propertyParams } from '../../../test/support';
-import { isLinux } from './helpers';
-
-const fds = () => (isLinux ? fs.readdirSync('/proc/self/fd').length : 0);
+import { fds, sleep } from './helpers';
 
 /** The good values a call may get in place of a hostile one. */
 interface World {
@@ -243,7 +240,7 @@ describe('every export, hostile arguments', () => {
       }),
       propertyParams('every export, hostile arguments', 40),
     );
-    for (let i = 0; i < 100 && fds() > fdsBefore; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && fds() > fdsBefore; i++) await sleep(20);
     expect(fds()).toBeLessThanOrEqual(fdsBefore);
   });
 });

@@ -1,10 +1,12 @@
-import { runNode, type ChildResult } from '../../../test/support';
+// The pool's test helpers: where the built package is, a consumer project, a child node with the
+// pool in scope, an echo server, the leases a connection holds, and waiting for them to return.
+import { isLinux, runNode, sleep, type ChildResult } from '../../../test/support';
 
-export { withCode as code, isLinux, isRoot, canDropPrivileges, spawnNode } from '../../../test/support';
+export { withCode as code, isLinux, isRoot, canDropPrivileges, spawnNode, sleep, waitFor } from '../../../test/support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Pool } from '@riopool/pool';
+import { createServer, type Connection, type IoOptions, type Lease, type Pool } from '@riopool/pool';
 import { assertNoOutstanding, checkInvariants } from '@riopool/pool/testing';
 
 /** Where the compiled pool package lives, for child processes and workers (pnpm test builds it). */
@@ -30,6 +32,38 @@ export function runChild(script: string, nodeArgs: string[] = []): ChildResult {
   return runNode(`const riopool = require(${JSON.stringify(POOL_DIST)});\n${script}`, { nodeArgs });
 }
 
+/** How many descriptors this process has open (0 where there is no /proc/self/fd). */
+export const fds = () => (isLinux ? fs.readdirSync('/proc/self/fd').length : 0);
+
+/**
+ * Echoes each lease `conn` receives: written back as is, then released. With `backpressure`, the
+ * connection pauses while its writes are past the high-water mark, until 'drain'.
+ */
+export function echo(conn: Connection, backpressure = false): void {
+  conn.on('data', (lease: Lease) => {
+    if (!conn.write(lease) && backpressure) {
+      conn.pause();
+      conn.once('drain', () => conn.resume());
+    }
+    lease.release();
+  });
+}
+
+/** A server on `pool` whose every connection `serve` handles (by default `echo`), listening on a free port. */
+export async function echoServer(
+  pool: Pool,
+  options: IoOptions,
+  serve: (conn: Connection) => void = (conn) => echo(conn),
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = createServer(pool, options, (conn) => {
+    connections++;
+    serve(conn);
+  });
+  const { port } = await server.listen({ port: 0 });
+  return { port, connections: () => connections, close: () => server.close() };
+}
+
 /** The datapaths the I/O tests run on: `net` everywhere, `uring` where the pool's ring can do I/O. */
 export const DATAPATHS = ['net', 'uring'] as const;
 
@@ -47,7 +81,7 @@ export function heldForConnections(pool: Pool): number {
 
 /** Waits (up to a second) for the leases that operations still in flight hold to come back. */
 export async function settle(pool: Pool): Promise<void> {
-  for (let i = 0; i < 200 && outstanding(pool) > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 200 && outstanding(pool) > 0; i++) await sleep(5);
 }
 
 /** After an I/O test: every lease back, the invariants hold, nothing outstanding; then closes the pool. */

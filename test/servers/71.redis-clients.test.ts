@@ -9,18 +9,12 @@ import Redis from 'ioredis';
 import { startRedisServer } from '../../examples/redis-server';
 import type { Pool } from '@riopool/pool';
 import { checkInvariants } from '@riopool/pool/testing';
-import { isLinux } from '../support';
+import { isLinux, sleep, waitFor } from '../support';
 
 /** Leases outstanding but the receive ring's own buffers. */
 const outstanding = (pool: Pool) => pool.stats().totals.leased - (pool.stats().io.ring?.lent ?? 0);
 /** Every byte value, then some text: what a client must carry through unchanged. */
 const binary = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
 
 const datapaths = isLinux ? (['uring', 'net'] as const) : (['net'] as const);
 

@@ -12,7 +12,7 @@
 import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { canDropPrivileges, isLinux, unprivilegedUid } from '../support';
+import { canDropPrivileges, isLinux, unprivilegedUid, sleep } from '../support';
 import { startIdleClients, startServerProcess, type ServerProcess } from '../../bench/processes';
 
 const BENCH_DIST = path.join(__dirname, '../../bench/dist');
@@ -51,7 +51,7 @@ async function within(ms: number, cond: () => boolean): Promise<number> {
   for (;;) {
     if (cond()) return Date.now() - t0;
     if (Date.now() - t0 > ms) return Number.POSITIVE_INFINITY;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -84,7 +84,7 @@ linux('the example server, measured from outside', () => {
     const c = await open(server.port);
     expect(await c.send('PING')).toBe('+PONG');
     c.close();
-    await new Promise((r) => setTimeout(r, 2500)); // the ring parks once nobody receives: the quiet baseline
+    await sleep(2500); // the ring parks once nobody receives: the quiet baseline
     const baseline = server.memory().pinned;
     const big = await open(server.port);
     expect(await big.send('SET', 'big', 'x'.repeat(10 << 20))).toBe('+OK');

@@ -4,13 +4,13 @@
 // half-closes. After every run: the server is still up, answers PING on a fresh connection,
 // never executed what followed a QUIT or a protocol error it parsed, and holds no more leases than before.
 //
-//   FC_SEED=<seed> npx jest test/servers/fuzz-resp.test.ts     replays a run
+//   FC_SEED=<seed> npx jest test/servers/90.fuzz-resp.test.ts     replays a run
 //   FC_RUNS=<n>                                                 more runs (pnpm fuzz sets many)
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { isLinux, propertyParams } from '../support';
+import { isLinux, propertyParams, sleep } from '../support';
 import { ReplyReader, command, type Reply } from './resp';
 
 const SERVER = path.resolve(__dirname, '..', '..', 'examples', 'dist', 'redis-server.js');
@@ -135,7 +135,7 @@ async function send(port: number, bytes: Buffer, splits: number[], ending: strin
     socket.end();
     await new Promise((r) => (socket.destroyed ? r(undefined) : socket.once('close', r)));
   } else {
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     socket.destroy();
   }
 }
@@ -169,7 +169,7 @@ describe.each(datapaths)('RESP fuzz against the example server (%s datapath)', (
     );
     // Every fuzz connection has closed on the server's side once it answers a later one; give
     // the last ones' closes a turn to land, then compare with what a fresh connection held before.
-    for (let i = 0; i < 100 && (await heldLeases(port)) !== baseline; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await heldLeases(port)) !== baseline; i++) await sleep(20);
     expect(await heldLeases(port)).toBe(baseline);
     expect(server.exited()).toBeNull();
   });

@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import { startRedisServer } from '../../examples/redis-server';
-import { propertyParams } from '../support';
+import { propertyParams, sleep } from '../support';
 import { command } from './resp';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -60,7 +60,7 @@ async function startReference(): Promise<{ port: number; child: ChildProcess }> 
       s.on('connect', () => s.destroy());
     });
     if (up) return { port, child };
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   child.kill();
   throw new Error('redis-server did not start');

@@ -14,7 +14,7 @@ import type { Pool } from '@riopool/pool';
 import { createClient } from '@redis/client';
 import Redis from 'ioredis';
 import fc from 'fast-check';
-import { propertyParams } from '../support';
+import { propertyParams, waitFor } from '../support';
 
 /** Bulk replies as strings: jest's deep equality walks Buffers byte by byte, far too slowly. */
 const norm = (r: Reply): unknown => (Buffer.isBuffer(r) ? `bulk:${r.toString('latin1')}` : Array.isArray(r) ? r.map(norm) : r);
@@ -42,14 +42,6 @@ describe.each(['uring', 'stream', 'net'] as const)('io %s', (io) => {
     await server.close();
     expect(server.pool.stats().totals.slabs).toBe(0);
   });
-
-  async function waitFor(cond: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 500; i++) {
-      if (cond()) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
 
   /** Sends `payload` in random fragments; resolves with `count` replies. */
   function exchange(payload: Buffer, count: number, seed: number): Promise<Reply[]> {

@@ -66,10 +66,19 @@ import { allocatorStats, type AllocatorStats } from './stats';
 // call (docs/performance.md, section 1, "What the hot path pays for").
 const { MAX_SLOTS_PER_SLAB, SLOT_BITS, handleOf } = handles;
 const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
-const { LeaseOfSlot, TrackedLeaseOfSlot, releasedError } = leases;
+const { LeaseOfSlot, TrackedLeaseOfSlot } = leases;
 // The hot path's literals (see the note above take) must match the constants they stand for.
 if (SLOT_BITS !== 16 || SLOT_MASK !== 0xffff || WINDOW !== 4096)
   throw new Error('riopool: the allocator literals disagree with handle.ts / retirement.ts');
+
+/**
+ * acquireInto's two rare cases, before anything is taken: an `out` that is no object, and a
+ * handle table with no free entry (reserve may throw ERR_RIO_POOL_EXHAUSTED).
+ */
+function prepareInto(handles: HandleTable, out: unknown): void {
+  if (typeof out !== 'object' || out === null) throw notAnOut();
+  handles.reserve();
+}
 
 function notABufferId(bufferId: unknown): RioError {
   return new RioError('ERR_RIO_INVALID_BUFFER', `view: ${shown(bufferId)} is not a buffer id of this pool`);
@@ -193,11 +202,11 @@ export class Allocator implements SlabOwner {
    * stale, foreign or forged handle is refused and frees nothing: handle-table.ts).
    */
   acquireInto(length: number, out: RioBufOut): number {
-    if (typeof out !== 'object' || out === null) throw notAnOut();
     const handles = this.handles;
-    if (handles.freeTop === 0) handles.reserve(); // before the take: it may throw
+    // One test for the two rare cases before the take (either may throw, and nothing is taken yet).
+    if (typeof out !== 'object' || out === null || handles.freeHead < 0) prepareInto(handles, out);
     const slab = this.take(length);
-    const slot = this.takenSlot;
+    const slot = this.takenSlot; // read before the writes: a setter of `out` may call back into the pool
     try {
       out.bufferId = slab.bufferId;
       out.offset = slot * slab.cls.slotSize;
@@ -209,21 +218,15 @@ export class Allocator implements SlabOwner {
   }
 
   releaseHandle(handle: number): void {
-    // A live entry names a leased slot (an entry is freed before its slot is).
+    // A live entry names a leased slot (an entry is freed before its slot is); redeem throws for any other value.
     const location = this.handles.redeem(handle);
-    if (location < 0) throw this.badHandle('releaseHandle', handle);
-    this.releaseSlot(this.slabs[location >>> 16]!, location & SLOT_MASK); // 16: SLOT_BITS
+    this.releaseSlot(this.slabs[location >>> 16]!, location & 0xffff); // 16, 0xffff: SLOT_BITS, SLOT_MASK
   }
 
   /** acquireInto's `out` refused a write (frozen, sealed, a setter that throws): the slot goes back before the error. */
   private giveBack(slab: Slab, slot: number, cause: unknown): RioError {
     this.releaseSlot(slab, slot);
     return outNotWritable(cause);
-  }
-
-  /** Why a handle was refused: ERR_RIO_RELEASED for one this pool gave out (its entry moved on since), ERR_RIO_INVALID_BUFFER for anything else. */
-  private badHandle(what: string, handle: number): RioError {
-    return this.handles.wasIssued(handle) ? releasedError(`${what}()`) : notAHandle(what, handle);
   }
 
   /**
@@ -293,12 +296,13 @@ export class Allocator implements SlabOwner {
     const cls = length <= this.largest ? this.table.classFor(length) : this.dedicatedClass(length);
     let slab = cls.top;
     if (slab === undefined) slab = this.grow(cls);
-    const slot = slab.takeSlot(length);
-    if (slab.freeHead < 0) cls.popAvailable();
-    if (slab.leased === 1) cls.emptySlabs--;
-    if (++cls.leased > cls.windowPeak) cls.newPeak();
-    if ((++cls.totalAcquired & 4095) === 0) cls.nextWindow(); // 4095: WINDOW - 1
-    this.takenSlot = slot;
+    this.takenSlot = slab.takeSlot(length);
+    if (slab.leased === 1) cls.emptySlabs--; // it was empty (every pair, when one slot is leased at a time)
+    const leased = ++cls.leased;
+    const acquired = ++cls.totalAcquired;
+    // The rare edges, behind one test (cls.tookEdge sorts them out): the slab is now full, a new
+    // peak of leases, the end of a window of WINDOW acquires.
+    if (slab.freeHead < 0 || leased > cls.windowPeak || (acquired & 4095) === 0) cls.tookEdge(slab); // 4095: WINDOW - 1
     return slab;
   }
 

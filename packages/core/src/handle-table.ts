@@ -4,28 +4,32 @@
  * number) and a foreign one (another pool's) name nothing, so releasing one frees nothing.
  *
  * Notation
- *   entry        a row of the table: its handle word, and the slot it names (its "location")
+ *   entry        a row of the table: four int32 cells, at (entry << 2) in `cells`:
+ *                  WORD      its live handle while in use; ~(its next handle) while free; ~entry
+ *                            before it is made. A handle is live exactly when it equals its WORD.
+ *                  LOCATION  the slot its handle names (kept after the release, for describeHandle)
+ *                  NEXT      while free: the cell index of the next free entry, or -1
+ *                  (one cell unused: a stride of 4 is a shift)
  *   location     slab id << SLOT_BITS | slot (handle.ts): 31 bits, >= 0
  *   tag          1 .. TAG_MAX (11 bits); an entry's tag moves on (wrapping to 1) at every release
  *   handle       tag << ENTRY_BITS | entry: a positive integer below 2^31
- *   word         per entry: its live handle while in use; ~(its next handle) while free; ~entry
- *                before it is made. A handle is live exactly when it equals its entry's word.
+ *   freeHead     the cell index of the first free entry (a stack threaded through NEXT), or -1
  *
  * A handle is an int32, which V8 keeps as a small integer: a handle carried through a call that
  * is not inlined is never boxed, so the low-level path makes no garbage (a handle with the slot's
  * 22-bit generation in it was a double, and 10 million pairs made 38 to 76 collections).
  *
- * issue(location)  pop an entry off the free stack; its handle is ~word; word = handle, store the
+ * issue(location)  pop the first free entry; its handle is ~WORD; WORD = handle, LOCATION =
  *                  location, return the handle
- * redeem(handle)   entry = handle & MASK; live when word[entry] === handle (one comparison: a
- *                  free entry's word is negative, a never-made one's low bits are not its index,
- *                  and no int32 word equals a non-integer or a value past 2^31); then word =
- *                  ~(the next tag's handle), push the entry on the free stack, return the
- *                  location. Anything else returns -1 and changes nothing.
+ * redeem(handle)   entry = handle & MASK; live when its WORD === handle (one comparison: a free
+ *                  entry's word is negative, a never-made one's low bits are not its index, and no int32 word equals a
+ *                  non-integer or a value past 2^31); then WORD = ~(the next tag's handle), push
+ *                  the entry on the free list, return LOCATION. Anything else throws a RioError
+ *                  and changes nothing.
  *
  * Invariants (checkTable, run by tests):
  *   entries [0, made) are each either in use (word >= 0, its low bits its index) or on the free
- *   stack (word < 0), once; entries [made, capacity) hold ~entry and are on neither;
+ *   list (word < 0), once; entries [made, capacity) hold ~entry, then 0s, and are on neither;
  *   every made entry's tag is in 1 .. TAG_MAX
  *
  * Why a stale handle misses: its entry's tag moved on at its release, so it names the entry
@@ -35,10 +39,12 @@
  * Why a forged one misses: only an entry's live handle equals its word. This is a check against
  * mistakes, not a secret against an adversary with the process's memory.
  *
- * Both operations are O(1) and touch three typed arrays; the table grows by doubling, up to
- * 2^20 entries in use at once (ERR_RIO_POOL_EXHAUSTED past it).
+ * Both operations are O(1) and touch one typed array (one array, not three: each typed array an
+ * inlined access reaches costs V8 its own loads and bounds checks, docs/performance.md, 1c); the
+ * table grows by doubling, up to 2^20 entries in use at once (ERR_RIO_POOL_EXHAUSTED past it).
  */
-import { RioError } from './errors';
+import { RioError, notAHandle } from './errors';
+import { releasedError } from './lease';
 
 /** Bits of a handle that hold its entry. */
 export const ENTRY_BITS = 20;
@@ -62,17 +68,10 @@ function firstTag(key: number, entry: number): number {
   return ((key * 1021 + entry * 7) % TAG_MAX) + 1;
 }
 
-/** An Int32Array of `n` entries holding `a`'s, the rest ~index (entries not made). */
+/** An Int32Array of `n` cells holding `a`'s; each entry past them (not made) has WORD ~entry and 0 elsewhere. */
 function grown(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
-  for (let i = a.length; i < n; i++) b[i] = ~i;
-  b.set(a);
-  return b;
-}
-
-/** An Int32Array of `n` entries holding `a`'s, the rest 0. */
-function grownZero(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
+  for (let at = a.length; at < n; at += 4) b[at] = ~(at >> 2);
   b.set(a);
   return b;
 }
@@ -83,14 +82,10 @@ function tagOfWord(word: number): number {
 }
 
 export class HandleTable {
-  /** Per entry: its live handle while in use; ~(its next handle) while free; ~entry before it is made. */
-  private word = grown(new Int32Array(0), FIRST_CAPACITY);
-  /** Per entry: the location its handle names (kept after the release, for describeHandle). */
-  private location = new Int32Array(FIRST_CAPACITY);
-  /** The free stack: entries made and not in use, `freeTop` of them. */
-  private free = new Int32Array(FIRST_CAPACITY);
-  /** Entries on the free stack; 0 means issue() needs reserve() first (acquireInto checks it). */
-  freeTop = 0;
+  /** Four cells per entry (see the header): WORD, LOCATION, NEXT, unused. */
+  private cells = grown(new Int32Array(0), FIRST_CAPACITY * 4);
+  /** The cell index of the first free entry, or -1: issue() needs reserve() first (acquireInto checks it). */
+  freeHead = -1;
   /** Entries made so far. */
   private made = 0;
   private readonly key: number;
@@ -101,46 +96,55 @@ export class HandleTable {
   }
 
   /**
-   * Makes one more entry and pushes it on the free stack (the table doubles when every entry is
-   * in use). Call before taking a slot when freeTop is 0: it may throw ERR_RIO_POOL_EXHAUSTED.
+   * Makes one more entry and pushes it on the free list (the table doubles when every entry is
+   * in use). Call before taking a slot when freeHead is -1: it may throw ERR_RIO_POOL_EXHAUSTED.
    */
   reserve(): void {
     const n = this.made;
     if (n >= MAX_ENTRIES) {
       throw new RioError('ERR_RIO_POOL_EXHAUSTED', `acquireInto: ${n} handles are outstanding, the most at once`);
     }
-    if (n === this.word.length) {
-      this.word = grown(this.word, n * 2);
-      this.location = grownZero(this.location, n * 2);
-      this.free = grownZero(this.free, n * 2);
-    }
-    this.word[n] = ~((firstTag(this.key, n) << SHIFT) | n);
+    if (n * 4 === this.cells.length) this.cells = grown(this.cells, n * 8);
+    const at = n << 2;
+    this.cells[at] = ~((firstTag(this.key, n) << SHIFT) | n);
+    this.cells[at + 2] = this.freeHead;
+    this.freeHead = at;
     this.made = n + 1;
-    this.free[this.freeTop++] = n;
   }
 
-  /** A handle for `location` (>= 0). Pre: freeTop > 0 (reserve()). */
+  /** A handle for `location` (>= 0). Pre: freeHead >= 0 (reserve()). */
   issue(location: number): number {
-    const entry = this.free[--this.freeTop]!;
-    const handle = ~this.word[entry]!;
-    this.word[entry] = handle;
-    this.location[entry] = location;
+    const cells = this.cells;
+    const at = this.freeHead;
+    this.freeHead = cells[at + 2]!;
+    const handle = ~cells[at]!;
+    cells[at] = handle;
+    cells[at + 1] = location;
     return handle;
   }
 
   /**
-   * Frees a live handle and returns the location it named; -1 for any other value (a stale,
-   * forged or foreign handle, or not a number), and then nothing changes.
+   * Frees a live handle and returns the location it named. Any other value (a stale, forged or
+   * foreign handle, or not a number) throws and changes nothing: ERR_RIO_RELEASED for a handle
+   * this table gave out and took back since, ERR_RIO_INVALID_BUFFER for anything else. Throws
+   * rather than returning a sentinel: releaseHandle, its caller, then needs no test of its own
+   * (bytecode the hot path's inlining budget would pay for: docs/performance.md, 1c).
    */
   redeem(handle: number): number {
-    // typeof first, so that `&` calls no valueOf; the word comparison refuses everything else.
-    if (typeof handle !== 'number') return -1;
-    const entry = handle & MASK;
-    const word = this.word;
-    if (word[entry] !== handle) return -1;
-    word[entry] = ~(handle < LAST_HANDLE ? handle + ONE_TAG : ONE_TAG | entry);
-    this.free[this.freeTop++] = entry;
-    return this.location[entry]!;
+    // typeof first, so that `&` calls no valueOf; the word comparison refuses everything else
+    // (an entry past the table reads as undefined).
+    const cells = this.cells;
+    if (typeof handle !== 'number' || cells[(handle & MASK) << 2] !== handle) throw this.refused(handle);
+    const at = (handle & MASK) << 2;
+    cells[at] = ~(handle < LAST_HANDLE ? handle + ONE_TAG : ONE_TAG | (handle & MASK));
+    cells[at + 2] = this.freeHead;
+    this.freeHead = at;
+    return cells[at + 1]!;
+  }
+
+  /** redeem's error for a value that is no live handle (off the hot path). */
+  private refused(handle: unknown): RioError {
+    return this.wasIssued(handle as number) ? releasedError('releaseHandle()') : notAHandle('releaseHandle', handle);
   }
 
   /** True when this table gave out `handle` (live or released since): its entry exists and its tag lies between the entry's first and now. */
@@ -151,7 +155,7 @@ export class HandleTable {
     if (entry >= this.made || tag < 1 || tag > TAG_MAX) return false;
     const first = firstTag(this.key, entry);
     const since = (x: number) => (x - first + TAG_MAX) % TAG_MAX;
-    const word = this.word[entry]!;
+    const word = this.cells[entry << 2]!;
     const current = tagOfWord(word);
     return word >= 0 ? since(tag) <= since(current) : since(tag) < since(current);
   }
@@ -163,38 +167,46 @@ export class HandleTable {
    */
   locationOf(handle: number): { live: boolean; location: number } {
     const entry = handle & MASK;
-    const word = this.word[entry]!;
-    const location = this.location[entry]!;
+    const word = this.cells[entry << 2]!;
+    const location = this.cells[(entry << 2) + 1]!;
     if (word >= 0) return { live: word === handle, location: word === handle ? location : -1 };
     const tag = handle >>> ENTRY_BITS;
     const next = tag === TAG_MAX ? 1 : tag + 1;
     return { live: false, location: next === tagOfWord(word) ? location : -1 };
   }
 
+  /** The entries on the free list, in order (for inUse and checkTable: not the hot path). */
+  private freeEntries(): number[] {
+    const seen: number[] = [];
+    for (let at = this.freeHead; at >= 0 && seen.length <= this.made; at = this.cells[at + 2]!) seen.push(at >> 2);
+    return seen;
+  }
+
   /** Handles in use now. */
   get inUse(): number {
-    return this.made - this.freeTop;
+    return this.made - this.freeEntries().length;
   }
 
   /** Throws an Error naming the first broken invariant of the table (see the header). */
   checkTable(): void {
-    const onStack = new Set<number>();
-    for (let i = 0; i < this.freeTop; i++) {
-      const e = this.free[i]!;
-      if (e < 0 || e >= this.made || onStack.has(e))
-        throw new Error(`riopool invariant broken: handle entry ${e} on the free stack twice or never made`);
-      if (this.word[e]! >= 0) throw new Error(`riopool invariant broken: handle entry ${e} both free and in use`);
-      onStack.add(e);
+    const onList = new Set<number>();
+    for (let at = this.freeHead; at >= 0; at = this.cells[at + 2]!) {
+      const e = at >> 2;
+      if ((at & 3) !== 0 || e >= this.made || onList.has(e))
+        throw new Error(`riopool invariant broken: handle entry ${e} on the free list twice or never made`);
+      if (this.cells[at]! >= 0) throw new Error(`riopool invariant broken: handle entry ${e} both free and in use`);
+      onList.add(e);
     }
-    for (let e = 0; e < this.word.length; e++) {
-      const word = this.word[e]!;
+    if (this.freeHead < -1) throw new Error(`riopool invariant broken: the free list ends in ${this.freeHead}`);
+    for (let e = 0; e < this.cells.length >> 2; e++) {
+      const word = this.cells[e << 2]!;
       if (e < this.made) {
-        if (word < 0 && !onStack.has(e)) throw new Error(`riopool invariant broken: handle entry ${e} is lost`);
+        if (word < 0 && !onList.has(e)) throw new Error(`riopool invariant broken: handle entry ${e} is lost`);
         const tag = tagOfWord(word);
         if (tag < 1 || tag > TAG_MAX || ((word >= 0 ? word : ~word) & MASK) !== e)
           throw new Error(`riopool invariant broken: handle entry ${e} has word ${word}`);
-      } else if (word !== ~e) {
-        throw new Error(`riopool invariant broken: handle entry ${e} past the made ones is not ~${e}`);
+      } else if (word !== ~e || this.cells.subarray((e << 2) + 1, (e << 2) + 4).some((c) => c !== 0)) {
+        throw new Error(`riopool invariant broken: handle entry ${e} past the made ones is not ~${e}, 0, 0, 0`);
       }
     }
   }

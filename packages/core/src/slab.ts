@@ -20,6 +20,7 @@
  */
 import { RioError } from './errors';
 import * as handles from './handle';
+import { WINDOW } from './retirement';
 import type { SizeClass } from './size-classes';
 import { bytesView } from './view';
 
@@ -207,16 +208,22 @@ export class SlabClass implements SizeClass {
     this.slotsPerSlab = figures.slotsPerSlab | 0;
   }
 
-  /** A new high of leases at once (off the hot path's inlined code: see allocator.ts). */
-  newPeak(): void {
-    this.windowPeak = this.leased;
-    if (this.leased > this.peak) this.peak = this.leased;
-  }
-
-  /** Every WINDOW acquires: this window's peak becomes the last one's. */
-  nextWindow(): void {
-    this.lastWindowPeak = this.windowPeak;
-    this.windowPeak = this.leased;
+  /**
+   * The allocator's take() found an edge after taking a slot of `slab` (one call for all of them,
+   * off the hot path's inlined code: see allocator.ts): the slab became full (it leaves
+   * `available`); a new high of leases at once; every WINDOW acquires, this window's peak
+   * becomes the last one's.
+   */
+  tookEdge(slab: Slab): void {
+    if (slab.freeHead < 0) this.popAvailable();
+    if (this.leased > this.windowPeak) {
+      this.windowPeak = this.leased;
+      if (this.leased > this.peak) this.peak = this.leased;
+    }
+    if (this.totalAcquired % WINDOW === 0) {
+      this.lastWindowPeak = this.windowPeak;
+      this.windowPeak = this.leased;
+    }
   }
 
   /** Where slot `slot` starts in its slab. The one place offsets are computed. */

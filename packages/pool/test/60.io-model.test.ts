@@ -566,6 +566,9 @@ const ioSetup = fc.record({
   receiveSize: fc.constantFrom(2048, 16384, 65536),
   maxRegisteredBytes: fc.constantFrom(Infinity, Infinity, Infinity, 256 * 1024, 1024 * 1024),
   maxBytes: fc.constantFrom(Infinity, Infinity, 1024 * 1024, 512 * 1024),
+  // A tiny submission queue fills while submits are refused: operations the ring refuses with
+  // ENOSPC must be queued again, not lost (a connection's send, a re-armed receive, a cancel).
+  sqEntries: fc.constantFrom(256, 256, 256, 4),
 });
 
 /** Completes everything the kernel can, until nothing more completes (the full check every 64 batches and at the end). */
@@ -593,7 +596,11 @@ test('connections on the uring datapath: bytes in order both ways, partial sends
     await fc.assert(
       fc.asyncProperty(ioSetup, ioCommands, async (setup, cmds) => {
         const registrar = new RingRegistrar({ pageSize: PAGE });
-        const ring = new FakeRing(registrar, { bufferRing: setup.bufferRing, memory: (id) => registrar.memory.get(id) });
+        const ring = new FakeRing(registrar, {
+          bufferRing: setup.bufferRing,
+          sqEntries: setup.sqEntries,
+          memory: (id) => registrar.memory.get(id),
+        });
         registrar.fake = ring;
         const pool = poolOn(registrar, [], {
           emptySlabsKept: 0,

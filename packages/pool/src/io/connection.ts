@@ -24,7 +24,7 @@
  * 'error' with ERR_RIO_CONNECTION_CLOSED, and write returns false); a write after destroy()
  * returns false and changes nothing.
  */
-import { Lease, RioError, isInstance, leaseSlot, type Allocator } from '@riopool/core';
+import { Lease, RioError, isInstance, isRioError, leaseSlot, type Allocator } from '@riopool/core';
 import { TypedEmitter } from '../events';
 import { disposeConnection, readLeases } from './connection-idioms';
 import type { Chunk, SocketAddresses, Transport } from './transport';
@@ -403,7 +403,14 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     const chunks = this.#queue.length <= MAX_CHUNKS ? this.#queue : this.#queue.slice(0, MAX_CHUNKS);
     this.#inFlight = chunks.length;
-    this.#transport.send(chunks, this.#onSent);
+    try {
+      this.#transport.send(chunks, this.#onSent);
+    } catch (e) {
+      // The datapath could not send (a full ring queue is retried there, not thrown): the
+      // connection fails, as for a send that completed with an error; nothing stays in flight.
+      this.#inFlight = 0;
+      this.destroy(isRioError(e) ? e : new RioError('ERR_RIO_BACKEND', `send: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+    }
   }
 
   // Made once, so that a write and its send allocate no closure.

@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import { leaseSlot, RioError, type Lease, type Slab, type Allocator } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import type { PoolRegistrar } from '../backend';
-import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
+import { CQE_BUFFER, CQE_MORE, queueFull, Reactor, type OpDone } from './reactor';
 import { ReceiveRing } from './receive-ring';
 import { emitRiopoolWarning } from '../warnings';
 import { onAbort } from '../abort';
@@ -73,6 +73,8 @@ class UringTransport implements Transport {
   #receiving = 0;
   #sending = 0;
   #shuttingDown = 0;
+  /** Operations the ring refused with a full queue, to be queued again once it has room. */
+  #waitingForRoom = 0;
   /** Told of the send in flight's result. */
   #sendDone: ((sent: number, error?: RioError) => void) | undefined;
   #paused = false;
@@ -126,7 +128,9 @@ class UringTransport implements Transport {
       op = this.shared.reactor.receiveMultishot(this.fd, this.#onRing);
     } catch (e) {
       ring.disarmed();
-      throw e;
+      if (!queueFull(e)) throw e;
+      this.#receiveWhenRoom();
+      return;
     }
     this.#receiving = op;
   }
@@ -194,10 +198,24 @@ class UringTransport implements Transport {
       op = lease.registered
         ? reactor.receive(this.fd, lease, slab.bufferId, offset, this.receiveSize, done)
         : reactor.receivePlain(this.fd, lease, slab.buffer, offset, this.receiveSize, done);
+    } catch (e) {
+      if (!queueFull(e)) throw e;
+      this.#receiveWhenRoom();
+      return;
     } finally {
       lease.release(); // the caller's reference: the operation holds its own, if it was queued
     }
     this.#receiving = op;
+  }
+
+  /** The ring's queue was full (and the kernel took nothing): the receive is armed once there is room. */
+  #receiveWhenRoom(): void {
+    this.#waitingForRoom++;
+    this.shared.reactor.whenRoom(() => {
+      this.#waitingForRoom--;
+      this.#receive();
+      this.#settled();
+    });
   }
 
   schedule(callback: () => void): void {
@@ -206,35 +224,59 @@ class UringTransport implements Transport {
 
   send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void {
     if (this.#sending !== 0) throw new RioError('ERR_RIO_BACKEND', 'riopool internal error: a send while one is in flight');
+    if (this.#closing) {
+      done(0, netError('ECANCELED', 'send: the connection is closed'));
+      return;
+    }
+    let op: number;
+    try {
+      op = this.#queueSend(chunks);
+    } catch (e) {
+      if (!queueFull(e)) throw e;
+      // The ring's queue is full and the kernel took nothing: the same chunks go once there is
+      // room (a copy of the list: the connection's queue grows meanwhile).
+      const held = chunks.slice();
+      this.#waitingForRoom++;
+      this.shared.reactor.whenRoom(() => {
+        this.#waitingForRoom--;
+        this.send(held, done);
+        this.#settled();
+      });
+      return;
+    }
+    this.#sending = op;
+    this.#sendDone = done;
+  }
+
+  /** Queues one send of the chunks at the head (as many as one operation takes); its op. */
+  #queueSend(chunks: readonly Chunk[]): number {
     const { reactor } = this.shared;
     const onResult = this.#onSend;
     // The registered chunks at the head go together; an overflow chunk goes on its own.
     let n = 0;
     while (n < chunks.length && n < MAX_PARTS && chunks[n]!.lease.registered) n++;
-    let op: number;
     if (n === 0) {
       const c = chunks[0]!;
       const { slab, offset } = rangeOf(c.lease);
-      op = reactor.sendPlain(this.fd, c.lease, slab.buffer, offset + c.start, c.length, onResult);
-    } else if (n === 1) {
+      return reactor.sendPlain(this.fd, c.lease, slab.buffer, offset + c.start, c.length, onResult);
+    }
+    if (n === 1) {
       const c = chunks[0]!;
       const { slab, offset } = rangeOf(c.lease);
-      op = reactor.send(this.fd, c.lease, slab.bufferId, offset + c.start, c.length, onResult);
-    } else {
-      const leases: Lease[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = chunks[i]!;
-        const { slab, offset } = rangeOf(c.lease);
-        this.#parts[i * 3] = slab.bufferId;
-        this.#parts[i * 3 + 1] = offset + c.start;
-        this.#parts[i * 3 + 2] = c.length;
-        leases.push(c.lease);
-      }
-      op = reactor.sendParts(this.fd, leases, this.#parts, n, onResult);
-      this.shared.coalescedSends++;
+      return reactor.send(this.fd, c.lease, slab.bufferId, offset + c.start, c.length, onResult);
     }
-    this.#sending = op;
-    this.#sendDone = done;
+    const leases: Lease[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = chunks[i]!;
+      const { slab, offset } = rangeOf(c.lease);
+      this.#parts[i * 3] = slab.bufferId;
+      this.#parts[i * 3 + 1] = offset + c.start;
+      this.#parts[i * 3 + 2] = c.length;
+      leases.push(c.lease);
+    }
+    const op = reactor.sendParts(this.fd, leases, this.#parts, n, onResult);
+    this.shared.coalescedSends++;
+    return op;
   }
 
   /** The send in flight completed (made once: a send allocates no closure). */
@@ -291,25 +333,52 @@ class UringTransport implements Transport {
 
   shutdown(): void {
     if (this.#closing) return;
-    this.#shuttingDown = this.shared.reactor.shutdown(this.fd, () => {
-      this.#shuttingDown = 0;
-      this.#settled();
-    });
+    try {
+      this.#shuttingDown = this.shared.reactor.shutdown(this.fd, () => {
+        this.#shuttingDown = 0;
+        this.#settled();
+      });
+    } catch (e) {
+      if (!queueFull(e)) throw e;
+      this.#waitingForRoom++;
+      this.shared.reactor.whenRoom(() => {
+        this.#waitingForRoom--;
+        this.shutdown();
+        this.#settled();
+      });
+    }
   }
 
   /** Cancels every operation of this connection; closes the socket once all have completed. */
   close(done: () => void): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#closed = () => this.shared.reactor.close(this.fd, () => done());
+    this.#closed = () => this.#closeSocket(done);
     const { reactor } = this.shared;
     for (const op of [this.#receiving, this.#sending, this.#shuttingDown]) if (op !== 0) reactor.cancel(op);
     this.#settled();
   }
 
+  /** Closes the socket through the ring (once there is room in its queue, if it is full). */
+  #closeSocket(done: () => void): void {
+    try {
+      this.shared.reactor.close(this.fd, () => done());
+    } catch (e) {
+      if (!queueFull(e)) throw e;
+      this.shared.reactor.whenRoom(() => this.#closeSocket(done));
+    }
+  }
+
   /** After each of this connection's operations: the last one of a closing connection closes it. */
   #settled(): void {
-    if (this.#closing && this.#receiving === 0 && this.#sending === 0 && this.#shuttingDown === 0 && this.#closed !== undefined) {
+    if (
+      this.#closing &&
+      this.#receiving === 0 &&
+      this.#sending === 0 &&
+      this.#shuttingDown === 0 &&
+      this.#waitingForRoom === 0 &&
+      this.#closed !== undefined
+    ) {
       const close = this.#closed;
       this.#closed = undefined;
       close();

@@ -37,6 +37,11 @@ interface InFlight {
 const MAX_OP_ID = 0x7fffffff;
 const ignore = () => {};
 
+/** An operation the ring refused because its submission queue is full and a submit took nothing (EBUSY). */
+export function queueFull(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ENOSPC';
+}
+
 function releaseAll(leases: Lease | readonly Lease[] | undefined): void {
   if (leases === undefined) return;
   if (Array.isArray(leases)) for (const l of leases) l.release();
@@ -165,7 +170,13 @@ export class Reactor {
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
     const op = this.id();
-    this.ring.cancel(op, target);
+    try {
+      this.ring.cancel(op, target);
+    } catch (e) {
+      if (!queueFull(e)) throw e;
+      this.whenRoom(() => this.cancel(target)); // still asked for once there is room
+      return;
+    }
     this.track(op, undefined, ignore);
   }
 
@@ -187,15 +198,41 @@ export class Reactor {
     this.scheduleFlush();
   }
 
+  /** Callbacks of operations the ring refused with a full queue, run once a submit makes room. */
+  private waitingForRoom: (() => void)[] = [];
+
+  /**
+   * For an operation the ring refused because its queue was full and the kernel took nothing
+   * (queueFull(error)): runs `callback` once a submit has made room (the flush after it), so
+   * the caller queues the operation again instead of losing it.
+   */
+  whenRoom(callback: () => void): void {
+    this.waitingForRoom.push(callback);
+    this.scheduleFlush();
+  }
+
   /** Submits now what is queued (normally done once per turn by the scheduled flush). */
   flush(): void {
     this.flushScheduled = false;
+    let thrown: { error: unknown } | undefined;
     if (this.beforeFlushing.length > 0) {
       const callbacks = this.beforeFlushing;
       this.beforeFlushing = [];
-      for (const callback of callbacks) callback();
+      // One callback that throws does not keep the others' writes back; the first is rethrown.
+      for (const callback of callbacks) {
+        try {
+          callback();
+        } catch (error) {
+          thrown ??= { error };
+        }
+      }
       this.flushScheduled = false; // what the callbacks queued goes in this submit (their microtask finds nothing to do)
     }
+    this.submit();
+    if (thrown !== undefined) throw thrown.error;
+  }
+
+  private submit(): void {
     let n: number;
     try {
       n = this.ring.submit();
@@ -217,6 +254,12 @@ export class Reactor {
     if (n > 0) {
       this.submitted += n;
       this.submitCalls++;
+    }
+    if (this.waitingForRoom.length > 0) {
+      // The queue has room now: the refused operations are queued again at the next flush.
+      const waiting = this.waitingForRoom;
+      this.waitingForRoom = [];
+      for (const callback of waiting) this.beforeFlush(callback);
     }
   }
 

@@ -226,3 +226,35 @@ test('asking for a datapath that does not exist, or one that cannot run, is a ty
   expect(pool.stats().io.datapath).toBe('none');
   await pool.close();
 });
+
+const onRing = DATAPATHS.includes('uring') ? test : test.skip;
+
+onRing(
+  "a connection whose first receive finds the pool at its maxBytes hears it: 'error' ERR_RIO_POOL_EXHAUSTED after 'connection', then 'close'",
+  async () => {
+    // Each connection's first receive takes a lease of receiveSize at once; the pool lends 128 KiB.
+    const small = createPool({ maxBytes: 128 * 1024 });
+    const heard: { error?: unknown; closed: boolean }[] = [];
+    const server = createServer(small, { datapath: 'uring', receive: 'lease', receiveSize: 64 * 1024 }, (conn) => {
+      const h: { error?: unknown; closed: boolean } = { closed: false };
+      heard.push(h);
+      conn.on('error', (e) => (h.error = e));
+      conn.on('close', () => (h.closed = true));
+    });
+    const { port } = await server.listen();
+    const clients = Array.from({ length: 4 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+    const deadline = Date.now() + 5000; // a liveness bound, 50x a normal run
+    while ((heard.length < 4 || !heard.some((h) => h.closed)) && Date.now() < deadline) await sleep(10);
+    const refused = heard.filter((h) => h.error !== undefined);
+    expect(heard).toHaveLength(4);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const h of refused) {
+      expect(h.error).toEqual(code('ERR_RIO_POOL_EXHAUSTED'));
+      expect(h.closed).toBe(true);
+    }
+    for (const c of clients) c.destroy();
+    server.closeAllConnections();
+    await server.close();
+    await small.close();
+  },
+);

@@ -116,11 +116,16 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#alloc = alloc;
     this.#highWaterMark = options.highWaterMark ?? 64 * 1024;
     this.#allowHalfOpen = options.allowHalfOpen === true;
+    let starting = true;
     transport.start({
       data: (lease) => this.#onData(lease),
       end: () => this.#onEnd(),
-      error: (e) => this.destroy(e),
+      // An error while starting (the first receive's lease refused: the pool at its maxBytes)
+      // comes on the next tick, as net.Socket's errors do: after the server's 'connection', so
+      // that its listener can hear it.
+      error: (e) => (starting ? process.nextTick(() => this.destroy(e)) : this.destroy(e)),
     });
+    starting = false;
   }
 
   /** 'uring' or 'net': how this connection moves its bytes. */

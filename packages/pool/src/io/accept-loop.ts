@@ -110,7 +110,14 @@ export class AcceptLoop {
       this.reactor.whenRoom(() => {
         this.#waiting--;
         if (this.#state === 'stopping') this.#closeWhenIdle();
-        else if (this.#state === 'paused' || (this.#state === 'accepting' && this.#accepts.size + this.#waiting < ACCEPTS)) this.#arm();
+        else if (this.#state === 'paused' || (this.#state === 'accepting' && this.#accepts.size + this.#waiting < ACCEPTS)) {
+          try {
+            this.#arm();
+          } catch (err) {
+            const error = err as { code?: string; message: string };
+            this.#break(netError(error.code, `accept: ${error.message}`, err));
+          }
+        }
       });
       return;
     }

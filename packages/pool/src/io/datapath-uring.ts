@@ -140,14 +140,27 @@ class UringTransport implements Transport {
   /** Each completion of the multishot receive: a slice of the bytes, then, at its end, what next. */
   #fromRing(result: number, flags: number): void {
     const ring = this.shared.receiveRing!;
-    if (result > 0 && (flags & CQE_BUFFER) !== 0) {
-      const slice = ring.take(result, flags);
-      if (slice !== undefined && this.#closing) slice.release();
-      else if (slice !== undefined) this.#sink!.data(slice); // the sink owns the slice now
+    const last = (flags & CQE_MORE) === 0;
+    if (last) {
+      // Before the data goes to the sink: a listener that throws must not leave this
+      // connection waiting for a receive that has ended.
+      ring.disarmed();
+      this.#receiving = 0;
     }
-    if ((flags & CQE_MORE) !== 0) return; // still armed
-    ring.disarmed();
-    this.#receiving = 0;
+    try {
+      if (result > 0 && (flags & CQE_BUFFER) !== 0) {
+        const slice = ring.take(result, flags);
+        if (slice !== undefined && this.#closing) slice.release();
+        else if (slice !== undefined) this.#sink!.data(slice); // the sink owns the slice now
+      }
+    } finally {
+      if (last) this.#afterLastReceive(result);
+    }
+  }
+
+  /** The multishot receive ended (with `result`): what next. */
+  #afterLastReceive(result: number): void {
+    const ring = this.shared.receiveRing!;
     if (this.#closing) {
       this.#settled();
       return;
@@ -213,7 +226,11 @@ class UringTransport implements Transport {
     this.#waitingForRoom++;
     this.shared.reactor.whenRoom(() => {
       this.#waitingForRoom--;
-      this.#receive();
+      try {
+        this.#receive();
+      } catch (e) {
+        this.#sink!.error(e instanceof RioError ? e : socketError(e, 'receive'));
+      }
       this.#settled();
     });
   }
@@ -239,7 +256,11 @@ class UringTransport implements Transport {
       this.#waitingForRoom++;
       this.shared.reactor.whenRoom(() => {
         this.#waitingForRoom--;
-        this.send(held, done);
+        try {
+          this.send(held, done);
+        } catch (e) {
+          done(0, e instanceof RioError ? e : socketError(e, 'send')); // the connection fails; what it carried is released
+        }
         this.#settled();
       });
       return;
@@ -343,7 +364,9 @@ class UringTransport implements Transport {
       this.#waitingForRoom++;
       this.shared.reactor.whenRoom(() => {
         this.#waitingForRoom--;
-        this.shutdown();
+        try {
+          this.shutdown();
+        } catch {} // the socket closes with the connection anyway
         this.#settled();
       });
     }
@@ -364,8 +387,17 @@ class UringTransport implements Transport {
     try {
       this.shared.reactor.close(this.fd, () => done());
     } catch (e) {
-      if (!queueFull(e)) throw e;
+      if (!queueFull(e)) {
+        // The ring cannot take the close: the socket is closed with a plain call, and the
+        // connection's 'close' still comes.
+        try {
+          this.shared.ring.closeSocket(this.fd);
+        } catch {}
+        queueMicrotask(done);
+        return;
+      }
       this.shared.reactor.whenRoom(() => this.#closeSocket(done));
+      return;
     }
   }
 

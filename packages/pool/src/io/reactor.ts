@@ -215,7 +215,9 @@ export class Reactor {
   flush(): void {
     this.flushScheduled = false;
     let thrown: { error: unknown } | undefined;
-    if (this.beforeFlushing.length > 0) {
+    // A callback may schedule another (a listener it calls writes to another connection): those
+    // run in this flush too, or their microtask would find it done and leave them waiting.
+    while (this.beforeFlushing.length > 0) {
       const callbacks = this.beforeFlushing;
       this.beforeFlushing = [];
       // One callback that throws does not keep the others' writes back; the first is rethrown.

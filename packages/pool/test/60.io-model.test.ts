@@ -713,3 +713,67 @@ test('connections on the uring datapath: bytes in order both ways, partial sends
   console.log(`[io model] the kernel's cases reached: ${JSON.stringify(reached)}`);
   if (process.env.FC_PATH === undefined) for (const [k, v] of Object.entries(reached)) expect([k, v > 0]).toEqual([k, true]);
 }, 600_000); // a liveness bound: the runs take seconds; a failure shrinks for minutes
+
+test("a 'data' listener that throws on a multishot receive's last completion leaves the connection able to receive and to close", async () => {
+  const registrar = new RingRegistrar({ pageSize: PAGE });
+  const ring = new FakeRing(registrar, { bufferRing: true, memory: (id) => registrar.memory.get(id) });
+  registrar.fake = ring;
+  const pool = poolOn(registrar, [], { emptySlabsKept: 0, emptySlabsMax: 0 });
+  const alloc = allocatorOf(pool);
+  const io = openUringIo(registrar, alloc);
+  if (typeof io === 'string') throw new Error(io);
+  let conn: Connection | undefined;
+  let fd = -1;
+  const listener = await io.listen({
+    host: '127.0.0.1',
+    port: 0,
+    backlog: 16,
+    options: { receiveSize: 2048, receive: 'ring' },
+    accepted: (t) => {
+      fd = (t as unknown as { fd: number }).fd;
+      conn = newConnection(t, alloc);
+    },
+    failed: (e) => {
+      throw e;
+    },
+  });
+  /** The kernel completes everything it can in one batch; what the batch's listeners threw. */
+  const step = async (endMultishot: boolean): Promise<unknown> => {
+    let thrown: unknown;
+    try {
+      ring.step({ positions: ring.inKernel.map((_, k) => k), chunk: 65536, sendCap: 1 << 20, shots: 8, endMultishot });
+    } catch (e) {
+      thrown = e;
+    }
+    await settle();
+    return thrown;
+  };
+  ring.peerConnect([...ring.listening.keys()][0]!);
+  await step(false);
+  await step(false);
+  expect(conn).toBeDefined();
+  const got: number[] = [];
+  let closed = false;
+  conn!.on('data', (lease: Lease) => {
+    got.push(lease.length);
+    lease.release();
+    if (got.length === 1) throw new Error('a listener that throws');
+  });
+  conn!.on('close', () => (closed = true));
+  ring.peerSend(fd, new Uint8Array(100));
+  // The kernel ends the multishot right after the data: its last completion carries the bytes.
+  expect(await step(true)).toEqual(expect.objectContaining({ message: 'a listener that throws' }));
+  ring.peerSend(fd, new Uint8Array(50));
+  for (let i = 0; i < 5 && got.length < 2; i++) expect(await step(false)).toBeUndefined();
+  expect(got).toEqual([100, 50]); // armed again after the throw
+  conn!.destroy();
+  for (let i = 0; i < 10 && !closed; i++) await step(false);
+  expect(closed).toBe(true);
+  let stopped = false;
+  void listener.stop().then(() => (stopped = true));
+  for (let i = 0; i < 10 && !stopped; i++) await step(false);
+  expect(stopped).toBe(true);
+  io.close();
+  expect(pool.stats().totals.leased).toBe(0);
+  await pool.close();
+});

@@ -8,8 +8,8 @@
  *   BASELINE=<an older checkout, built> node --expose-gc bench/dist/acquire-release.js
  *   TRACKED=0 ...      without the leakDetection row (see TRACKED below)
  *
- * With BASELINE, that checkout's pool package runs the two pairs the floors are about (lease +
- * bytes, low-level + view) in the same rotated rounds as this code ("base" rows), and a second
+ * With BASELINE, that checkout's pool package runs every row this code's pool runs, in the same
+ * rotated rounds ("base" rows: the same mix of calls, see baseTasks), and a second
  * table gives this code's ns per pair as a ratio of the base's: a regression shows against the
  * last release, not only against Buffer.allocUnsafe, whose own cost moves 2-3x with the heap.
  * The base rows are written out again rather than made by a shared factory: closures of one
@@ -35,13 +35,77 @@ const TRACKED = process.env.TRACKED !== '0';
 type PoolModule = typeof import('@riopool/pool');
 type AnyPool = ReturnType<PoolModule['createPool']>;
 
-/** The two floor pairs of the BASELINE checkout's pool (see the header). */
+/**
+ * The BASELINE checkout's pool in every row this code's pool runs (see the header): the two floor
+ * pairs, and the others only so that the base's code sees the same mix of calls as this code's.
+ * With the floor pairs alone, the base's shared functions (take, release) saw fewer kinds of
+ * call and were optimized for them: 2bfd24b against a copy of itself read 1.17-1.51x for the
+ * lease pair.
+ */
 function baseTasks(
   base: AnyPool,
+  baseLeaky: AnyPool | undefined,
   size: number,
   out: { bufferId: number; offset: number; length: number },
+  inFlight: ({ release(): void } | undefined)[],
 ): [string, (n: number) => number][] {
   return [
+    [
+      'base: riopool lease: acquire + release',
+      (n) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) {
+          const l = base.acquire(size);
+          s = (s + l.length) | 0;
+          l.release();
+        }
+        return s;
+      },
+    ],
+    [
+      'base: riopool lease + bytes, 64 in flight',
+      (n) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) {
+          const l = base.acquire(size);
+          const b = l.bytes;
+          b[0] = i;
+          s = (s + b[0]!) | 0;
+          const j = i & 63;
+          inFlight[j]?.release();
+          inFlight[j] = l;
+        }
+        return s;
+      },
+    ],
+    ...(baseLeaky === undefined
+      ? []
+      : ([
+          [
+            'base: riopool lease, leakDetection: true',
+            (n: number) => {
+              let s = 0;
+              for (let i = 0; i < n; i++) {
+                const l = baseLeaky.acquire(size);
+                s = (s + l.length) | 0;
+                l.release();
+              }
+              return s;
+            },
+          ],
+        ] as [string, (n: number) => number][])),
+    [
+      'base: riopool low-level, no view',
+      (n) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) {
+          const h = base.acquireInto(size, out);
+          s = (s + out.offset) | 0;
+          base.releaseHandle(h);
+        }
+        return s;
+      },
+    ],
     [
       'base: riopool lease + bytes',
       (n) => {
@@ -99,16 +163,18 @@ async function main(): Promise<void> {
   const inFlight: (Lease | undefined)[] = new Array(64).fill(undefined);
   console.log(`riopool backend: ${pool.stats().backend}`);
   // The baseline's own pool package, loaded from its checkout (its core and addon with it).
-  const base =
-    BASELINE === undefined ? undefined : (require(path.join(BASELINE, 'packages/pool/dist/index.js')) as PoolModule).createPool();
+  const baseModule = BASELINE === undefined ? undefined : (require(path.join(BASELINE, 'packages/pool/dist/index.js')) as PoolModule);
+  const base = baseModule?.createPool();
+  const baseLeaky = TRACKED ? baseModule?.createPool({ leakDetection: true }) : undefined;
   const baseOut = { bufferId: 0, offset: 0, length: 0 };
+  const baseInFlight: ({ release(): void } | undefined)[] = new Array(64).fill(undefined);
   if (BASELINE !== undefined) console.log(`base: the pool package of ${BASELINE}`);
 
   for (const size of SIZES) {
     console.log(`\n### ${size} bytes`);
     const rows = await measure(
       [
-        ...(base !== undefined && size === 512 ? baseTasks(base, size, baseOut) : []),
+        ...(base !== undefined && size === 512 ? baseTasks(base, baseLeaky, size, baseOut, baseInFlight) : []),
         [
           `Buffer.allocUnsafe(${size})`,
           (n) => {
@@ -263,8 +329,9 @@ async function main(): Promise<void> {
     ratioTable(rows, `Buffer.allocUnsafe(${size})`);
     if (base !== undefined && size === 512) baseTable(rows);
     for (const l of inFlight.splice(0, 64, ...new Array(64).fill(undefined))) l?.release();
+    for (const l of baseInFlight.splice(0, 64, ...new Array(64).fill(undefined))) l?.release();
   }
-  await Promise.all([pool.close(), leaky?.close(), base?.close()]);
+  await Promise.all([pool.close(), leaky?.close(), base?.close(), baseLeaky?.close()]);
 }
 
 void main();

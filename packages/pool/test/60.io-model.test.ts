@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { MemoryRegistrar, type Allocator, type Lease } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import { checkInvariants, createMemoryPool } from '@riopool/pool/testing';
-import { propertyParams } from '../../../test/support';
+import { propertyParams, sleep } from '../../../test/support';
 import type { PoolRegistrar } from '../src/backend';
 import { type Connection, newConnection } from '../src/io/connection';
 import { openUringIo } from '../src/io/datapath-uring';
@@ -775,5 +775,37 @@ test("a 'data' listener that throws on a multishot receive's last completion lea
   expect(stopped).toBe(true);
   io.close();
   expect(pool.stats().totals.leased).toBe(0);
+  await pool.close();
+});
+
+test('a connect the ring refuses because its queue is full goes once a submit makes room', async () => {
+  const registrar = new RingRegistrar({ pageSize: PAGE });
+  const ring = new FakeRing(registrar, { bufferRing: true, sqEntries: 2, memory: (id) => registrar.memory.get(id) });
+  registrar.fake = ring;
+  const pool = poolOn(registrar, [], { emptySlabsKept: 0, emptySlabsMax: 0 });
+  const io = openUringIo(registrar, allocatorOf(pool));
+  if (typeof io === 'string') throw new Error(io);
+  ring.refuseSubmits = 1_000; // the kernel takes nothing for now: the third connect finds the queue full
+  const settled: boolean[] = [];
+  const connecting = [0, 1, 2].map((k) =>
+    io.connect('127.0.0.1', 1, { receiveSize: 2048, receive: 'lease' }).finally(() => (settled[k] = true)),
+  );
+  expect(ring.refusedQueues).toBeGreaterThan(0);
+  ring.refuseSubmits = 0;
+  // The reactor retries the refused submit (a timer of at most 100 ms); the connect waiting for
+  // room is queued after it. A liveness bound far above that.
+  for (let i = 0; i < 200 && settled.filter(Boolean).length < 3; i++) {
+    await sleep(10);
+    ring.step({ positions: ring.inKernel.map((_, k) => k), chunk: 65536, sendCap: 1 << 20, shots: 1, endMultishot: false });
+    await settle();
+  }
+  const transports = await Promise.all(connecting); // none rejected with ENOSPC
+  expect(transports).toHaveLength(3);
+  for (const t of transports) t.close(() => {});
+  for (let i = 0; i < 20 && ring.inKernel.length + ring.queued.length > 0; i++) {
+    await settle();
+    ring.step({ positions: ring.inKernel.map((_, k) => k), chunk: 65536, sendCap: 1 << 20, shots: 1, endMultishot: false });
+  }
+  io.close();
   await pool.close();
 });

@@ -489,23 +489,36 @@ class UringIo implements Io {
       return Promise.reject(socketError(e, `connect ${host}:${port}`));
     }
     return new Promise((resolve, reject) => {
-      try {
-        let forget: (() => void) | undefined;
-        const op = reactor.connect(fd, host, port, (result) => {
-          forget?.();
-          if (result === 0) {
-            resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
-          } else {
-            ring.closeSocket(fd);
-            reject(resultError(result, `connect ${host}:${port}`));
+      const start = (): void => {
+        if (signal?.aborted === true) {
+          ring.closeSocket(fd);
+          reject(resultError(-ECANCELED, `connect ${host}:${port}`));
+          return;
+        }
+        try {
+          let forget: (() => void) | undefined;
+          const op = reactor.connect(fd, host, port, (result) => {
+            forget?.();
+            if (result === 0) {
+              resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
+            } else {
+              ring.closeSocket(fd);
+              reject(resultError(result, `connect ${host}:${port}`));
+            }
+          });
+          if (signal !== undefined) forget = onAbort(signal, () => reactor.cancel(op)); // its completion closes the socket
+        } catch (e) {
+          // The ring's queue is full and the kernel took nothing: the connect goes once there is room.
+          if (queueFull(e)) {
+            reactor.whenRoom(start);
+            return;
           }
-        });
-        if (signal !== undefined) forget = onAbort(signal, () => reactor.cancel(op)); // its completion closes the socket
-      } catch (e) {
-        // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
-        ring.closeSocket(fd);
-        reject(socketError(e, `connect ${host}:${port}`));
-      }
+          // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
+          ring.closeSocket(fd);
+          reject(socketError(e, `connect ${host}:${port}`));
+        }
+      };
+      start();
     });
   }
 

@@ -25,7 +25,7 @@
  * packages/pool/test/63.accept-loop.test.ts.
  */
 import type { RioError } from '@riopool/core';
-import { queueFull, type Reactor } from './reactor';
+import type { Reactor } from './reactor';
 import { errnoName, netError, resultError } from './transport';
 
 /** Accepts a listening socket keeps waiting at once. */
@@ -55,8 +55,6 @@ export class AcceptLoop {
   #state: AcceptState = 'accepting';
   /** The accepts in flight, by op id. */
   readonly #accepts = new Set<number>();
-  /** Accepts the ring refused with a full queue, armed once it has room (reactor.whenRoom). */
-  #waiting = 0;
   /** While paused: the wait before the next probe, in ms; 0 otherwise. */
   #backoff = 0;
   /** While paused with a probe due: its timer, and the reactor's hold that keeps the ring open. */
@@ -96,31 +94,10 @@ export class AcceptLoop {
   }
 
   #arm(): void {
-    let op: number;
-    try {
-      op = this.reactor.accept(this.fd, (result) => {
-        this.#accepts.delete(op);
-        this.#completed(result);
-      });
-    } catch (e) {
-      if (!queueFull(e)) throw e;
-      // The ring's queue is full and the kernel took nothing: armed once there is room (while
-      // paused, this was the probe).
-      this.#waiting++;
-      this.reactor.whenRoom(() => {
-        this.#waiting--;
-        if (this.#state === 'stopping') this.#closeWhenIdle();
-        else if (this.#state === 'paused' || (this.#state === 'accepting' && this.#accepts.size + this.#waiting < ACCEPTS)) {
-          try {
-            this.#arm();
-          } catch (err) {
-            const error = err as { code?: string; message: string };
-            this.#break(netError(error.code, `accept: ${error.message}`, err));
-          }
-        }
-      });
-      return;
-    }
+    const op = this.reactor.accept(this.fd, (result) => {
+      this.#accepts.delete(op);
+      this.#completed(result);
+    });
     this.#accepts.add(op);
   }
 
@@ -167,7 +144,7 @@ export class AcceptLoop {
     this.#state = 'accepting';
     this.#backoff = 0;
     this.#cancelProbe(); // one succeeded while a probe was due: no probe needed
-    while (this.#accepts.size + this.#waiting < ACCEPTS) this.#arm();
+    while (this.#accepts.size < ACCEPTS) this.#arm();
   }
 
   /** accepting or paused -> broken: reported, nothing re-armed. */
@@ -204,7 +181,7 @@ export class AcceptLoop {
 
   /** stopping: the listening socket closes once no accept is in flight. */
   #closeWhenIdle(): void {
-    if (this.#accepts.size > 0 || this.#waiting > 0) return;
+    if (this.#accepts.size > 0) return;
     this.ring.closeSocket(this.fd);
     this.#stopped!();
   }

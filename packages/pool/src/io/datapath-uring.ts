@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import { leaseSlot, RioError, type Lease, type Slab, type Allocator } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 import type { PoolRegistrar } from '../backend';
-import { CQE_BUFFER, CQE_MORE, queueFull, Reactor, type OpDone } from './reactor';
+import { CQE_BUFFER, CQE_MORE, Reactor, type OpDone } from './reactor';
 import { ReceiveRing } from './receive-ring';
 import { emitRiopoolWarning } from '../warnings';
 import { onAbort } from '../abort';
@@ -73,8 +73,6 @@ class UringTransport implements Transport {
   #receiving = 0;
   #sending = 0;
   #shuttingDown = 0;
-  /** Operations the ring refused with a full queue, to be queued again once it has room. */
-  #waitingForRoom = 0;
   /** Told of the send in flight's result. */
   #sendDone: ((sent: number, error?: RioError) => void) | undefined;
   #paused = false;
@@ -128,9 +126,7 @@ class UringTransport implements Transport {
       op = this.shared.reactor.receiveMultishot(this.fd, this.#onRing);
     } catch (e) {
       ring.disarmed();
-      if (!queueFull(e)) throw e;
-      this.#receiveWhenRoom();
-      return;
+      throw e;
     }
     this.#receiving = op;
   }
@@ -211,28 +207,10 @@ class UringTransport implements Transport {
       op = lease.registered
         ? reactor.receive(this.fd, lease, slab.bufferId, offset, this.receiveSize, done)
         : reactor.receivePlain(this.fd, lease, slab.buffer, offset, this.receiveSize, done);
-    } catch (e) {
-      if (!queueFull(e)) throw e;
-      this.#receiveWhenRoom();
-      return;
     } finally {
       lease.release(); // the caller's reference: the operation holds its own, if it was queued
     }
     this.#receiving = op;
-  }
-
-  /** The ring's queue was full (and the kernel took nothing): the receive is armed once there is room. */
-  #receiveWhenRoom(): void {
-    this.#waitingForRoom++;
-    this.shared.reactor.whenRoom(() => {
-      this.#waitingForRoom--;
-      try {
-        this.#receive();
-      } catch (e) {
-        this.#sink!.error(e instanceof RioError ? e : socketError(e, 'receive'));
-      }
-      this.#settled();
-    });
   }
 
   schedule(callback: () => void): void {
@@ -241,31 +219,7 @@ class UringTransport implements Transport {
 
   send(chunks: readonly Chunk[], done: (sent: number, error?: RioError) => void): void {
     if (this.#sending !== 0) throw new RioError('ERR_RIO_BACKEND', 'riopool internal error: a send while one is in flight');
-    if (this.#closing) {
-      done(0, netError('ECANCELED', 'send: the connection is closed'));
-      return;
-    }
-    let op: number;
-    try {
-      op = this.#queueSend(chunks);
-    } catch (e) {
-      if (!queueFull(e)) throw e;
-      // The ring's queue is full and the kernel took nothing: the same chunks go once there is
-      // room (a copy of the list: the connection's queue grows meanwhile).
-      const held = chunks.slice();
-      this.#waitingForRoom++;
-      this.shared.reactor.whenRoom(() => {
-        this.#waitingForRoom--;
-        try {
-          this.send(held, done);
-        } catch (e) {
-          done(0, e instanceof RioError ? e : socketError(e, 'send')); // the connection fails; what it carried is released
-        }
-        this.#settled();
-      });
-      return;
-    }
-    this.#sending = op;
+    this.#sending = this.#queueSend(chunks);
     this.#sendDone = done;
   }
 
@@ -354,22 +308,10 @@ class UringTransport implements Transport {
 
   shutdown(): void {
     if (this.#closing) return;
-    try {
-      this.#shuttingDown = this.shared.reactor.shutdown(this.fd, () => {
-        this.#shuttingDown = 0;
-        this.#settled();
-      });
-    } catch (e) {
-      if (!queueFull(e)) throw e;
-      this.#waitingForRoom++;
-      this.shared.reactor.whenRoom(() => {
-        this.#waitingForRoom--;
-        try {
-          this.shutdown();
-        } catch {} // the socket closes with the connection anyway
-        this.#settled();
-      });
-    }
+    this.#shuttingDown = this.shared.reactor.shutdown(this.fd, () => {
+      this.#shuttingDown = 0;
+      this.#settled();
+    });
   }
 
   /** Cancels every operation of this connection; closes the socket once all have completed. */
@@ -382,35 +324,21 @@ class UringTransport implements Transport {
     this.#settled();
   }
 
-  /** Closes the socket through the ring (once there is room in its queue, if it is full). */
+  /** Closes the socket through the ring; if the ring refuses, with a plain call ('close' still comes). */
   #closeSocket(done: () => void): void {
     try {
       this.shared.reactor.close(this.fd, () => done());
-    } catch (e) {
-      if (!queueFull(e)) {
-        // The ring cannot take the close: the socket is closed with a plain call, and the
-        // connection's 'close' still comes.
-        try {
-          this.shared.ring.closeSocket(this.fd);
-        } catch {}
-        queueMicrotask(done);
-        return;
-      }
-      this.shared.reactor.whenRoom(() => this.#closeSocket(done));
-      return;
+    } catch {
+      try {
+        this.shared.ring.closeSocket(this.fd);
+      } catch {}
+      queueMicrotask(done);
     }
   }
 
   /** After each of this connection's operations: the last one of a closing connection closes it. */
   #settled(): void {
-    if (
-      this.#closing &&
-      this.#receiving === 0 &&
-      this.#sending === 0 &&
-      this.#shuttingDown === 0 &&
-      this.#waitingForRoom === 0 &&
-      this.#closed !== undefined
-    ) {
+    if (this.#closing && this.#receiving === 0 && this.#sending === 0 && this.#shuttingDown === 0 && this.#closed !== undefined) {
       const close = this.#closed;
       this.#closed = undefined;
       close();
@@ -489,36 +417,23 @@ class UringIo implements Io {
       return Promise.reject(socketError(e, `connect ${host}:${port}`));
     }
     return new Promise((resolve, reject) => {
-      const start = (): void => {
-        if (signal?.aborted === true) {
-          ring.closeSocket(fd);
-          reject(resultError(-ECANCELED, `connect ${host}:${port}`));
-          return;
-        }
-        try {
-          let forget: (() => void) | undefined;
-          const op = reactor.connect(fd, host, port, (result) => {
-            forget?.();
-            if (result === 0) {
-              resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
-            } else {
-              ring.closeSocket(fd);
-              reject(resultError(result, `connect ${host}:${port}`));
-            }
-          });
-          if (signal !== undefined) forget = onAbort(signal, () => reactor.cancel(op)); // its completion closes the socket
-        } catch (e) {
-          // The ring's queue is full and the kernel took nothing: the connect goes once there is room.
-          if (queueFull(e)) {
-            reactor.whenRoom(start);
-            return;
+      try {
+        let forget: (() => void) | undefined;
+        const op = reactor.connect(fd, host, port, (result) => {
+          forget?.();
+          if (result === 0) {
+            resolve(new UringTransport(this.shared, fd, options.receiveSize, this.#mode(options)));
+          } else {
+            ring.closeSocket(fd);
+            reject(resultError(result, `connect ${host}:${port}`));
           }
-          // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
-          ring.closeSocket(fd);
-          reject(socketError(e, `connect ${host}:${port}`));
-        }
-      };
-      start();
+        });
+        if (signal !== undefined) forget = onAbort(signal, () => reactor.cancel(op)); // its completion closes the socket
+      } catch (e) {
+        // Refused before it was submitted (an address the kernel cannot take): the socket goes too.
+        ring.closeSocket(fd);
+        reject(socketError(e, `connect ${host}:${port}`));
+      }
     });
   }
 

@@ -11,16 +11,16 @@
  * operation of a turn, or the first beforeFlush() callback, schedules one flush as a microtask;
  * the flush runs the callbacks (connections that coalesce their writes queue them there) and
  * then submits everything. Completions arrive in batches and are dispatched in order; a
- * multishot receive completes many times (CQE_MORE) and stays in flight until the last.
+ * multishot receive completes many times (CQE_MORE) and stays in flight until the last. An
+ * operation the ring's full queue refuses waits here and goes on once a submit made room
+ * (`defer`): callers never see a full queue.
  */
+import * as os from 'node:os';
 import { RioError, type Lease } from '@riopool/core';
 import type { Ring } from '@riopool/native';
 
-/**
- * Called with each completion's result (bytes, a socket, or -errno), flags (CQE_*) and the
- * operation's id (so that one function made once can serve every operation of its kind).
- */
-export type OpDone = (result: number, flags: number, op: number) => void;
+/** Called with each completion's result (bytes, a socket, or -errno) and flags (CQE_*). */
+export type OpDone = (result: number, flags: number) => void;
 
 /** A completion's flags, as the kernel sets them (packages/native/src/uring_uapi.h). */
 export const CQE_BUFFER = 1 << 0;
@@ -36,9 +36,12 @@ interface InFlight {
 
 const MAX_OP_ID = 0x7fffffff;
 const ignore = () => {};
+const { ECANCELED, EIO } = os.constants.errno;
+/** Thrown to itself while operations wait for room: a new one waits behind them. */
+const FULL = Symbol('queue full');
 
-/** An operation the ring refused because its submission queue is full and a submit took nothing (EBUSY). */
-export function queueFull(error: unknown): boolean {
+/** The ring refused an operation because its submission queue is full and a submit took nothing (EBUSY). */
+function queueFull(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ENOSPC';
 }
 
@@ -114,81 +117,138 @@ export class Reactor {
 
   accept(listenFd: number, done: OpDone): number {
     const op = this.id();
-    this.ring.accept(op, listenFd);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.accept(op, listenFd);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.accept(op, listenFd));
+    }
     return this.track(op, undefined, done);
   }
 
   connect(fd: number, host: string, port: number, done: OpDone): number {
     const op = this.id();
-    this.ring.connect(op, fd, host, port);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.connect(op, fd, host, port);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.connect(op, fd, host, port));
+    }
     return this.track(op, undefined, done);
   }
 
   /** Receives into [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   receive(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
     const op = this.id();
-    this.ring.receive(op, fd, bufferId, offset, length);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.receive(op, fd, bufferId, offset, length);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.receive(op, fd, bufferId, offset, length));
+    }
     return this.track(op, lease, done);
   }
 
   /** Receives into an unregistered (overflow) lease's memory. Pre: the lease is live. */
   receivePlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
     const op = this.id();
-    this.ring.receivePlain(op, fd, buffer, offset, length);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.receivePlain(op, fd, buffer, offset, length);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.receivePlain(op, fd, buffer, offset, length));
+    }
     return this.track(op, lease, done);
   }
 
   /** A multishot receive from the buffer ring; `done` runs for every completion. */
   receiveMultishot(fd: number, done: OpDone): number {
     const op = this.id();
-    this.ring.receiveMultishot(op, fd);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.receiveMultishot(op, fd);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.receiveMultishot(op, fd));
+    }
     return this.track(op, undefined, done);
   }
 
   /** Sends [offset, offset + length) of a registered lease's slab. Pre: the lease is live. */
   send(fd: number, lease: Lease, bufferId: number, offset: number, length: number, done: OpDone): number {
     const op = this.id();
-    this.ring.send(op, fd, bufferId, offset, length);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.send(op, fd, bufferId, offset, length);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.send(op, fd, bufferId, offset, length));
+    }
     return this.track(op, lease, done);
   }
 
   /** Sends from an unregistered (overflow) lease's memory. Pre: the lease is live. */
   sendPlain(fd: number, lease: Lease, buffer: ArrayBuffer, offset: number, length: number, done: OpDone): number {
     const op = this.id();
-    this.ring.sendPlain(op, fd, buffer, offset, length);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.sendPlain(op, fd, buffer, offset, length);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.sendPlain(op, fd, buffer, offset, length));
+    }
     return this.track(op, lease, done);
   }
 
   /** Sends `count` ranges ([bufferId, offset, length] in `parts`) of registered leases in one operation. */
   sendParts(fd: number, leases: readonly Lease[], parts: Int32Array, count: number, done: OpDone): number {
     const op = this.id();
-    this.ring.sendParts(op, fd, parts, count);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.sendParts(op, fd, parts, count);
+    } catch (e) {
+      const kept = parts.slice(0, count * 3); // the caller reuses `parts`
+      this.defer(e, op, () => this.ring.sendParts(op, fd, kept, count));
+    }
     return this.track(op, leases, done);
   }
 
   /** Asks the kernel to cancel `target`; its own completion still arrives (and releases its leases). */
   cancel(target: number): void {
     if (!this.inFlight.has(target)) return;
+    const waiting = this.deferred.findIndex((d) => d.op === target);
+    if (waiting >= 0) {
+      // Never reached the ring: it completes as cancelled, in a microtask (not inside the caller).
+      this.deferred.splice(waiting, 1);
+      queueMicrotask(() => this.complete(Int32Array.of(target), Int32Array.of(-ECANCELED), Int32Array.of(0), 1));
+      return;
+    }
     const op = this.id();
     try {
+      if (this.deferred.length > 0) throw FULL;
       this.ring.cancel(op, target);
     } catch (e) {
-      if (!queueFull(e)) throw e;
-      this.whenRoom(() => this.cancel(target)); // still asked for once there is room
-      return;
+      this.defer(e, op, () => this.ring.cancel(op, target));
     }
     this.track(op, undefined, ignore);
   }
 
   shutdown(fd: number, done: OpDone): number {
     const op = this.id();
-    this.ring.shutdown(op, fd);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.shutdown(op, fd);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.shutdown(op, fd));
+    }
     return this.track(op, undefined, done);
   }
 
   close(fd: number, done: OpDone): number {
     const op = this.id();
-    this.ring.close(op, fd);
+    try {
+      if (this.deferred.length > 0) throw FULL;
+      this.ring.close(op, fd);
+    } catch (e) {
+      this.defer(e, op, () => this.ring.close(op, fd));
+    }
     return this.track(op, undefined, done);
   }
 
@@ -198,16 +258,35 @@ export class Reactor {
     this.scheduleFlush();
   }
 
-  /** Callbacks of operations the ring refused with a full queue, run once a submit makes room. */
-  private waitingForRoom: (() => void)[] = [];
-
   /**
-   * For an operation the ring refused because its queue was full and the kernel took nothing
-   * (queueFull(error)): runs `callback` once a submit has made room (the flush after it), so
-   * the caller queues the operation again instead of losing it.
+   * Operations the ring refused because its queue was full and the kernel took nothing (ENOSPC):
+   * tracked as in flight like any other (their callers hold their ids), queued on the ring in
+   * order once a submit has made room; while any waits, later operations wait behind it, so a
+   * connection's shutdown never overtakes its send.
    */
-  whenRoom(callback: () => void): void {
-    this.waitingForRoom.push(callback);
+  private deferred: { op: number; queue: () => void }[] = [];
+
+  /** `error` came from queuing `op`: kept to queue again (`queue`) if the queue was full, thrown otherwise. */
+  private defer(error: unknown, op: number, queue: () => void): void {
+    if (error !== FULL && !queueFull(error)) throw error;
+    this.deferred.push({ op, queue });
+    this.scheduleFlush();
+  }
+
+  /** After a submit the kernel took: the deferred operations go on the ring, as many as fit. */
+  private queueDeferred(): void {
+    while (this.deferred.length > 0) {
+      const { op, queue } = this.deferred[0]!;
+      try {
+        queue();
+      } catch (e) {
+        if (queueFull(e)) break; // full again: the next submit makes room
+        // Refused for another reason (the socket is gone): it completes with that error.
+        const errno = -((e as { errno?: number }).errno ?? EIO);
+        queueMicrotask(() => this.complete(Int32Array.of(op), Int32Array.of(errno < 0 ? errno : -EIO), Int32Array.of(0), 1));
+      }
+      this.deferred.shift();
+    }
     this.scheduleFlush();
   }
 
@@ -257,12 +336,7 @@ export class Reactor {
       this.submitted += n;
       this.submitCalls++;
     }
-    if (this.waitingForRoom.length > 0) {
-      // The queue has room now: the refused operations are queued again at the next flush.
-      const waiting = this.waitingForRoom;
-      this.waitingForRoom = [];
-      for (const callback of waiting) this.beforeFlush(callback);
-    }
+    if (this.deferred.length > 0) this.queueDeferred();
   }
 
   /** The scheduled flush (made once: a turn's first operation allocates nothing for it). */
@@ -324,7 +398,7 @@ export class Reactor {
       // The operation's references go after its callback has run, so the leases are live during
       // the callback (which may hand them on), and go even if the callback throws.
       try {
-        entry.done(results[i]!, f, op);
+        entry.done(results[i]!, f);
       } catch (error) {
         thrown ??= { error };
       } finally {

@@ -276,7 +276,7 @@ export class Allocator implements SlabOwner {
 
   /** Called by a tracked pool's slice at its last release (an untracked slice releases its parent itself). */
   releaseSlice(slice: object, parent: { release(): void }): void {
-    if (this.tracker !== undefined) this.tracker.slicedReleased(slice);
+    this.tracker!.slicedReleased(slice); // only tracked slices come here (TrackedLease.release)
     parent.release();
   }
 
@@ -351,7 +351,9 @@ export class Allocator implements SlabOwner {
     if (cls.emptySlabs > this.emptySlabsMax) {
       this.retireEmpty(cls, cls.emptySlabs - slabsToRetire(cls, this.emptySlabsKept, this.emptySlabsMax));
     }
-    if (slab.state === 'active' && cls.slabBytes > this.emptyBytesMax / 2 && this.emptyBytes > this.emptyBytesMax) {
+    // A slab over the whole bound is over it with no sum (the sum is over every class).
+    const over = cls.slabBytes > this.emptyBytesMax || this.emptyBytes > this.emptyBytesMax;
+    if (slab.state === 'active' && cls.slabBytes > this.emptyBytesMax / 2 && over) {
       this.retire(slab);
       this.boundRetirements++;
     }
@@ -468,8 +470,11 @@ export class Allocator implements SlabOwner {
 
   /** Bytes of live slabs with no slot leased (summed over classes: kept off the hot path). */
   get emptyBytes(): number {
+    // Plain loops, no generator: a release that empties a slab of a class with no room for
+    // empty ones (tooManyEmpty) reads this while the bound is not reached.
     let n = 0;
-    for (const c of this.allClasses()) n += c.emptySlabs * c.slabBytes;
+    for (const c of this.table.classes) n += c.emptySlabs * c.slabBytes;
+    for (const c of this.dedicated.values()) n += c.emptySlabs * c.slabBytes;
     return n;
   }
 

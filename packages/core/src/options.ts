@@ -1,6 +1,7 @@
 /**
- * The allocator's options: their defaults and ranges, checked once when a pool is made with
- * schema.ts's rules (the one place options are validated). A bad option is an
+ * The allocator's options: their defaults and ranges, checked when a pool is made with
+ * schema.ts's rules (the one place options are validated; createPool reads them with the same
+ * rules first, so a value is checked twice, by one rule). A bad option is an
  * ERR_RIO_INVALID_OPTION naming the function, the option, its value and the rule.
  */
 import { checkValue, invalidOption, is, type Schema } from './schema';

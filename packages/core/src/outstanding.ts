@@ -2,7 +2,7 @@
  * What is leased, for reports and tests (off the hot path): every leased slot (close()'s report of
  * what it waits for), and what a low-level handle or a slot handle names now.
  */
-import { MAX_GENERATION, MAX_SLOTS_PER_SLAB, SLOT_BITS, generationOf, handleOf, lowOf, slabIdOf, slotOf, type RioBufOut } from './handle';
+import { MAX_GENERATION, generationOf, handleOf, lowOf, slabIdOf, slotOf, type RioBufOut } from './handle';
 import type { HandleTable } from './handle-table';
 import type { Slab } from './slab';
 
@@ -10,8 +10,6 @@ import type { Slab } from './slab';
 export interface SlabTable {
   readonly slabs: readonly (Slab | undefined)[];
 }
-
-const SLOT_MASK = MAX_SLOTS_PER_SLAB - 1;
 
 /**
  * Every leased slot (at most `limit` of them): its handle and RioBuf, the length its lease
@@ -41,10 +39,10 @@ export function describeHandle(a: SlabTable, handles: HandleTable, handle: numbe
   if (!handles.wasIssued(handle)) return undefined;
   // A released handle whose entry was not used since still names its slot (length 0).
   const { live, location: at } = handles.locationOf(handle);
-  const slab = at >= 0 ? a.slabs[at >>> SLOT_BITS] : undefined;
+  const slab = at >= 0 ? a.slabs[slabIdOf(at)] : undefined;
   out.bufferId = slab === undefined ? 0 : slab.bufferId;
-  out.offset = slab === undefined ? 0 : slab.cls.offsetOf(at & SLOT_MASK);
-  out.length = live && slab !== undefined ? slab.slots[at & SLOT_MASK]! : 0;
+  out.offset = slab === undefined ? 0 : slab.cls.offsetOf(slotOf(at));
+  out.length = live && slab !== undefined ? slab.slots[slotOf(at)]! : 0;
   return slab === undefined ? 0 : slab.cls.slotSize;
 }
 

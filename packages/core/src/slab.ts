@@ -226,7 +226,7 @@ export class SlabClass implements SizeClass {
     }
   }
 
-  /** Where slot `slot` starts in its slab. The one place offsets are computed. */
+  /** Where slot `slot` starts in its slab (acquireInto writes the same product inline: its inlining budget). */
   offsetOf(slot: number): number {
     return slot * this.slotSize;
   }

@@ -404,7 +404,7 @@ export class Pool {
   }
 }
 
-/** createPool's options (the allocator's values are checked by core's resolveOptions, the backend's by openBackend). */
+/** createPool's options: the allocator's rules (ALLOCATOR_SCHEMA, checked again by core's resolveOptions) and the backend's. */
 export const POOL_SCHEMA: Schema = {
   ...ALLOCATOR_SCHEMA,
   backend: is.checkedElsewhere,

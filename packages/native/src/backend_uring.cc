@@ -19,8 +19,8 @@
 // Each operation's SQE is filled by its own Prep function ("Preparing an operation" below;
 // docs/native.md, "Adding a ring operation"); the queues and io_uring_register are ring_uring.h's.
 // Sockets stay blocking: io_uring then arms a poll and completes the operation when the socket
-// is ready, instead of failing with EAGAIN. Completions are signalled on an eventfd
-// (IORING_REGISTER_EVENTFD) that the binding watches from Node's event loop.
+// is ready, instead of failing with EAGAIN. The binding watches the ring's own fd from Node's
+// event loop (ReadyFd; docs/native.md, "Waking up").
 //
 // Rule 2 of docs/design.md, enforced here too: each registration counts the operations in flight
 // on it and the buffers of it lent to the buffer ring, and Deregister refuses (EBUSY) while it

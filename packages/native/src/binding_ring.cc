@@ -1,7 +1,8 @@
 // riopool native core: the Ring class of the binding: a backend's ring of registered I/O, as one
 // object that the TypeScript datapath uses as it is (docs/native.md, "Ring"). Made by
-// backend.ring(); it keeps its backend alive, and once the backend is closed every call but
-// inFlight throws EBADF.
+// backend.ring(); it keeps its backend alive, and once the backend is closed every call throws
+// EBADF but inFlight and the plain socket calls (closeSocket, socketName, setNoDelay,
+// setKeepAlive), which act on an fd, not on the ring.
 //
 //   start(callback)                    completions reach callback(ops, results, flags, count) in batches
 //                                      on Node's event loop (the ring's fd watched with uv_poll)
@@ -20,7 +21,8 @@
 //   setupBufferRing(entries), provide(bid, bufferId, offset, length), closeBufferRing()
 //                                      the buffer ring, lending it a range of a registration, and
 //                                      unregistering it (the kernel lets go of every lent buffer)
-//   listen(host, port, backlog) -> [fd, port], socket(host) -> fd, closeSocket(fd)
+//   listen(host, port, backlog) -> [fd, port], socket(host) -> fd, closeSocket(fd),
+//   socketName(fd, peer) -> [host, port, family], setNoDelay(fd, on), setKeepAlive(fd, on, idleS)
 //                                      the plain socket calls around the operations (prim.h)
 //
 // The arrays a callback receives are reused for the next batch: copy what must outlive it.

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,16 @@ constexpr int kRounds = 4;
 
 class UvNotifier final : public Notifier {
  public:
-  UvNotifier(Napi::Env env, Ring& io, Napi::Function callback) : env_(env), io_(io) {
+  UvNotifier(Napi::Env env, Ring& io, Napi::Function callback) : env_(env), io_(io), cells_(std::make_shared<Cells>()) {
     callback_ = Napi::Persistent(callback);
-    ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
-    results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
-    flags_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch));
+    // The ArrayBuffer shares the cells: its finalizer drops its share, so a view that JavaScript
+    // keeps (or a buffer transferred away) never outlives the memory, whichever goes first.
+    auto* share = new std::shared_ptr<Cells>(cells_);
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+        env, cells_->at, sizeof(cells_->at), [](Napi::Env, void*, std::shared_ptr<Cells>* s) { delete s; }, share);
+    ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, 0).As<Napi::Object>());
+    results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, kBatch * sizeof(int32_t)).As<Napi::Object>());
+    flags_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, 2 * kBatch * sizeof(int32_t)).As<Napi::Object>());
   }
 
   ~UvNotifier() override {
@@ -91,18 +97,21 @@ class UvNotifier final : public Notifier {
     if (ready_.empty()) return false;
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
-    Napi::Int32Array ops = ops_.Value();
-    Napi::Int32Array results = results_.Value();
-    Napi::Int32Array flags = flags_.Value();
+    // The views' values only (a Napi::Int32Array would ask V8 for each one's type, buffer and
+    // data: three calls a wake-up); the cells are written through cells_.
+    Napi::Object ops = ops_.Value();
+    Napi::Object results = results_.Value();
+    Napi::Object flags = flags_.Value();
     Napi::Function callback = callback_.Value();
+    int32_t* const cells = cells_->at;
     bool alive = true;
     delivering_ = &alive;
     for (size_t at = 0; at < ready_.size(); at += kBatch) {
       const size_t n = std::min<size_t>(kBatch, ready_.size() - at);
       for (size_t i = 0; i < n; i++) {
-        ops[i] = ready_[at + i].op;
-        results[i] = ready_[at + i].result;
-        flags[i] = ready_[at + i].flags;
+        cells[i] = ready_[at + i].op;
+        cells[kBatch + i] = ready_[at + i].result;
+        cells[2 * kBatch + i] = ready_[at + i].flags;
       }
       Call(env, callback, ops, results, flags, n);
       if (!alive) return false;  // this notifier (and the ring) were closed by the callback
@@ -117,11 +126,14 @@ class UvNotifier final : public Notifier {
   // wrapper's reaction (constructing an Error) is a fatal error then. An exception the callback
   // throws is the application's and is reported as node would (uncaughtException); a refusal to
   // run is ignored: the environment is going away and its cleanup closes the ring.
-  static void Call(Napi::Env env, Napi::Function callback, Napi::Int32Array ops, Napi::Int32Array results, Napi::Int32Array flags,
-                   size_t n) {
-    napi_value argv[4] = {ops, results, flags, Napi::Number::New(env, static_cast<double>(n))};
+  // The callback is its own receiver (the reactor's is an arrow function, which has no `this` of
+  // its own): no lookup of the global object per call.
+  static void Call(Napi::Env env, Napi::Function callback, Napi::Object ops, Napi::Object results, Napi::Object flags, size_t n) {
+    napi_value count;
+    if (napi_create_uint32(env, static_cast<uint32_t>(n), &count) != napi_ok) return;
+    napi_value argv[4] = {ops, results, flags, count};
     napi_value result;
-    napi_status status = napi_make_callback(env, nullptr, env.Global(), callback, 4, argv, &result);
+    napi_status status = napi_make_callback(env, nullptr, callback, callback, 4, argv, &result);
     if (status == napi_ok) return;
     napi_value error;
     if (napi_get_and_clear_last_exception(env, &error) != napi_ok) return;
@@ -132,9 +144,15 @@ class UvNotifier final : public Notifier {
   Napi::Env env_;
   Ring& io_;
   Napi::FunctionReference callback_;
-  Napi::Reference<Napi::Int32Array> ops_;
-  Napi::Reference<Napi::Int32Array> results_;
-  Napi::Reference<Napi::Int32Array> flags_;
+  // The three Int32Arrays of a batch are views of one block of cells: ops at 0, results at
+  // kBatch, flags at 2 * kBatch.
+  struct Cells {
+    int32_t at[3 * kBatch] = {};
+  };
+  std::shared_ptr<Cells> cells_;
+  Napi::ObjectReference ops_;
+  Napi::ObjectReference results_;
+  Napi::ObjectReference flags_;
   struct Completion {
     int32_t op;
     int32_t result;

@@ -4,7 +4,7 @@
 // readable while completions wait in the CQ. When it is readable, every ready completion is
 // drained in one native call and
 // handed to the JavaScript callback as one batch: callback(ops, results, flags, count), three
-// Int32Arrays reused from batch to batch. The callback runs through node's MakeCallback, so the microtasks it
+// Int32Arrays reused from batch to batch (views of one block of cells the notifier writes directly). The callback runs through node's MakeCallback, so the microtasks it
 // queues (the TypeScript reactor's one submit per turn) run right after it. No thread of our own.
 //
 // The poll handle keeps the loop alive only while operations are in flight, as a socket with a

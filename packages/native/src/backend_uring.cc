@@ -367,6 +367,14 @@ class UringBackend final : public Backend, public Ring {
     return Status::Ok();
   }
 
+  // IORING_OP_ASYNC_CANCEL of every operation in flight (ANY | ALL: Linux 5.19, the same release
+  // as the sparse fixed-buffer table every uring backend needs, so no kernel that opens one lacks it).
+  static void PrepCancelAll(io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+  }
+
   // IORING_OP_SHUTDOWN of the sending side.
   static Status PrepShutdown(const OpRequest& r, io_uring_sqe* sqe) {
     sqe->opcode = IORING_OP_SHUTDOWN;
@@ -394,9 +402,7 @@ class UringBackend final : public Backend, public Ring {
     if (pending_.empty()) return;
     io_uring_sqe* sqe = NextSqe();
     if (sqe != nullptr) {
-      sqe->opcode = IORING_OP_ASYNC_CANCEL;
-      sqe->fd = -1;
-      sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+      PrepCancelAll(sqe);
       sqe->user_data = kInternal;
     }
     queues_.Submit();

@@ -37,7 +37,7 @@ class UvNotifier final : public Notifier {
     if (delivering_ != nullptr) *delivering_ = false;
     if (poll_ == nullptr) return;
     uv_poll_stop(poll_);  // out of the loop's epoll set before the ring (and its fd) closes
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    CloseHandle(poll_);
   }
 
   // Why the ring's fd and not an eventfd registered with the ring (docs/native.md, "Waking up"):
@@ -54,9 +54,12 @@ class UvNotifier final : public Notifier {
     poll_ = new uv_poll_t;
     poll_->data = this;
     int r = uv_poll_init(loop, poll_, fd);
-    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, &UvNotifier::OnReadable);
     if (r != 0) {
-      delete poll_;
+      delete poll_;  // not in the loop's handle list yet
+    } else if ((r = uv_poll_start(poll_, UV_READABLE, &UvNotifier::OnReadable)) != 0) {
+      CloseHandle(poll_);  // initialized: the loop lists it until it is closed
+    }
+    if (r != 0) {
       poll_ = nullptr;
       return Status::Fail(Code::kEIO, -r, std::string("uv_poll on the ring's fd: ") + uv_strerror(r));
     }
@@ -72,6 +75,11 @@ class UvNotifier final : public Notifier {
   }
 
  private:
+  // An initialized handle is freed only from its close callback (the loop lists it until then).
+  static void CloseHandle(uv_poll_t* poll) {
+    uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  }
+
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<UvNotifier*>(handle->data);
     if (status < 0) return;

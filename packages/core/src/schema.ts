@@ -85,8 +85,7 @@ export function readOptions<T extends object>(fn: string, options: unknown, sche
     }
     if (value === undefined) continue;
     if (value === null) throw invalidOption(fn, key, value, 'is not a value: leave the key out (or undefined) for the default');
-    const broken = schema[key]!(value);
-    if (broken !== undefined) throw invalidOption(fn, key, value, broken);
+    checkValue(fn, key, value, schema[key]!);
     copy[key] = value;
   }
   return copy as Partial<T>;

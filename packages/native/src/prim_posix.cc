@@ -178,8 +178,7 @@ namespace {
 Status NewTcpSocket(const sockaddr_storage& address, int* fd) {
   int s = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
   if (s < 0) return ErrnoStatus(errno, "socket");
-  int one = 1;
-  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  (void)os_tcp_nodelay(s, true);  // best effort, as node:net does: a socket without it still works
   *fd = s;
   return Status::Ok();
 }
@@ -209,10 +208,13 @@ Status os_tcp_listen(const char* host, int port, int backlog, int* fd, int* boun
     close(s);
     return ErrnoStatus(e, "bind/listen");
   }
-  socklen_t got = sizeof address;
-  getsockname(s, reinterpret_cast<sockaddr*>(&address), &got);
-  *bound_port = ntohs(address.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&address)->sin_port
-                                                   : reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  char bound_host[INET6_ADDRSTRLEN];
+  int family = 0;
+  st = os_socket_name(s, false, bound_host, sizeof bound_host, bound_port, &family);
+  if (!st.ok()) {
+    close(s);
+    return st;
+  }
   *fd = s;
   return Status::Ok();
 }

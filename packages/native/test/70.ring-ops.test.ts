@@ -213,6 +213,15 @@ function bytes(n: number, seed: number): Uint8Array {
     expect((await b.run((op) => b.ring.close(op, 1 << 30))).result).toBe(-EBADF);
   });
 
+  test('features().setup names the setup flags the kernel took: all three from Linux 6.0, none of them before 5.19', () => {
+    const { setup } = b.ring.features();
+    const [major, minor] = os.release().split('.').map(Number) as [number, number];
+    const release = major * 100 + minor;
+    if (release >= 600) expect(setup).toEqual(['COOP_TASKRUN', 'TASKRUN_FLAG', 'SINGLE_ISSUER']);
+    else if (release >= 519) expect(setup).toEqual(['COOP_TASKRUN', 'TASKRUN_FLAG']);
+    else expect(setup).toEqual([]);
+  });
+
   test('the arrays of a batch that a callback keeps are still its own after the ring is closed', async () => {
     // The binding writes the batch arrays through a pointer of its own; the memory lives until
     // both the binding and the arrays are done with it (under test:asan, a read of freed memory

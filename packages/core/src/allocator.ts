@@ -29,6 +29,7 @@
  * decay()          each tick: retire the slabs of every class that have been empty for a whole
  *                  tick, so empty slabs go whether or not their class sees more traffic; then,
  *                  over `emptyBytesMax` bytes of empty slabs, the longest empty, down to half
+ *                  (decay.ts)
  * retire(slab)     only with no slot leased: deregister (a registered slab) -> unmap (which
  *                  detaches every view) (slab-life.ts)
  * trim()           retire every empty slab now
@@ -42,11 +43,13 @@
  * This class holds the state that acquire, release, grow and retire all change (free lists,
  * class stacks, slab table, counters) and the hot path. Each concept that can stand alone has a
  * file: options.ts, size-classes.ts, slab.ts, lease.ts, handle.ts and handle-table.ts,
- * slab-life.ts (grow, retire), retirement.ts (which slabs go), close.ts, outstanding.ts.
+ * slab-life.ts (grow, retire), retirement.ts (which slabs go), decay.ts (a tick), close.ts,
+ * outstanding.ts.
  */
 import { RioError, invalidLength, notAHandle, notAnOut, outNotWritable, poolClosed } from './errors';
 import * as handles from './handle';
 import { abandonOutstanding, close, closingRelease } from './close';
+import { decayTick } from './decay';
 import { HandleTable } from './handle-table';
 import { describeHandle, describeSlotHandle, leasedSlotOf, outstandingSlots } from './outstanding';
 import { shown } from './schema';
@@ -54,7 +57,7 @@ import type { RioBufOut } from './handle';
 import * as leases from './lease';
 import { resolveOptions, type AllocatorOptions } from './options';
 import type { Registrar } from './registrar';
-import { WINDOW, emptiestFirst, emptySince, overBound, slabsToRetire } from './retirement';
+import { WINDOW, emptiestFirst, slabsToRetire } from './retirement';
 import type { Lease, LeaseTracker } from './lease';
 import { SizeClassTable } from './size-classes';
 import { type Slab, SlabClass, type SlabOwner } from './slab';
@@ -406,39 +409,19 @@ export class Allocator implements SlabOwner {
   }
 
   /**
-   * One tick of decay: retires every slab that has been empty since before the previous tick
-   * (so an empty slab goes after one to two ticks, in every class, whatever traffic its class
-   * sees), and forgets dedicated classes with nothing left. Returns how many slabs went.
+   * One tick of decay (decay.ts: what stayed empty since the tick before, and past the bound on
+   * empty bytes), then dedicated classes with nothing left are forgotten. Returns how many slabs went.
    */
   decay(): number {
     if (this.closed) return 0;
-    const before = this.ticks++;
-    let retired = 0;
-    for (const cls of this.allClasses()) {
-      if (cls.emptySlabs === 0) continue;
-      const gone = emptySince(cls.available, before);
-      for (const slab of gone) this.retire(slab);
-      retired += gone.length;
-    }
-    this.decayed += retired;
-    const bound = this.boundRetirements;
-    // Over the pool's bound on empty bytes: the longest empty slabs, down to half of it. (A slab
-    // that alone is more than half the bound went when it emptied: keeping it would push out
-    // every smaller slab a steady load reuses.) Not at every release: there the class's band keeps
-    // a swinging load from registering and deregistering on every call (bench/churn.ts).
-    if (this.emptyBytes > this.emptyBytesMax && !this.closing) {
-      for (const slab of overBound(this.slabs, this.emptyBytes, this.emptyBytesMax, (s) => s.cls.slabBytes)) {
-        this.retire(slab);
-        this.boundRetirements++;
-      }
-    }
+    const retired = decayTick(this);
     for (const [bytes, cls] of this.dedicated) {
       if (cls.slabs === 0 && cls.leased === 0) {
         this.dedicated.delete(bytes);
         if (this.lastDedicated === cls) this.lastDedicated = undefined;
       }
     }
-    return retired + this.boundRetirements - bound;
+    return retired;
   }
 
   /**

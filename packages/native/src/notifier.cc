@@ -23,9 +23,11 @@ class UvNotifier final : public Notifier {
     callback_ = Napi::Persistent(callback);
     // The ArrayBuffer shares the cells: its finalizer drops its share, so a view that JavaScript
     // keeps (or a buffer transferred away) never outlives the memory, whichever goes first.
-    auto* share = new std::shared_ptr<Cells>(cells_);
+    // (External ArrayBuffers are required, as for every slab: addon.cc.)
+    auto share = std::make_unique<std::shared_ptr<Cells>>(cells_);
     Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-        env, cells_->at, sizeof(cells_->at), [](Napi::Env, void*, std::shared_ptr<Cells>* s) { delete s; }, share);
+        env, cells_->at, sizeof(cells_->at), [](Napi::Env, void*, std::shared_ptr<Cells>* s) { delete s; }, share.get());
+    share.release();  // the finalizer's now (New threw, and nothing leaked, if it could not make the buffer)
     ops_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, 0).As<Napi::Object>());
     results_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, kBatch * sizeof(int32_t)).As<Napi::Object>());
     flags_ = Napi::Persistent(Napi::Int32Array::New(env, kBatch, buffer, 2 * kBatch * sizeof(int32_t)).As<Napi::Object>());

@@ -54,13 +54,9 @@ export interface NativeBackend {
 /**
  * One batch of completions: `count` op ids, their results and their flags (the kernel's
  * IORING_CQE_F_*: MORE = 2 while a multishot receive goes on; BUFFER = 1 with the buffer ring's
- * bid in bits 16..31; BUF_MORE = 16 while that buffer has room left). The arrays are reused per
- * batch.
- */
-/**
- * A batch of completions: entries [0, count) of the three arrays, which are reused from batch to
- * batch (views of one 12 KiB buffer the binding writes, at byte offsets 0, 4096 and 8192). The
- * handler is called with itself as `this`.
+ * bid in bits 16..31; BUF_MORE = 16 while that buffer has room left), in entries [0, count). The
+ * arrays are reused from batch to batch (views of one 12 KiB buffer the binding writes, at byte
+ * offsets 0, 4096 and 8192). The handler is called with itself as `this`.
  */
 export type CompletionHandler = (ops: Int32Array, results: Int32Array, flags: Int32Array, count: number) => void;
 

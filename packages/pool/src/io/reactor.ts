@@ -40,7 +40,7 @@ const { ECANCELED, EIO } = os.constants.errno;
 /** Thrown to itself while operations wait for room: a new one waits behind them. */
 const FULL = Symbol('queue full');
 
-/** The ring refused an operation because its submission queue is full and a submit took nothing (EBUSY). */
+/** The ring refused an operation because its submission queue is full (ENOSPC: the kernel took nothing from it, e.g. its submits say EBUSY). */
 function queueFull(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ENOSPC';
 }
@@ -217,7 +217,7 @@ export class Reactor {
     if (waiting >= 0) {
       // Never reached the ring: it completes as cancelled, in a microtask (not inside the caller).
       this.deferred.splice(waiting, 1);
-      queueMicrotask(() => this.complete(Int32Array.of(target), Int32Array.of(-ECANCELED), Int32Array.of(0), 1));
+      this.completeSoon(target, -ECANCELED);
       return;
     }
     const op = this.id();
@@ -282,12 +282,17 @@ export class Reactor {
       } catch (e) {
         if (queueFull(e)) break; // full again: the next submit makes room
         // Refused for another reason (the socket is gone): it completes with that error.
-        const errno = -((e as { errno?: number }).errno ?? EIO);
-        queueMicrotask(() => this.complete(Int32Array.of(op), Int32Array.of(errno < 0 ? errno : -EIO), Int32Array.of(0), 1));
+        const errno = (e as { errno?: unknown } | null)?.errno;
+        this.completeSoon(op, typeof errno === 'number' && errno > 0 ? -errno : -EIO);
       }
       this.deferred.shift();
     }
     this.scheduleFlush();
+  }
+
+  /** An operation that never reached the kernel completes with `result` (-errno), in a microtask: never inside its caller. */
+  private completeSoon(op: number, result: number): void {
+    queueMicrotask(() => this.complete(Int32Array.of(op), Int32Array.of(result), Int32Array.of(0), 1));
   }
 
   /** Submits now what is queued (normally done once per turn by the scheduled flush). */

@@ -14,6 +14,11 @@
  * multishot receive completes many times (CQE_MORE) and stays in flight until the last. An
  * operation the ring's full queue refuses waits here and goes on once a submit made room
  * (`defer`): callers never see a full queue.
+ *
+ * Each operation's method spells out the same four steps (an id; behind the deferred, or onto
+ * the ring; deferred if the queue is full; tracked) with its own ring call. On purpose: a shared
+ * helper would take that call as a closure, made for every operation on the hot path; here a
+ * closure is made only for an operation that has to wait.
  */
 import * as os from 'node:os';
 import { RioError, type Lease } from '@riopool/core';
